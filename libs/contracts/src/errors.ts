@@ -1,0 +1,77 @@
+/**
+ * Stable error codes: what clients branch on. Each code has one HTTP status and says whether retrying the
+ * same request may help. The HTTP layer and NATS replies both carry these codes; nothing else is mapped.
+ */
+export const ErrorCodes = {
+  invalid_request: { status: 400, retryable: false },
+  invalid_json: { status: 400, retryable: false },
+  invalid_id: { status: 400, retryable: false },
+  unauthorized: { status: 401, retryable: false },
+  not_found: { status: 404, retryable: false },
+  conversation_not_found: { status: 404, retryable: false },
+  model_not_found: { status: 404, retryable: false },
+  payload_too_large: { status: 413, retryable: false },
+  unsupported_media_type: { status: 415, retryable: false },
+  rate_limited: { status: 429, retryable: true },
+  internal_error: { status: 500, retryable: true },
+  upstream_error: { status: 502, retryable: true },
+  upstream_rejected: { status: 502, retryable: false },
+  no_responder: { status: 503, retryable: true },
+  no_inference: { status: 503, retryable: true },
+  service_unavailable: { status: 503, retryable: true },
+  shutting_down: { status: 503, retryable: true },
+  first_token_timeout: { status: 504, retryable: true },
+  inter_token_timeout: { status: 504, retryable: true },
+  turn_timeout: { status: 504, retryable: true },
+  responder_lost: { status: 504, retryable: true },
+  inference_lost: { status: 504, retryable: true },
+} as const satisfies Record<string, { status: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
+
+/** The serialisable form of an error: in HTTP bodies, error frames and NATS error replies. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * The one error class that crosses boundaries. Its `code` decides the HTTP status and retryability.
+ * @example throw new ParleyError('conversation_not_found', 'no such conversation');
+ */
+export class ParleyError extends Error {
+  override readonly name = 'ParleyError';
+  readonly retryable: boolean;
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number; param?: string } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.retryable = ErrorCodes[code].retryable;
+    this.status = ErrorCodes[code].status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.param = options.param;
+  }
+
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+  /** The request field at fault, when there is one. */
+  readonly param: string | undefined;
+
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+
+  /** Rebuilds an error that travelled as data. */
+  static fromInfo(info: Pick<ErrorInfo, 'code' | 'message'>): ParleyError {
+    return new ParleyError(info.code, info.message);
+  }
+}

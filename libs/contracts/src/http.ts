@@ -1,0 +1,85 @@
+/**
+ * Schemas of the public HTTP API bodies. The gateway validates with them and builds its OpenAPI document
+ * from them, so the document cannot drift from what is enforced. Size limits are configuration and are
+ * checked by the gateway after parsing.
+ */
+import { z } from 'zod';
+import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, UsageSchema } from './messages.js';
+
+export const CreateConversationBodySchema = z
+  .object({ model: z.string().min(1).max(256).optional().describe('Model alias; the default alias when absent.') })
+  .strict();
+export type CreateConversationBody = z.infer<typeof CreateConversationBodySchema>;
+
+export const SendMessageBodySchema = z
+  .object({ content: z.string().trim().min(1, 'content must not be empty').describe('The user message.') })
+  .strict();
+export type SendMessageBody = z.infer<typeof SendMessageBodySchema>;
+
+export const ConversationSchema = z.object({
+  id: z.string(),
+  object: z.literal('conversation'),
+  model: z.string(),
+  createdAt: z.string(),
+});
+export type Conversation = z.infer<typeof ConversationSchema>;
+
+export const ConversationWithMessagesSchema = ConversationSchema.extend({ messages: z.array(HistoryMessageSchema) });
+export type ConversationWithMessages = z.infer<typeof ConversationWithMessagesSchema>;
+
+/** Data of the SSE events of a conversation turn (`event: delta | done | error`, `id` = frame sequence). */
+export const DeltaEventSchema = z.object({ text: z.string() });
+export const DoneEventSchema = z.object({
+  turnId: z.string(),
+  messageId: z.string().optional(),
+  finishReason: FinishReasonSchema,
+  model: z.string(),
+  usage: UsageSchema.optional(),
+});
+export const ErrorEventSchema = z.object({ turnId: z.string(), error: ErrorInfoSchema });
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
+});
+
+// OpenAI-compatible chat completions: accept what OpenAI SDKs send, ignore fields we do not use.
+const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
+export const OpenAIMessageSchema = z.looseObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  content: z.union([z.string(), z.array(TextPartSchema)]),
+  name: z.string().optional(),
+});
+
+export const ChatCompletionBodySchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  messages: z.array(OpenAIMessageSchema).min(1, 'messages must not be empty'),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  n: z.literal(1).nullish().describe('Only one choice is supported.'),
+  seed: z.number().int().nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  user: z.string().max(256).optional(),
+});
+export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
+
+export const OpenAIErrorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+    code: z.string(),
+  }),
+});
+
+export const ModelListSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(
+    z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() }),
+  ),
+});

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+const project = (name: string, root: string, include: string[], testTimeout = 10_000) => ({
+  extends: true as const,
+  test: { name, root, include, testTimeout, hookTimeout: 30_000 },
+});
+
+export default defineConfig({
+  resolve: { tsconfigPaths: true },
+  test: {
+    projects: [
+      project('contracts', 'libs/contracts', ['src/**/*.spec.ts']),
+      project('config', 'libs/config', ['src/**/*.spec.ts']),
+      project('tracing', 'libs/tracing', ['src/**/*.spec.ts']),
+      project('messaging', 'libs/messaging', ['src/**/*.spec.ts']),
+      project('testing', 'libs/testing', ['src/**/*.spec.ts']),
+      project('llm-sim', 'apps/llm-sim', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
+      project('responder', 'apps/responder', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
+      project('inference', 'apps/inference', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
+      project('gateway', 'apps/gateway', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 30_000),
+    ],
+  },
+});
