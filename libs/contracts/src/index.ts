@@ -29,6 +29,8 @@ export type {
   Cancel,
   ChatMessage,
   Chunk,
+  ChunkBody,
+  FrameBody,
   ConversationRecord,
   FinishReason,
   Frame,

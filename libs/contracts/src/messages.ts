@@ -149,3 +149,8 @@ export const ConversationRecordSchema = z.object({
   createdAt: z.string(),
 });
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
+
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+/** A frame or chunk before the publisher numbers it. */
+export type FrameBody = WithoutSeq<Frame>;
+export type ChunkBody = WithoutSeq<Chunk>;

@@ -1,0 +1,40 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
+import {
+  GenerateRequestSchema,
+  Subjects,
+  type GenerateAccepted,
+  type GenerateRequest,
+  type ModelsReply,
+  type PingReply,
+} from '@parley/contracts';
+import { traceparentOf, ZodPipe } from '@parley/messaging';
+import { GenerationService } from './generation.service.js';
+import { ModelRegistry } from './model-registry.js';
+import { Tokens } from '../tokens.js';
+
+@Controller()
+export class GenerationController {
+  constructor(
+    @Inject(GenerationService) private readonly generation: GenerationService,
+    @Inject(Tokens.models) private readonly models: ModelRegistry,
+  ) {}
+
+  @MessagePattern(Subjects.inferenceGenerate)
+  generate(
+    @Payload(new ZodPipe(GenerateRequestSchema, 'generate request')) request: GenerateRequest,
+    @Ctx() ctx: NatsContext,
+  ): GenerateAccepted {
+    return this.generation.start(request, traceparentOf(ctx.getHeaders()));
+  }
+
+  @MessagePattern(Subjects.inferenceModels)
+  listModels(): ModelsReply {
+    return this.models.list();
+  }
+
+  @MessagePattern(Subjects.inferencePing)
+  ping(): PingReply {
+    return this.generation.ping();
+  }
+}

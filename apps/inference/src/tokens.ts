@@ -1,0 +1,7 @@
+/** Injection tokens of values built before Nest starts. */
+export const Tokens = {
+  config: Symbol('config'),
+  log: Symbol('log'),
+  nats: Symbol('nats'),
+  models: Symbol('models'),
+} as const;

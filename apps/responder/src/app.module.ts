@@ -1,0 +1,24 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { ResponderConfig } from '@parley/config';
+import { HistoryStore, type ServiceContext } from '@parley/messaging';
+import { Tokens } from './tokens.js';
+import { TurnsController } from './turns/turns.controller.js';
+import { TurnsService } from './turns/turns.service.js';
+
+@Module({})
+export class AppModule {
+  static create(config: ResponderConfig, { log, nats, jetstream }: ServiceContext): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [TurnsController],
+      providers: [
+        TurnsService,
+        { provide: Tokens.config, useValue: config },
+        { provide: Tokens.log, useValue: log },
+        { provide: Tokens.nats, useValue: nats },
+        { provide: Tokens.jetstream, useValue: jetstream },
+        { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
+      ],
+    };
+  }
+}

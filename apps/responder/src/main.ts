@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { loadConfigOrExit, responderEnvSchema } from '@parley/config';
+import { QueueGroups } from '@parley/contracts';
+import { runNatsService } from '@parley/messaging';
+import { AppModule } from './app.module.js';
+import { TurnsService } from './turns/turns.service.js';
+
+const config = loadConfigOrExit('responder', responderEnvSchema);
+
+await runNatsService({
+  service: 'responder',
+  queue: QueueGroups.responder,
+  natsUrl: config.NATS_URL,
+  logLevel: config.LOG_LEVEL,
+  shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
+  module: (context) => AppModule.create(config, context),
+  onShutdown: (app, graceMs) => app.get<TurnsService>(TurnsService).drain(graceMs),
+});

@@ -1,0 +1,240 @@
+/**
+ * Drives a turn: builds the model's input from history, asks an inference replica to generate, relays its
+ * chunks as sequence-numbered frames to the gateway, and stores the assistant message at the end.
+ *
+ * The user message is appended only after an inference replica accepted the generation, and the turn is
+ * acknowledged only after that append: a turn the gateway sees refused (no inference, bad model) stores
+ * nothing, and an acknowledged turn's user message is durable (docs/adr/0003).
+ */
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import {
+  ChunkSchema,
+  GenerateAcceptedSchema,
+  ParleyError,
+  Subjects,
+  inferenceChunksSubject,
+  liveFramesSubject,
+  newId,
+  turnCancelSubject,
+  turnFramesSubject,
+  type Cancel,
+  type Chunk,
+  type ChatMessage,
+  type FrameBody,
+  type GenerateRequest,
+  type PingReply,
+  type TurnAccepted,
+  type TurnStart,
+} from '@parley/contracts';
+import type { ResponderConfig } from '@parley/config';
+import {
+  SequenceReader,
+  encode,
+  outgoingHeaders,
+  request,
+  type HistoryStore,
+  type JetStreamHandles,
+  type NatsHandle,
+} from '@parley/messaging';
+import type { Logger } from '@parley/tracing';
+import { Tokens } from '../tokens.js';
+
+interface ActiveTurn {
+  chunks: SequenceReader<typeof ChunkSchema>;
+  done: Promise<void>;
+}
+
+@Injectable()
+export class TurnsService {
+  private readonly active = new Map<string, ActiveTurn>();
+  private readonly instanceId = randomUUID().slice(0, 8);
+  private stopping = false;
+
+  constructor(
+    @Inject(Tokens.config) private readonly config: ResponderConfig,
+    @Inject(Tokens.nats) private readonly nats: NatsHandle,
+    @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
+    @Inject(Tokens.history) private readonly history: HistoryStore,
+    @Inject(Tokens.log) private readonly log: Logger,
+  ) {}
+
+  ping(): PingReply {
+    return { service: 'responder', instanceId: this.instanceId };
+  }
+
+  async start(turn: TurnStart, traceparent: string | undefined): Promise<TurnAccepted> {
+    if (this.stopping) throw new ParleyError('shutting_down', 'responder replica is shutting down');
+    if (this.active.has(turn.turnId)) throw new ParleyError('invalid_request', 'turn is already running');
+    const headers = outgoingHeaders(traceparent);
+    const messages = await this.modelInput(turn);
+    const { limits } = turn;
+    // Subscribe before asking inference to publish, so no chunk can be missed.
+    const chunks = new SequenceReader(this.nats.nc, {
+      subject: inferenceChunksSubject(turn.turnId),
+      schema: ChunkSchema,
+      isTerminal: (chunk) => chunk.type !== 'delta',
+      firstItemTimeoutMs: limits.firstTokenTimeoutMs,
+      idleTimeoutMs: limits.interTokenTimeoutMs,
+      totalTimeoutMs: limits.turnTimeoutMs,
+      timeoutCodes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
+      what: 'inference chunks',
+    });
+    let generating = false;
+    try {
+      const generate: GenerateRequest = {
+        turnId: turn.turnId,
+        model: turn.model,
+        params: turn.params,
+        includeUsage: turn.includeUsage,
+        limits,
+        messages,
+        conversationId: turn.kind === 'conversation' ? turn.conversationId : undefined,
+      };
+      await request(this.nats.nc, {
+        subject: Subjects.inferenceGenerate,
+        payload: generate,
+        schema: GenerateAcceptedSchema,
+        timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
+        headers,
+        unavailable: 'no_inference',
+      });
+      generating = true;
+      if (turn.kind === 'conversation') {
+        await this.history.append(
+          turn.conversationId,
+          {
+            id: turn.userMessage.id,
+            turnId: turn.turnId,
+            role: 'user',
+            content: turn.userMessage.content,
+            createdAt: new Date().toISOString(),
+          },
+          `${turn.turnId}.user`,
+        );
+      }
+    } catch (error) {
+      chunks.close();
+      if (generating) this.cancelInference(turn.turnId, 'shutdown');
+      throw error;
+    }
+    const entry: ActiveTurn = { chunks, done: Promise.resolve() };
+    this.active.set(turn.turnId, entry);
+    entry.done = this.relay(turn, chunks, headers).finally(() => this.active.delete(turn.turnId));
+    return { turnId: turn.turnId };
+  }
+
+  /** Waits up to `graceMs` for running turns; the rest end with a retryable `shutting_down` frame. */
+  async drain(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const all = Promise.all([...this.active.values()].map((entry) => entry.done));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
+    try {
+      if ((await Promise.race([all, expired])) === 'expired') {
+        for (const entry of this.active.values()) entry.chunks.close();
+        await all;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async modelInput(turn: TurnStart): Promise<ChatMessage[]> {
+    if (turn.kind === 'stateless') return turn.messages;
+    const history = await this.history.list(turn.conversationId);
+    const recent = history.slice(-this.config.PARLEY_HISTORY_MAX_MESSAGES);
+    return [
+      ...recent.map(({ role, content }) => ({ role, content })),
+      { role: 'user', content: turn.userMessage.content },
+    ];
+  }
+
+  private async relay(
+    turn: TurnStart,
+    chunks: SequenceReader<typeof ChunkSchema>,
+    headers: MsgHdrs,
+  ): Promise<void> {
+    const stored = turn.kind === 'conversation';
+    const subject = stored ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId);
+    let seq = 0;
+    const publish = async (frame: FrameBody) => {
+      seq += 1;
+      const data = encode({ ...frame, seq });
+      if (stored) {
+        await this.jetstream.js.publish(subject, data, { headers, msgID: `${turn.turnId}.${seq}` });
+      } else {
+        this.nats.nc.publish(subject, data, { headers });
+      }
+    };
+    let text = '';
+    let terminal = false;
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.type === 'delta') {
+          text += chunk.text;
+          await publish({ type: 'delta', text: chunk.text });
+        } else if (chunk.type === 'end') {
+          const messageId = stored ? await this.storeReply(turn, text, chunk) : undefined;
+          terminal = true;
+          await publish({
+            type: 'done',
+            finishReason: chunk.finishReason,
+            messageId,
+            model: turn.model,
+            usage: turn.includeUsage ? chunk.usage : undefined,
+          });
+        } else {
+          terminal = true;
+          await publish({ type: 'error', error: chunk.error });
+        }
+      }
+      if (!terminal) {
+        this.cancelInference(turn.turnId, 'shutdown');
+        terminal = true;
+        await publish({ type: 'error', error: new ParleyError('shutting_down', 'responder shut down').toInfo() });
+      }
+    } catch (error) {
+      if (terminal) {
+        this.log.error({ err: error, turnId: turn.turnId }, 'could not publish the terminal frame');
+        return;
+      }
+      const failure =
+        error instanceof ParleyError ? error : new ParleyError('internal_error', 'the turn failed', { cause: error });
+      if (!(error instanceof ParleyError)) this.log.error({ err: error, turnId: turn.turnId }, 'turn failed');
+      this.cancelInference(turn.turnId, 'timeout');
+      await publish({ type: 'error', error: failure.toInfo() }).catch((publishError: unknown) =>
+        this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
+      );
+    }
+  }
+
+  /** Stores the assistant's reply (idempotent on the turn) and returns its message id. */
+  private async storeReply(
+    turn: Extract<TurnStart, { kind: 'conversation' }>,
+    text: string,
+    end: Extract<Chunk, { type: 'end' }>,
+  ): Promise<string> {
+    const id = newId('message');
+    await this.history.append(
+      turn.conversationId,
+      {
+        id,
+        turnId: turn.turnId,
+        role: 'assistant',
+        content: text,
+        createdAt: new Date().toISOString(),
+        model: turn.model,
+        finishReason: end.finishReason,
+        usage: end.usage,
+      },
+      `${turn.turnId}.assistant`,
+    );
+    return id;
+  }
+
+  private cancelInference(turnId: string, reason: Cancel['reason']): void {
+    this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason } satisfies Cancel));
+  }
+}

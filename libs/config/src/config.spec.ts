@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, flag, loadConfig, port } from './config.js';
+import { gatewayEnvSchema, inferenceEnvSchema } from './services.js';
+
+describe('config', () => {
+  it('config - defaults apply when variables are missing or empty', () => {
+    const config = loadConfig(gatewayEnvSchema, { PORT: '' });
+    expect(config.PORT).toBe(3000);
+    expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
+    expect(config.PARLEY_MAX_MESSAGE_BYTES).toBe(32 * 1024);
+    expect(config.PARLEY_API_KEYS).toBeUndefined();
+  });
+
+  it('config - values are coerced and lists split', () => {
+    const config = loadConfig(gatewayEnvSchema, { PORT: '8080', PARLEY_API_KEYS: 'a, b,,c', PARLEY_TRUST_PROXY: 'yes' });
+    expect(config.PORT).toBe(8080);
+    expect(config.PARLEY_API_KEYS).toEqual(['a', 'b', 'c']);
+    expect(config.PARLEY_TRUST_PROXY).toBe(true);
+  });
+
+  it('config - a bad value names the variable and stops', () => {
+    expect(() => loadConfig(gatewayEnvSchema, { PORT: 'eighty', PARLEY_TURN_TIMEOUT_MS: '-5' })).toThrow(ConfigError);
+    try {
+      loadConfig(gatewayEnvSchema, { PORT: 'eighty', PARLEY_TURN_TIMEOUT_MS: '-5' });
+    } catch (error) {
+      const problems = (error as ConfigError).problems;
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^PORT: .*"eighty"/);
+      expect(problems[1]).toMatch(/^PARLEY_TURN_TIMEOUT_MS: /);
+    }
+  });
+
+  it('config - secret values are never echoed in errors', () => {
+    const schema = z.object({ PARLEY_UPSTREAM_API_KEY: z.string().min(50) });
+    expect(() => loadConfig(schema, { PARLEY_UPSTREAM_API_KEY: 'sk-secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('sk-secret') }),
+    );
+  });
+
+  it('config - upstream URL must be http(s)', () => {
+    expect(() => loadConfig(inferenceEnvSchema, { PARLEY_UPSTREAM_BASE_URL: 'ftp://x' })).toThrow(
+      /PARLEY_UPSTREAM_BASE_URL/,
+    );
+    expect(loadConfig(inferenceEnvSchema, {}).PARLEY_UPSTREAM_MODEL).toBe('sim-model');
+  });
+
+  it('config - helpers reject out-of-range values', () => {
+    const schema = z.object({ P: port(1), F: flag(false) });
+    expect(() => loadConfig(schema, { P: '70000' })).toThrow(/P: /);
+    expect(() => loadConfig(schema, { F: 'maybe' })).toThrow(/F: expected true or false/);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The schema of each service's environment. They live together so the README's configuration table and
+ * `npm start` have one place to look, and so a variable shared by two services cannot drift.
+ */
+import { z } from 'zod';
+import { commonEnv, flag, httpUrl, list, port, positiveInt } from './config.js';
+
+/** Defaults, with units in the names. */
+export const Defaults = {
+  GATEWAY_PORT: 3000,
+  MAX_MESSAGE_BYTES: 32 * 1024,
+  MAX_BODY_BYTES: 1024 * 1024,
+  FIRST_TOKEN_TIMEOUT_MS: 30_000,
+  INTER_TOKEN_TIMEOUT_MS: 10_000,
+  TURN_TIMEOUT_MS: 120_000,
+  REQUEST_TIMEOUT_MS: 5_000,
+  HISTORY_MAX_MESSAGES: 50,
+  UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
+  UPSTREAM_MODEL: 'sim-model',
+} as const;
+
+export const gatewayEnvSchema = z.object({
+  ...commonEnv,
+  PORT: port(Defaults.GATEWAY_PORT),
+  HOST: z.string().default('0.0.0.0'),
+  PARLEY_API_KEYS: list().optional(),
+  PARLEY_API_KEYS_FILE: z.string().optional(),
+  PARLEY_MAX_MESSAGE_BYTES: positiveInt(Defaults.MAX_MESSAGE_BYTES),
+  PARLEY_MAX_BODY_BYTES: positiveInt(Defaults.MAX_BODY_BYTES),
+  PARLEY_FIRST_TOKEN_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
+  PARLEY_INTER_TOKEN_TIMEOUT_MS: positiveInt(Defaults.INTER_TOKEN_TIMEOUT_MS),
+  PARLEY_TURN_TIMEOUT_MS: positiveInt(Defaults.TURN_TIMEOUT_MS),
+  /** How long the gateway waits for a service to accept a request (NATS request/reply). */
+  PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
+  /** Trust `X-Forwarded-*` from a proxy in front. */
+  PARLEY_TRUST_PROXY: flag(false),
+});
+export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
+
+export const responderEnvSchema = z.object({
+  ...commonEnv,
+  /** Most recent history messages sent to the model with each turn. */
+  PARLEY_HISTORY_MAX_MESSAGES: positiveInt(Defaults.HISTORY_MAX_MESSAGES),
+  PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
+});
+export type ResponderConfig = z.infer<typeof responderEnvSchema>;
+
+export const inferenceEnvSchema = z.object({
+  ...commonEnv,
+  PARLEY_UPSTREAM_BASE_URL: httpUrl().default(Defaults.UPSTREAM_BASE_URL),
+  PARLEY_UPSTREAM_API_KEY: z.string().optional(),
+  PARLEY_UPSTREAM_MODEL: z.string().min(1).default(Defaults.UPSTREAM_MODEL),
+  /** The name clients ask for; defaults to the upstream model's name. */
+  PARLEY_MODEL_ALIAS: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/-]{1,128}$/, 'letters, digits and . _ : / - only')
+    .optional(),
+  /** Time allowed to connect and receive response headers from the upstream. */
+  PARLEY_UPSTREAM_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
+});
+export type InferenceConfig = z.infer<typeof inferenceEnvSchema>;

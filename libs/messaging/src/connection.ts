@@ -1,0 +1,66 @@
+/**
+ * One NATS connection per service process, shared by the Nest transport, JetStream and turn subscriptions.
+ * It reconnects forever and notices a dead server within seconds, so readiness can follow the connection.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '@parley/tracing';
+
+/** Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead. */
+const PING_INTERVAL_MS = 5_000;
+const MAX_PINGS_OUT = 2;
+const RECONNECT_WAIT_MS = 500;
+
+export interface NatsHandle {
+  readonly nc: NatsConnection;
+  /** True while connected; false while reconnecting. */
+  connected(): boolean;
+  /** Stops accepting new messages, lets in-flight handlers finish and flushes, then closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Connects to NATS (retrying until the first connection succeeds) and tracks connection state.
+ * @example const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
+ */
+export async function connectNats({
+  url,
+  name,
+  log,
+}: {
+  url: string;
+  name: string;
+  log: Logger;
+}): Promise<NatsHandle> {
+  const nc = await connect({
+    servers: url.split(','),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: MAX_PINGS_OUT,
+    waitOnFirstConnect: true,
+  });
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        connected = false;
+        log.warn({ server: status.server }, 'nats disconnected');
+      } else if (status.type === 'reconnect') {
+        connected = true;
+        log.info({ server: status.server }, 'nats reconnected');
+      } else if (status.type === 'error') {
+        log.error({ err: status.error }, 'nats error');
+      }
+    }
+  })();
+  log.info({ server: nc.getServer() }, 'nats connected');
+  return {
+    nc,
+    connected: () => connected && !nc.isClosed(),
+    async drain() {
+      if (nc.isClosed()) return;
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}

@@ -1,0 +1,17 @@
+export { decode, encode, validate } from './codec.js';
+export { connectNats, type NatsHandle } from './connection.js';
+export { outgoingHeaders, traceparentOf } from './headers.js';
+export { HistoryStore } from './history.js';
+export {
+  DUPLICATE_WINDOW_MS,
+  FRAMES_MAX_AGE_MS,
+  HISTORY_MAX_MESSAGES_PER_CONVERSATION,
+  ensureJetStream,
+  type JetStreamHandles,
+} from './jetstream.js';
+export { runNatsService, type NatsServiceOptions, type ServiceContext } from './nest/bootstrap.js';
+export { ParleyNatsServer } from './nest/nats-server.js';
+export { PassThroughRpcFilter } from './nest/rpc-exception.filter.js';
+export { ZodPipe } from './nest/zod.pipe.js';
+export { request } from './request.js';
+export { SequenceReader, type SequenceReaderOptions } from './sequence-reader.js';

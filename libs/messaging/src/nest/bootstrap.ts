@@ -1,0 +1,72 @@
+/**
+ * Start-up and shutdown shared by the NATS-only services (responder, inference): connect, set up JetStream,
+ * serve the module's `@MessagePattern`s in a queue group, log `ready`; on SIGTERM stop taking work, let the
+ * service finish or terminate its streams, drain the connection and exit.
+ */
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { createLogger, NestPinoLogger, type Logger } from '@parley/tracing';
+import { connectNats, type NatsHandle } from '../connection.js';
+import { ensureJetStream, type JetStreamHandles } from '../jetstream.js';
+import { ParleyNatsServer } from './nats-server.js';
+import { PassThroughRpcFilter } from './rpc-exception.filter.js';
+
+export interface ServiceContext {
+  log: Logger;
+  nats: NatsHandle;
+  jetstream: JetStreamHandles;
+}
+
+export interface NatsServiceOptions {
+  service: string;
+  queue: string;
+  natsUrl: string;
+  logLevel: string;
+  shutdownGraceMs: number;
+  /** Builds the root module from the connected context. */
+  module: (context: ServiceContext) => DynamicModule;
+  /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
+  onShutdown: (app: { get<T>(token: unknown): T }, graceMs: number) => Promise<void>;
+  /** Extra fields for the `ready` log line. */
+  readyFields?: Record<string, unknown>;
+}
+
+export async function runNatsService(options: NatsServiceOptions): Promise<void> {
+  const started = performance.now();
+  const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
+  const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
+  const jetstream = await ensureJetStream(nats.nc);
+  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    options.module({ log, nats, jetstream }),
+    {
+      strategy: server,
+      logger: new NestPinoLogger(log),
+      bufferLogs: false,
+    },
+  );
+  app.useGlobalFilters(new PassThroughRpcFilter());
+  await app.listen();
+  log.info({ ...options.readyFields, startupMs: Math.round(performance.now() - started) }, 'ready');
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await server.close();
+      await options.onShutdown(app, options.shutdownGraceMs);
+      await app.close();
+      await nats.drain();
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}

@@ -1,0 +1,9 @@
+export { createLogger, type Logger } from './logger.js';
+export { NestPinoLogger } from './nest-logger.js';
+export {
+  childTraceparent,
+  formatTraceparent,
+  parseTraceparent,
+  traceIdOf,
+  type TraceContext,
+} from './trace-context.js';
