@@ -8,7 +8,8 @@ export class NestPinoLogger {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    // Nest's own start-up chatter (modules, routes) is debug detail for an operator.
+    this.logger.debug({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, trace }, message instanceof Error ? message.message : String(message));

@@ -4,7 +4,7 @@
  *
  * The user message is appended only after an inference replica accepted the generation, and the turn is
  * acknowledged only after that append: a turn the gateway sees refused (no inference, bad model) stores
- * nothing, and an acknowledged turn's user message is durable (docs/adr/0003).
+ * nothing, and an acknowledged turn's user message is durable (docs/adr/0002).
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';

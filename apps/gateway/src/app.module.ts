@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { GatewayConfig } from '@parley/config';
+import { HistoryStore, type ServiceContext } from '@parley/messaging';
+import type { ApiKeys } from './auth/api-keys.js';
+import { ApiKeyGuard } from './auth/auth.guard.js';
+import { ChatCompletionsController } from './chat/chat-completions.controller.js';
+import { ConversationsController } from './conversations/conversations.controller.js';
+import { ConversationsService } from './conversations/conversations.service.js';
+import { HealthController } from './health/health.controller.js';
+import { ModelsController } from './models/models.controller.js';
+import { ModelsService } from './models/models.service.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { Tokens } from './tokens.js';
+import { TurnClient } from './turns/turn-client.service.js';
+
+@Module({})
+export class AppModule {
+  static create(config: GatewayConfig, apiKeys: ApiKeys, { log, nats, jetstream }: ServiceContext): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [
+        HealthController,
+        OpenApiController,
+        ModelsController,
+        ChatCompletionsController,
+        ConversationsController,
+      ],
+      providers: [
+        ApiKeyGuard,
+        ConversationsService,
+        ModelsService,
+        TurnClient,
+        { provide: Tokens.config, useValue: config },
+        { provide: Tokens.log, useValue: log },
+        { provide: Tokens.nats, useValue: nats },
+        { provide: Tokens.jetstream, useValue: jetstream },
+        { provide: Tokens.apiKeys, useValue: apiKeys },
+        { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
+      ],
+    };
+  }
+}

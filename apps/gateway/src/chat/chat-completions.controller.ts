@@ -1,0 +1,83 @@
+import { Controller, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ChatCompletionBodySchema, ParleyError, newId, type TurnStart } from '@parley/contracts';
+import type { GatewayConfig } from '@parley/config';
+import type { Request, Response } from 'express';
+import { ApiKeyGuard } from '../auth/auth.guard.js';
+import { assertMessageSize, parseBody } from '../http/body.js';
+import { toParleyError } from '../http/errors.js';
+import { openEventStream, writeEvent } from '../http/sse.js';
+import { incomingTraceparent } from '../http/trace.js';
+import { ModelsService } from '../models/models.service.js';
+import { Tokens } from '../tokens.js';
+import { TurnClient, type RunningTurn } from '../turns/turn-client.service.js';
+import { ChunkWriter, completion, streamError, toChatMessages, toParams } from './openai-format.js';
+
+/** `POST /v1/chat/completions`: OpenAI-compatible and stateless; a client that leaves cancels the turn. */
+@Controller('v1/chat/completions')
+@UseGuards(ApiKeyGuard)
+export class ChatCompletionsController {
+  constructor(
+    @Inject(Tokens.config) private readonly config: GatewayConfig,
+    @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(TurnClient) private readonly turns: TurnClient,
+  ) {}
+
+  @Post()
+  async create(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = parseBody(ChatCompletionBodySchema, req.body);
+    const messages = toChatMessages(body);
+    messages.forEach((m, i) => assertMessageSize(m.content, this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`));
+    const model = await this.models.assertExists(body.model);
+    const turn: TurnStart = {
+      kind: 'stateless',
+      turnId: newId('turn'),
+      model,
+      params: toParams(body),
+      includeUsage: body.stream_options?.include_usage === true,
+      limits: this.turns.limits(),
+      messages,
+    };
+    const running = await this.turns.start(turn, incomingTraceparent(req));
+    res.on('close', () => {
+      if (!res.writableFinished) running.cancel('client_closed');
+    });
+    const id = `chatcmpl-${turn.turnId}`;
+    if (body.stream) await this.stream(res, running, new ChunkWriter(id, model, turn.includeUsage));
+    else await this.collect(res, running, id, model);
+  }
+
+  private async stream(res: Response, running: RunningTurn, writer: ChunkWriter): Promise<void> {
+    openEventStream(res);
+    try {
+      for await (const frame of running.frames) {
+        if (frame.type === 'delta') {
+          writeEvent(res, { data: writer.delta(frame.text) });
+        } else if (frame.type === 'done') {
+          writeEvent(res, { data: writer.finish(frame.finishReason) });
+          const usage = writer.usage(frame.usage);
+          if (usage) writeEvent(res, { data: usage });
+          writeEvent(res, { data: '[DONE]' });
+        } else {
+          writeEvent(res, { data: streamError(ParleyError.fromInfo(frame.error)) });
+        }
+      }
+    } catch (error) {
+      writeEvent(res, { data: streamError(toParleyError(error)) });
+    } finally {
+      res.end();
+    }
+  }
+
+  private async collect(res: Response, running: RunningTurn, id: string, model: string): Promise<void> {
+    let text = '';
+    for await (const frame of running.frames) {
+      if (frame.type === 'delta') text += frame.text;
+      else if (frame.type === 'error') throw ParleyError.fromInfo(frame.error);
+      else {
+        res.json(completion({ id, model, text, finishReason: frame.finishReason, usage: frame.usage }));
+        return;
+      }
+    }
+    throw new ParleyError('internal_error', 'the turn ended without a result');
+  }
+}

@@ -1,0 +1,45 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { PingReplySchema, Subjects } from '@parley/contracts';
+import { request, type NatsHandle } from '@parley/messaging';
+import type { Response } from 'express';
+import { Tokens } from '../tokens.js';
+
+/** Readiness pings are short: a probe must answer well within its own timeout. */
+const PING_TIMEOUT_MS = 1_000;
+
+@Controller()
+export class HealthController {
+  constructor(@Inject(Tokens.nats) private readonly nats: NatsHandle) {}
+
+  /** Alive: the process answers. */
+  @Get('healthz')
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready: connected to NATS, and a responder and an inference replica answer. */
+  @Get('readyz')
+  async ready(@Res() res: Response): Promise<void> {
+    const nats = this.nats.connected();
+    const [responder, inference] = nats
+      ? await Promise.all([this.ping(Subjects.responderPing), this.ping(Subjects.inferencePing)])
+      : [false, false];
+    const ready = nats && responder && inference;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: { nats, responder, inference } });
+  }
+
+  private async ping(subject: string): Promise<boolean> {
+    try {
+      await request(this.nats.nc, {
+        subject,
+        payload: {},
+        schema: PingReplySchema,
+        timeoutMs: PING_TIMEOUT_MS,
+        unavailable: 'service_unavailable',
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
+import { connectNats, ensureJetStream } from '@parley/messaging';
+import { NestPinoLogger, createLogger } from '@parley/tracing';
+import { AppModule } from './app.module.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { bodyErrors, jsonBody, requestId } from './http/body.js';
+import { HttpErrorFilter } from './http/errors.js';
+
+const started = performance.now();
+const config = loadConfigOrExit('gateway', gatewayEnvSchema);
+const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+
+let apiKeys: ApiKeys;
+try {
+  apiKeys = ApiKeys.fromConfig({ keys: config.PARLEY_API_KEYS, file: config.PARLEY_API_KEYS_FILE });
+} catch (error) {
+  log.fatal({ problem: (error as Error).message }, 'invalid configuration');
+  process.exit(1);
+}
+
+const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
+const jetstream = await ensureJetStream(nats.nc);
+const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, apiKeys, { log, nats, jetstream }), {
+  bodyParser: false,
+  logger: new NestPinoLogger(log),
+});
+app.set('trust proxy', config.PARLEY_TRUST_PROXY);
+app.disable('x-powered-by');
+app.use(requestId());
+app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
+app.use(bodyErrors());
+app.useGlobalFilters(new HttpErrorFilter(log));
+await app.listen(config.PORT, config.HOST);
+const address = app.getHttpServer().address();
+const port = typeof address === 'object' && address ? address.port : config.PORT;
+log.info({ port, startupMs: Math.round(performance.now() - started) }, 'ready');
+
+let stopping = false;
+const stop = async (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  // Stop accepting connections; open streams end when their turns do (bounded by the turn timeout).
+  await app.close();
+  await nats.drain();
+  log.info('stopped');
+  process.exit(0);
+};
+process.once('SIGTERM', (signal) => void stop(signal));
+process.once('SIGINT', (signal) => void stop(signal));

@@ -1,0 +1,149 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, built from the same zod schemas the gateway validates with, so
+ * the document cannot drift from what is enforced. A test checks its paths against the registered routes.
+ */
+import {
+  ChatCompletionBodySchema,
+  ConversationSchema,
+  ConversationWithMessagesSchema,
+  CreateConversationBodySchema,
+  DeltaEventSchema,
+  DoneEventSchema,
+  ErrorBodySchema,
+  ErrorCodes,
+  ErrorEventSchema,
+  ModelListSchema,
+  OpenAIErrorBodySchema,
+  SendMessageBodySchema,
+} from '@parley/contracts';
+import { z } from 'zod';
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') =>
+  z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+
+const error = (description: string, body = 'Error') => ({ description, content: json(body) });
+const errors = (body = 'Error') => ({
+  '400': error('Invalid request or JSON (`invalid_request`, `invalid_json`, `invalid_id`)', body),
+  '401': error('Missing or unknown API key (`unauthorized`)', body),
+  '413': error('Message or body over the limit (`payload_too_large`)', body),
+  '415': error('Body is not application/json (`unsupported_media_type`)', body),
+  '503': {
+    ...error('No responder or inference replica (`no_responder`, `no_inference`); see `Retry-After`', body),
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+  },
+});
+
+export function buildOpenApiDocument({ version }: { version: string }) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Parley',
+      version,
+      description:
+        'LLM customer-service chat: conversations with stored history, and an OpenAI-compatible chat completions ' +
+        'endpoint. Every error is `{ error: { code, message } }` (OpenAI shape on `/v1/chat/completions` and ' +
+        '`/v1/models`). Error codes: ' +
+        Object.keys(ErrorCodes)
+          .map((c) => `\`${c}\``)
+          .join(', ') +
+        '.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths: {
+      '/healthz': {
+        get: {
+          summary: 'Liveness',
+          security: [],
+          responses: { '200': { description: 'The process answers' } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: NATS connected, a responder and an inference replica answering',
+          security: [],
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready; `checks` says why' } },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+      '/v1/models': {
+        get: {
+          summary: 'Model aliases (OpenAI format)',
+          responses: { '200': { description: 'Models', content: json('ModelList') }, ...errors('OpenAIError') },
+        },
+      },
+      '/v1/chat/completions': {
+        post: {
+          summary: 'OpenAI-compatible chat completion, streamed (SSE `data:` chunks ending in `[DONE]`) or not',
+          description: 'Stateless. A client that disconnects cancels the upstream request.',
+          requestBody: { required: true, content: json('ChatCompletionRequest') },
+          responses: {
+            '200': {
+              description: '`chat.completion`, or with `stream: true` a `text/event-stream` of `chat.completion.chunk`',
+              content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
+            ...errors('OpenAIError'),
+          },
+        },
+      },
+      '/v1/conversations': {
+        post: {
+          summary: 'Create a conversation',
+          requestBody: { required: false, content: json('CreateConversationRequest') },
+          responses: {
+            '201': { description: 'Created', content: json('Conversation') },
+            '404': error('Unknown model (`model_not_found`)'),
+            ...errors(),
+          },
+        },
+      },
+      '/v1/conversations/{id}': {
+        get: {
+          summary: 'A conversation and its messages',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'The conversation', content: json('ConversationWithMessages') },
+            '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            ...errors(),
+          },
+        },
+      },
+      '/v1/conversations/{id}/messages': {
+        post: {
+          summary: 'Send a user message; the reply streams as SSE',
+          description:
+            'Events: `delta` (data: DeltaEvent), then exactly one `done` (DoneEvent) or `error` (ErrorEvent). ' +
+            'Each event has an `id`: the frame sequence number, from 1. Header `X-Parley-Turn-Id` names the turn.',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: json('SendMessageRequest') },
+          responses: {
+            '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            ...errors(),
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key' } },
+      schemas: {
+        Error: schema(ErrorBodySchema),
+        OpenAIError: schema(OpenAIErrorBodySchema),
+        ModelList: schema(ModelListSchema),
+        ChatCompletionRequest: schema(ChatCompletionBodySchema, 'input'),
+        CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
+        SendMessageRequest: schema(SendMessageBodySchema, 'input'),
+        Conversation: schema(ConversationSchema),
+        ConversationWithMessages: schema(ConversationWithMessagesSchema),
+        DeltaEvent: schema(DeltaEventSchema),
+        DoneEvent: schema(DoneEventSchema),
+        ErrorEvent: schema(ErrorEventSchema),
+      },
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/** Injection tokens of values built before Nest starts. */
+export const Tokens = {
+  config: Symbol('config'),
+  log: Symbol('log'),
+  nats: Symbol('nats'),
+  jetstream: Symbol('jetstream'),
+  history: Symbol('history'),
+  apiKeys: Symbol('apiKeys'),
+} as const;
