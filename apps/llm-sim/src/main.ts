@@ -16,7 +16,7 @@ function readConfig(): SimConfig {
 }
 
 const sim = await startLlmSim(readConfig());
-logLine({ level: 'info', msg: 'llm-sim listening', url: sim.url });
+logLine({ level: 'info', service: 'llm-sim', msg: 'ready', url: sim.url, port: sim.port });
 
 const shutdown = (signal: NodeJS.Signals): void => {
   logLine({ level: 'info', msg: 'llm-sim shutting down', signal });

@@ -1,4 +1,4 @@
-import { Controller, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ChatCompletionBodySchema, ParleyError, newId, type TurnStart } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Request, Response } from 'express';
@@ -23,6 +23,7 @@ export class ChatCompletionsController {
   ) {}
 
   @Post()
+  @HttpCode(200)
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
     const body = parseBody(ChatCompletionBodySchema, req.body);
     const messages = toChatMessages(body);
@@ -33,7 +34,8 @@ export class ChatCompletionsController {
       turnId: newId('turn'),
       model,
       params: toParams(body),
-      includeUsage: body.stream_options?.include_usage === true,
+      // A whole completion always reports usage; a stream only when asked (as OpenAI does).
+      includeUsage: body.stream ? body.stream_options?.include_usage === true : true,
       limits: this.turns.limits(),
       messages,
     };

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Stack } from './stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await Stack.start();
+});
+afterAll(() => stack?.stop());
+
+/** Every route the gateway serves, as `METHOD /path` with OpenAPI-style parameters. */
+const ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /openapi.json',
+  'GET /v1/models',
+  'POST /v1/chat/completions',
+  'POST /v1/conversations',
+  'GET /v1/conversations/{id}',
+  'POST /v1/conversations/{id}/messages',
+];
+
+describe('openapi', () => {
+  it('openapi - the document is OpenAPI 3.1 and lists exactly the served routes', async () => {
+    const res = await stack.fetch('/openapi.json', { key: null });
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual([...ROUTES].sort());
+  });
+
+  it('openapi - every documented route is served (none answers "no such route")', async () => {
+    for (const route of ROUTES) {
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await stack.fetch(path.replace('{id}', 'conv_x'), { method, json: method === 'POST' ? {} : undefined });
+      const body = await res.text();
+      expect(body, route).not.toContain('no such route');
+    }
+    const missing = await stack.fetch('/v1/nothing');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The whole product for integration tests: a private nats-server on a free port, llm-sim, and the built
+ * inference, responder and gateway processes, all over real TCP. Each test file starts its own stack.
+ */
+import { startNatsServer, startService, type NatsServerHandle, type ServiceHandle } from '@parley/testing';
+import OpenAI from 'openai';
+
+export const API_KEY = 'pk-test-one';
+export const OTHER_KEY = 'pk-test-two';
+export const MODEL = 'sim-model';
+
+type App = 'gateway' | 'responder' | 'inference';
+
+export interface StackOptions {
+  /** Extra environment for every service (timeouts, limits). */
+  env?: Record<string, string>;
+  /** llm-sim knobs at start. */
+  sim?: Record<string, unknown>;
+}
+
+export class Stack {
+  readonly services = new Map<App | 'llm-sim', ServiceHandle>();
+  nats!: NatsServerHandle;
+  gatewayUrl = '';
+  simUrl = '';
+
+  private constructor(private readonly options: StackOptions) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const stack = new Stack(options);
+    try {
+      stack.nats = await startNatsServer();
+      const sim = await startService('llm-sim', {
+        env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '5', LLM_SIM_INTER_TOKEN_MS: '2', LLM_SIM_TOKENS: '12' },
+      });
+      stack.services.set('llm-sim', sim);
+      stack.simUrl = String(sim.ready.url);
+      if (options.sim) await stack.configureSim(options.sim);
+      await Promise.all([stack.startApp('inference'), stack.startApp('responder')]);
+      await stack.startApp('gateway');
+      return stack;
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
+
+  env(app: App): Record<string, string> {
+    const common = { NATS_URL: this.nats.url, LOG_LEVEL: 'info', ...this.options.env };
+    if (app === 'inference') {
+      return { ...common, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
+    }
+    if (app === 'gateway') return { ...common, PORT: '0', HOST: '127.0.0.1', PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}` };
+    return common;
+  }
+
+  async startApp(app: App): Promise<ServiceHandle> {
+    const handle = await startService(app, { env: this.env(app) });
+    this.services.set(app, handle);
+    if (app === 'gateway') this.gatewayUrl = `http://127.0.0.1:${String(handle.ready.port)}`;
+    return handle;
+  }
+
+  async killApp(app: App, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.services.get(app)?.kill(signal);
+    this.services.delete(app);
+  }
+
+  openai(key = API_KEY): OpenAI {
+    return new OpenAI({ apiKey: key, baseURL: `${this.gatewayUrl}/v1`, maxRetries: 0, timeout: 20_000 });
+  }
+
+  /** A request to the gateway with the API key (unless `key: null`). */
+  fetch(path: string, init: RequestInit & { key?: string | null; json?: unknown } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const key = init.key === undefined ? API_KEY : init.key;
+    if (key) headers.set('authorization', `Bearer ${key}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    return fetch(`${this.gatewayUrl}${path}`, { ...init, headers, body, signal: init.signal ?? AbortSignal.timeout(20_000) });
+  }
+
+  async configureSim(patch: Record<string, unknown>): Promise<void> {
+    const res = await fetch(`${this.simUrl}/sim/config`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(patch),
+    });
+    if (!res.ok) throw new Error(`llm-sim refused ${JSON.stringify(patch)}: ${await res.text()}`);
+  }
+
+  async simRequests(): Promise<SimRecord[]> {
+    const res = await fetch(`${this.simUrl}/sim/requests`);
+    return ((await res.json()) as { requests: SimRecord[] }).requests;
+  }
+
+  async clearSimRequests(): Promise<void> {
+    await fetch(`${this.simUrl}/sim/requests`, { method: 'DELETE' });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.kill('SIGTERM').catch(() => undefined)));
+    this.services.clear();
+    await this.nats?.stop();
+  }
+}
+
+export interface SimRecord {
+  id: string;
+  body: { messages: { role: string; content: string }[]; model: string } | null;
+  headers: { traceparent?: string; 'x-parley-conversation-id'?: string };
+  status: string;
+  aborted: boolean;
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs` with `what`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  id: string | undefined;
+  data: string;
+}
+
+/** Reads a `text/event-stream` response into events as they arrive. */
+export async function* readSse(res: Response): AsyncGenerator<SseEvent> {
+  if (!res.body) throw new Error('no body');
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event: SseEvent = { event: 'message', id: undefined, data: '' };
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        const field = line.slice(0, colon);
+        const value = line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') event.event = value;
+        else if (field === 'id') event.id = value;
+        else if (field === 'data') event.data += value;
+      }
+      yield event;
+    }
+  }
+}
+
+/** All events of a conversation turn. */
+export async function collectSse(res: Response): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  for await (const event of readSse(res)) events.push(event);
+  return events;
+}
