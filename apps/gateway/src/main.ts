@@ -23,10 +23,13 @@ try {
 
 const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
 const jetstream = await ensureJetStream(nats.nc);
-const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, apiKeys, { log, nats, jetstream }), {
-  bodyParser: false,
-  logger: new NestPinoLogger(log),
-});
+const app = await NestFactory.create<NestExpressApplication>(
+  AppModule.create(config, apiKeys, { log, nats, jetstream }),
+  {
+    bodyParser: false,
+    logger: new NestPinoLogger(log),
+  },
+);
 app.set('trust proxy', config.PARLEY_TRUST_PROXY);
 app.disable('x-powered-by');
 app.use(requestId());

@@ -83,17 +83,85 @@ describe('conversations', () => {
 
 describe('bad input', () => {
   const big = 'x'.repeat(32 * 1024 + 1);
-  const cases: { name: string; path: (id: string) => string; body: string; status: number; code: string; type?: string }[] = [
-    { name: 'malformed JSON', path: (id) => `/v1/conversations/${id}/messages`, body: '{"content":', status: 400, code: 'invalid_json' },
-    { name: 'wrong type', path: (id) => `/v1/conversations/${id}/messages`, body: '{"content":42}', status: 400, code: 'invalid_request' },
-    { name: 'empty message', path: (id) => `/v1/conversations/${id}/messages`, body: '{"content":"  "}', status: 400, code: 'invalid_request' },
-    { name: 'unknown field', path: (id) => `/v1/conversations/${id}/messages`, body: '{"content":"a","x":1}', status: 400, code: 'invalid_request' },
-    { name: 'message over 32 KB', path: (id) => `/v1/conversations/${id}/messages`, body: JSON.stringify({ content: big }), status: 413, code: 'payload_too_large' },
-    { name: 'body over 1 MB', path: (id) => `/v1/conversations/${id}/messages`, body: JSON.stringify({ content: 'y'.repeat(1024 * 1024) }), status: 413, code: 'payload_too_large' },
-    { name: 'not JSON content type', path: (id) => `/v1/conversations/${id}/messages`, body: 'hello', status: 415, code: 'unsupported_media_type', type: 'text/plain' },
-    { name: 'unknown conversation', path: () => `/v1/conversations/conv_doesnotexist/messages`, body: '{"content":"a"}', status: 404, code: 'conversation_not_found' },
-    { name: 'bad conversation id', path: () => `/v1/conversations/${encodeURIComponent('conv.*>')}/messages`, body: '{"content":"a"}', status: 400, code: 'invalid_id' },
-    { name: 'unknown model on create', path: () => '/v1/conversations', body: '{"model":"nope"}', status: 404, code: 'model_not_found' },
+  const cases: {
+    name: string;
+    path: (id: string) => string;
+    body: string;
+    status: number;
+    code: string;
+    type?: string;
+  }[] = [
+    {
+      name: 'malformed JSON',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: '{"content":',
+      status: 400,
+      code: 'invalid_json',
+    },
+    {
+      name: 'wrong type',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: '{"content":42}',
+      status: 400,
+      code: 'invalid_request',
+    },
+    {
+      name: 'empty message',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: '{"content":"  "}',
+      status: 400,
+      code: 'invalid_request',
+    },
+    {
+      name: 'unknown field',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: '{"content":"a","x":1}',
+      status: 400,
+      code: 'invalid_request',
+    },
+    {
+      name: 'message over 32 KB',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: JSON.stringify({ content: big }),
+      status: 413,
+      code: 'payload_too_large',
+    },
+    {
+      name: 'body over 1 MB',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: JSON.stringify({ content: 'y'.repeat(1024 * 1024) }),
+      status: 413,
+      code: 'payload_too_large',
+    },
+    {
+      name: 'not JSON content type',
+      path: (id) => `/v1/conversations/${id}/messages`,
+      body: 'hello',
+      status: 415,
+      code: 'unsupported_media_type',
+      type: 'text/plain',
+    },
+    {
+      name: 'unknown conversation',
+      path: () => `/v1/conversations/conv_doesnotexist/messages`,
+      body: '{"content":"a"}',
+      status: 404,
+      code: 'conversation_not_found',
+    },
+    {
+      name: 'bad conversation id',
+      path: () => `/v1/conversations/${encodeURIComponent('conv.*>')}/messages`,
+      body: '{"content":"a"}',
+      status: 400,
+      code: 'invalid_id',
+    },
+    {
+      name: 'unknown model on create',
+      path: () => '/v1/conversations',
+      body: '{"model":"nope"}',
+      status: 404,
+      code: 'model_not_found',
+    },
   ];
 
   for (const c of cases) {
@@ -117,9 +185,24 @@ describe('bad input', () => {
   const chatCases: { name: string; body: unknown; status: number; code: string }[] = [
     { name: 'missing messages', body: { model: MODEL }, status: 400, code: 'invalid_request' },
     { name: 'empty messages', body: { model: MODEL, messages: [] }, status: 400, code: 'invalid_request' },
-    { name: 'wrong role', body: { model: MODEL, messages: [{ role: 'robot', content: 'x' }] }, status: 400, code: 'invalid_request' },
-    { name: 'n > 1', body: { model: MODEL, n: 2, messages: [{ role: 'user', content: 'x' }] }, status: 400, code: 'invalid_request' },
-    { name: 'unknown model', body: { model: 'nope', messages: [{ role: 'user', content: 'x' }] }, status: 404, code: 'model_not_found' },
+    {
+      name: 'wrong role',
+      body: { model: MODEL, messages: [{ role: 'robot', content: 'x' }] },
+      status: 400,
+      code: 'invalid_request',
+    },
+    {
+      name: 'n > 1',
+      body: { model: MODEL, n: 2, messages: [{ role: 'user', content: 'x' }] },
+      status: 400,
+      code: 'invalid_request',
+    },
+    {
+      name: 'unknown model',
+      body: { model: 'nope', messages: [{ role: 'user', content: 'x' }] },
+      status: 404,
+      code: 'model_not_found',
+    },
     {
       name: 'message over 32 KB',
       body: { model: MODEL, messages: [{ role: 'user', content: 'z'.repeat(40_000) }] },

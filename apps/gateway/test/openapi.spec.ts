@@ -34,7 +34,10 @@ describe('openapi', () => {
   it('openapi - every documented route is served (none answers "no such route")', async () => {
     for (const route of ROUTES) {
       const [method, path] = route.split(' ') as [string, string];
-      const res = await stack.fetch(path.replace('{id}', 'conv_x'), { method, json: method === 'POST' ? {} : undefined });
+      const res = await stack.fetch(path.replace('{id}', 'conv_x'), {
+        method,
+        json: method === 'POST' ? {} : undefined,
+      });
       const body = await res.text();
       expect(body, route).not.toContain('no such route');
     }

@@ -57,10 +57,16 @@ describe('resilience', () => {
     await stack.configureSim({ interTokenMs: 100, tokens: 200 });
     try {
       const id = await newConversation();
+      await stack.clearSimRequests();
       const { events } = await sendAndInterrupt(id, () => stack.killApp('responder', 'SIGKILL'));
       const last = events.at(-1)!;
       expect(last.event).toBe('error');
       expect(JSON.parse(last.data)).toMatchObject({ error: { code: 'responder_lost', retryable: true } });
+      // The orphaned generation is cancelled, so the model server stops spending a slot on it.
+      await eventually('the upstream request to be aborted', async () => {
+        const [record] = await stack.simRequests();
+        return record?.aborted ? true : undefined;
+      });
     } finally {
       await stack.configureSim({ interTokenMs: 2, tokens: 12 });
       await stack.startApp('responder');
@@ -129,7 +135,10 @@ describe('resilience', () => {
 
   it('history - conversations survive a restart of NATS and every service', async () => {
     const id = await newConversation();
-    const res = await stack.fetch(`/v1/conversations/${id}/messages`, { method: 'POST', json: { content: 'remember me' } });
+    const res = await stack.fetch(`/v1/conversations/${id}/messages`, {
+      method: 'POST',
+      json: { content: 'remember me' },
+    });
     for await (const _ of readSse(res)) void _;
     await Promise.all((['gateway', 'responder', 'inference'] as const).map((app) => stack.killApp(app, 'SIGTERM')));
     await stack.nats.restart();

@@ -50,7 +50,8 @@ export class Stack {
     if (app === 'inference') {
       return { ...common, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
     }
-    if (app === 'gateway') return { ...common, PORT: '0', HOST: '127.0.0.1', PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}` };
+    if (app === 'gateway')
+      return { ...common, PORT: '0', HOST: '127.0.0.1', PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}` };
     return common;
   }
 
@@ -80,7 +81,12 @@ export class Stack {
       headers.set('content-type', 'application/json');
       body = JSON.stringify(init.json);
     }
-    return fetch(`${this.gatewayUrl}${path}`, { ...init, headers, body, signal: init.signal ?? AbortSignal.timeout(20_000) });
+    return fetch(`${this.gatewayUrl}${path}`, {
+      ...init,
+      headers,
+      body,
+      signal: init.signal ?? AbortSignal.timeout(20_000),
+    });
   }
 
   async configureSim(patch: Record<string, unknown>): Promise<void> {

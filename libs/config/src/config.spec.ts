@@ -13,7 +13,11 @@ describe('config', () => {
   });
 
   it('config - values are coerced and lists split', () => {
-    const config = loadConfig(gatewayEnvSchema, { PORT: '8080', PARLEY_API_KEYS: 'a, b,,c', PARLEY_TRUST_PROXY: 'yes' });
+    const config = loadConfig(gatewayEnvSchema, {
+      PORT: '8080',
+      PARLEY_API_KEYS: 'a, b,,c',
+      PARLEY_TRUST_PROXY: 'yes',
+    });
     expect(config.PORT).toBe(8080);
     expect(config.PARLEY_API_KEYS).toEqual(['a', 'b', 'c']);
     expect(config.PARLEY_TRUST_PROXY).toBe(true);

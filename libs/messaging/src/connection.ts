@@ -22,15 +22,7 @@ export interface NatsHandle {
  * Connects to NATS (retrying until the first connection succeeds) and tracks connection state.
  * @example const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
  */
-export async function connectNats({
-  url,
-  name,
-  log,
-}: {
-  url: string;
-  name: string;
-  log: Logger;
-}): Promise<NatsHandle> {
+export async function connectNats({ url, name, log }: { url: string; name: string; log: Logger }): Promise<NatsHandle> {
   const nc = await connect({
     servers: url.split(','),
     name,

@@ -38,7 +38,9 @@ export async function startNatsServer({ binary = 'nats-server' }: { binary?: str
     const output = new ProcessOutput(proc);
     const exited = once(proc, 'exit');
     const failed = once(proc, 'error').then(([error]) => {
-      throw new Error(`cannot start ${binary} (${(error as Error).message}); install it: apt-get install -y nats-server`);
+      throw new Error(
+        `cannot start ${binary} (${(error as Error).message}); install it: apt-get install -y nats-server`,
+      );
     });
     child = proc;
     await Promise.race([

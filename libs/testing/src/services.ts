@@ -21,7 +21,10 @@ export interface ServiceHandle {
   readonly ready: Record<string, unknown>;
   logs(): string[];
   /** The first JSON log line `predicate` accepts (already logged or to come). */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Sends `signal` (SIGKILL simulates a crash) and resolves when the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -62,7 +65,7 @@ export async function startService(
     ready = await waitForLog((line) => line.msg === 'ready', readyTimeoutMs);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${name} did not start: ${(error as Error).message}`);
+    throw new Error(`${name} did not start: ${(error as Error).message}`, { cause: error });
   }
   return {
     name,

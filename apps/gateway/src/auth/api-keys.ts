@@ -23,7 +23,9 @@ export class ApiKeys {
       try {
         text = readFileSync(file, 'utf8');
       } catch (error) {
-        throw new Error(`PARLEY_API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+        throw new Error(`PARLEY_API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`, {
+          cause: error,
+        });
       }
       all.push(
         ...text

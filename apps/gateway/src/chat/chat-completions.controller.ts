@@ -27,7 +27,9 @@ export class ChatCompletionsController {
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
     const body = parseBody(ChatCompletionBodySchema, req.body);
     const messages = toChatMessages(body);
-    messages.forEach((m, i) => assertMessageSize(m.content, this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`));
+    messages.forEach((m, i) =>
+      assertMessageSize(m.content, this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`),
+    );
     const model = await this.models.assertExists(body.model);
     const turn: TurnStart = {
       kind: 'stateless',

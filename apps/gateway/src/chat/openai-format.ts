@@ -115,6 +115,11 @@ export function completion({
 /** An error inside an OpenAI stream: the SDKs raise `APIError` for a `data:` line carrying `error`. */
 export function streamError(error: ParleyError): string {
   return JSON.stringify({
-    error: { message: error.message, type: error.status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: error.code },
+    error: {
+      message: error.message,
+      type: error.status >= 500 ? 'server_error' : 'invalid_request_error',
+      param: null,
+      code: error.code,
+    },
   });
 }

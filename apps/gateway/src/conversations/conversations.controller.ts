@@ -62,7 +62,7 @@ export class ConversationsController {
     };
     const running = await this.turns.start(turn, incomingTraceparent(req));
     // A client that leaves only stops reading: the turn completes and is stored (resumable, issue #3).
-    res.on('close', () => running.frames.close());
+    res.on('close', () => running.close());
     res.setHeader('X-Parley-Turn-Id', turn.turnId);
     openEventStream(res);
     let lastSeq = 0;

@@ -36,7 +36,8 @@ export class ConversationsService {
   async get(id: string, ownerKeyId: string): Promise<ConversationRecord> {
     if (!isValidId(id)) throw new ParleyError('invalid_id', 'conversation id is malformed', { param: 'id' });
     const entry = await this.jetstream.conversations.get(id);
-    const record = entry && entry.operation === 'PUT' ? decode(ConversationRecordSchema, entry.value, 'conversation') : undefined;
+    const record =
+      entry && entry.operation === 'PUT' ? decode(ConversationRecordSchema, entry.value, 'conversation') : undefined;
     if (!record || record.ownerKeyId !== ownerKeyId) {
       throw new ParleyError('conversation_not_found', 'no such conversation');
     }

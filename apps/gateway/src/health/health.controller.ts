@@ -25,7 +25,9 @@ export class HealthController {
       ? await Promise.all([this.ping(Subjects.responderPing), this.ping(Subjects.inferencePing)])
       : [false, false];
     const ready = nats && responder && inference;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: { nats, responder, inference } });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', checks: { nats, responder, inference } });
   }
 
   private async ping(subject: string): Promise<boolean> {

@@ -84,7 +84,10 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: {
             '200': {
               description: '`chat.completion`, or with `stream: true` a `text/event-stream` of `chat.completion.chunk`',
-              content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } },
+              content: {
+                'application/json': { schema: { type: 'object' } },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
             },
             '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
             ...errors('OpenAIError'),

@@ -12,6 +12,7 @@ import {
   turnCancelSubject,
   turnFramesSubject,
   type Cancel,
+  type Frame,
   type TurnLimits,
   type TurnStart,
 } from '@parley/contracts';
@@ -29,7 +30,10 @@ const RESPONDER_MARGIN_MS = 1_000;
 export type FrameReader = SequenceReader<typeof FrameSchema>;
 
 export interface RunningTurn {
-  frames: FrameReader;
+  /** The turn's frames in order; a failure to read them (a lost responder) also cancels the turn. */
+  frames: AsyncIterable<Frame>;
+  /** Stops reading; the turn itself goes on (a conversation turn completes and is stored). */
+  close(): void;
   /** Stops reading and tells the responder and inference to stop. */
   cancel(reason: Cancel['reason']): void;
 }
@@ -78,15 +82,22 @@ export class TurnClient {
       throw error;
     }
     let cancelled = false;
-    return {
-      frames,
-      cancel: (reason) => {
-        if (cancelled) return;
-        cancelled = true;
-        frames.close();
-        this.nats.nc.publish(turnCancelSubject(turn.turnId), encode({ reason } satisfies Cancel));
-        this.log.debug({ turnId: turn.turnId, reason }, 'turn cancelled');
-      },
+    const cancel = (reason: Cancel['reason']) => {
+      if (cancelled) return;
+      cancelled = true;
+      frames.close();
+      this.nats.nc.publish(turnCancelSubject(turn.turnId), encode({ reason } satisfies Cancel));
+      this.log.debug({ turnId: turn.turnId, reason }, 'turn cancelled');
     };
+    // Without this, a generation whose responder died would run on upstream until its own total timeout.
+    async function* guarded(): AsyncGenerator<Frame> {
+      try {
+        yield* frames;
+      } catch (error) {
+        cancel('timeout');
+        throw error;
+      }
+    }
+    return { frames: guarded(), close: () => frames.close(), cancel };
   }
 }

@@ -6,7 +6,11 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai'
 import { ParleyError, type FinishReason, type Usage } from '@parley/contracts';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
 
-const FINISH_REASONS: Record<string, FinishReason> = { stop: 'stop', length: 'length', content_filter: 'content_filter' };
+const FINISH_REASONS: Record<string, FinishReason> = {
+  stop: 'stop',
+  length: 'length',
+  content_filter: 'content_filter',
+};
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -22,7 +26,13 @@ export class OpenAICompatibleProvider implements ChatProvider {
   readonly name: string;
   private readonly client: OpenAI;
 
-  constructor({ baseUrl, apiKey, name = 'openai-compatible', requestTimeoutMs, maxRetries = 0 }: OpenAICompatibleOptions) {
+  constructor({
+    baseUrl,
+    apiKey,
+    name = 'openai-compatible',
+    requestTimeoutMs,
+    maxRetries = 0,
+  }: OpenAICompatibleOptions) {
     this.name = name;
     // vLLM without --api-key accepts any key; the SDK insists on one.
     this.client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries, timeout: requestTimeoutMs });
@@ -71,7 +81,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
       throw toParleyError(error);
     }
     if (input.signal.aborted) return;
-    if (!finishReason) throw new ParleyError('upstream_error', 'the upstream stream ended before the reply was complete');
+    if (!finishReason)
+      throw new ParleyError('upstream_error', 'the upstream stream ended before the reply was complete');
     yield { type: 'end', finishReason, usage };
   }
 }

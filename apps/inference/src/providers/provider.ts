@@ -4,7 +4,8 @@
  */
 import type { ChatMessage, FinishReason, GenerationParams, Usage } from '@parley/contracts';
 
-export type ProviderEvent = { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
+export type ProviderEvent =
+  { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
 
 export interface GenerateInput {
   /** The upstream's model name. */

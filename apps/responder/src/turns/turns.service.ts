@@ -151,11 +151,7 @@ export class TurnsService {
     ];
   }
 
-  private async relay(
-    turn: TurnStart,
-    chunks: SequenceReader<typeof ChunkSchema>,
-    headers: MsgHdrs,
-  ): Promise<void> {
+  private async relay(turn: TurnStart, chunks: SequenceReader<typeof ChunkSchema>, headers: MsgHdrs): Promise<void> {
     const stored = turn.kind === 'conversation';
     const subject = stored ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId);
     let seq = 0;

@@ -38,14 +38,11 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
   const jetstream = await ensureJetStream(nats.nc);
   const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    options.module({ log, nats, jetstream }),
-    {
-      strategy: server,
-      logger: new NestPinoLogger(log),
-      bufferLogs: false,
-    },
-  );
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(options.module({ log, nats, jetstream }), {
+    strategy: server,
+    logger: new NestPinoLogger(log),
+    bufferLogs: false,
+  });
   app.useGlobalFilters(new PassThroughRpcFilter());
   await app.listen();
   log.info({ ...options.readyFields, startupMs: Math.round(performance.now() - started) }, 'ready');

@@ -79,7 +79,8 @@ export class ParleyNatsServer extends ServerNats {
     return (packet: ReplyPacket) => {
       if (packet.err !== undefined) {
         const info = toErrorInfo(packet.err);
-        if (info.code === 'internal_error') this.errorLog.error({ err: packet.err, subject: natsMsg.subject }, 'handler failed');
+        if (info.code === 'internal_error')
+          this.errorLog.error({ err: packet.err, subject: natsMsg.subject }, 'handler failed');
         const h = natsHeaders();
         h.set(Headers.errorCode, info.code);
         return natsMsg.respond(encode(info), { headers: h });
