@@ -1,0 +1,127 @@
+import { ParleyError, newId } from '@parley/contracts';
+import { startService, type ServiceHandle } from '@parley/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OpenAICompatibleProvider } from './openai-compatible.provider.js';
+import type { GenerateInput, ProviderEvent } from './provider.js';
+
+const SECRET = 'sk-upstream-secret-123';
+let sim: ServiceHandle;
+let simUrl: string;
+let provider: OpenAICompatibleProvider;
+
+async function configure(patch: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${simUrl}/sim/config`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function requests(): Promise<{ aborted: boolean; headers: Record<string, unknown> }[]> {
+  return ((await (await fetch(`${simUrl}/sim/requests`)).json()) as { requests: [] }).requests;
+}
+
+function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
+  return {
+    model: 'sim-model',
+    messages: [{ role: 'user', content: 'hello' }],
+    params: {},
+    includeUsage: true,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
+  const all: ProviderEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+beforeAll(async () => {
+  sim = await startService('llm-sim', {
+    env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '1', LLM_SIM_INTER_TOKEN_MS: '1' },
+  });
+  simUrl = String(sim.ready.url);
+  provider = new OpenAICompatibleProvider({ baseUrl: `${simUrl}/v1`, apiKey: SECRET, requestTimeoutMs: 5_000 });
+});
+afterAll(() => sim?.kill());
+beforeEach(async () => {
+  await configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
+  await fetch(`${simUrl}/sim/requests`, { method: 'DELETE' });
+});
+
+describe('openai-compatible provider', () => {
+  it('provider - streams deltas in order, then one end with the finish reason and usage', async () => {
+    const events = await collect(provider.stream(input()));
+    const text = events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
+    expect(text).toBe('one two three four');
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'end', finishReason: 'stop', usage: { completion_tokens: 4 } });
+  });
+
+  it('provider - max_tokens ends with finish reason length', async () => {
+    const events = await collect(provider.stream(input({ params: { max_tokens: 2 } })));
+    expect(events.at(-1)).toMatchObject({ type: 'end', finishReason: 'length' });
+  });
+
+  it('provider - upstream 429 becomes rate_limited with Retry-After', async () => {
+    await configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    await expect(collect(provider.stream(input()))).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 7,
+    });
+  });
+
+  it('provider - upstream 500 and a cut stream become upstream_error', async () => {
+    await configure({ fault: { kind: 'status', status: 500 } });
+    await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
+    await configure({ fault: { kind: 'cut', afterTokens: 2 } });
+    await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
+  });
+
+  it('provider - an unreachable upstream is upstream_error and never echoes the key', async () => {
+    const dead = new OpenAICompatibleProvider({
+      baseUrl: 'http://127.0.0.1:1/v1',
+      apiKey: SECRET,
+      requestTimeoutMs: 2_000,
+    });
+    const error = await collect(dead.stream(input())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyError);
+    expect((error as ParleyError).code).toBe('upstream_error');
+    expect(JSON.stringify({ message: (error as Error).message, info: (error as ParleyError).toInfo() })).not.toContain(
+      SECRET,
+    );
+  });
+
+  it('provider - aborting stops the iteration quietly and aborts the upstream request', async () => {
+    await configure({ replyText: null, tokens: 500, interTokenMs: 20 });
+    const controller = new AbortController();
+    const events: ProviderEvent[] = [];
+    for await (const event of provider.stream(input({ signal: controller.signal }))) {
+      events.push(event);
+      if (events.length === 2) controller.abort();
+    }
+    expect(events.every((e) => e.type === 'delta')).toBe(true);
+    const deadline = Date.now() + 5_000;
+    let aborted = false;
+    while (!aborted && Date.now() < deadline) {
+      aborted = (await requests())[0]?.aborted === true;
+      if (!aborted) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(aborted).toBe(true);
+  });
+
+  it('provider - trace context and conversation id reach the upstream', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const conversationId = newId('conversation');
+    await collect(provider.stream(input({ traceparent, conversationId })));
+    const [record] = await requests();
+    expect(record?.headers).toMatchObject({
+      traceparent,
+      'x-parley-conversation-id': conversationId,
+      authorization: true,
+    });
+  });
+});

@@ -1,0 +1,208 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ChunkSchema, Headers, ParleyError, newId } from '@parley/contracts';
+import { startNatsServer, type NatsServerHandle } from '@parley/testing';
+import { headers } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode, encode } from './codec.js';
+import { HistoryStore } from './history.js';
+import { ensureJetStream } from './jetstream.js';
+import { request } from './request.js';
+import { SequenceReader } from './sequence-reader.js';
+import { z } from 'zod';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+function reader(subject: string, overrides: Partial<{ first: number; idle: number; total: number }> = {}) {
+  return new SequenceReader(nc, {
+    subject,
+    schema: ChunkSchema,
+    isTerminal: (c) => c.type !== 'delta',
+    firstItemTimeoutMs: overrides.first ?? 2_000,
+    idleTimeoutMs: overrides.idle ?? 2_000,
+    totalTimeoutMs: overrides.total ?? 10_000,
+    timeoutCodes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
+    what: 'chunks',
+  });
+}
+
+async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+describe('codec', () => {
+  it('codec - decode validates against the schema and reports the field', () => {
+    const schema = z.object({ n: z.number() });
+    expect(decode(schema, encode({ n: 1 }), 'thing')).toEqual({ n: 1 });
+    expect(() => decode(schema, encode({ n: 'x' }), 'thing')).toThrow(/thing: .* at n/);
+    expect(() => decode(schema, new TextEncoder().encode('{'), 'thing')).toThrow(ParleyError);
+  });
+});
+
+describe('sequence reader', () => {
+  it('sequence reader - yields items in order and stops after the terminal one', async () => {
+    const subject = `test.seq.${newId('turn')}`;
+    const r = reader(subject);
+    nc.publish(subject, encode({ type: 'delta', seq: 1, text: 'a' }));
+    nc.publish(subject, encode({ type: 'delta', seq: 2, text: 'b' }));
+    nc.publish(subject, encode({ type: 'end', seq: 3, finishReason: 'stop' }));
+    nc.publish(subject, encode({ type: 'delta', seq: 4, text: 'late' }));
+    const items = await drain(r);
+    expect(items.map((i) => i.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('sequence reader - a gap is an error, never a silent skip', async () => {
+    const subject = `test.seq.${newId('turn')}`;
+    const r = reader(subject);
+    nc.publish(subject, encode({ type: 'delta', seq: 1, text: 'a' }));
+    nc.publish(subject, encode({ type: 'delta', seq: 3, text: 'c' }));
+    await expect(drain(r)).rejects.toMatchObject({ code: 'internal_error' });
+  });
+
+  it('sequence reader - silence before the first item and between items time out with their codes', async () => {
+    await expect(drain(reader(`test.seq.${newId('turn')}`, { first: 100 }))).rejects.toMatchObject({
+      code: 'first_token_timeout',
+    });
+    const subject = `test.seq.${newId('turn')}`;
+    const r = reader(subject, { idle: 100 });
+    nc.publish(subject, encode({ type: 'delta', seq: 1, text: 'a' }));
+    await expect(drain(r)).rejects.toMatchObject({ code: 'inter_token_timeout' });
+  });
+
+  it('sequence reader - the total timeout bounds a stream that keeps trickling', async () => {
+    const subject = `test.seq.${newId('turn')}`;
+    const r = reader(subject, { idle: 1_000, total: 300 });
+    let seq = 0;
+    const timer = setInterval(() => nc.publish(subject, encode({ type: 'delta', seq: ++seq, text: '.' })), 20);
+    try {
+      await expect(drain(r)).rejects.toMatchObject({ code: 'turn_timeout' });
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('sequence reader - an invalid item fails the read', async () => {
+    const subject = `test.seq.${newId('turn')}`;
+    const r = reader(subject);
+    nc.publish(subject, encode({ type: 'delta', seq: 'one' }));
+    await expect(drain(r)).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('sequence reader - close ends a pending read quietly', async () => {
+    const r = reader(`test.seq.${newId('turn')}`);
+    const pending = drain(r);
+    r.close();
+    expect(await pending).toEqual([]);
+  });
+});
+
+describe('request', () => {
+  const Reply = z.object({ ok: z.boolean() });
+
+  it('request - no responders is an immediate retryable error with the given code', async () => {
+    const started = performance.now();
+    const error = await request(nc, {
+      subject: 'test.nobody.home',
+      payload: {},
+      schema: Reply,
+      timeoutMs: 5_000,
+      unavailable: 'no_responder',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyError);
+    expect(error).toMatchObject({ code: 'no_responder', status: 503, retryAfterSeconds: 1 });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('request - a responder that never answers times out as unavailable', async () => {
+    const sub = nc.subscribe('test.silent', { callback: () => undefined });
+    try {
+      await expect(
+        request(nc, {
+          subject: 'test.silent',
+          payload: {},
+          schema: Reply,
+          timeoutMs: 150,
+          unavailable: 'no_inference',
+        }),
+      ).rejects.toMatchObject({ code: 'no_inference' });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('request - an error reply comes back as a ParleyError with its code', async () => {
+    const sub = nc.subscribe('test.failing', {
+      callback: (_e, msg) => {
+        const h = headers();
+        h.set(Headers.errorCode, 'model_not_found');
+        msg.respond(encode({ code: 'model_not_found', message: 'no such model', retryable: false }), { headers: h });
+      },
+    });
+    try {
+      await expect(
+        request(nc, {
+          subject: 'test.failing',
+          payload: {},
+          schema: Reply,
+          timeoutMs: 1_000,
+          unavailable: 'no_inference',
+        }),
+      ).rejects.toMatchObject({ code: 'model_not_found', message: 'no such model', status: 404 });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('request - a malformed reply is rejected, not trusted', async () => {
+    const sub = nc.subscribe('test.garbled', { callback: (_e, msg) => void msg.respond(encode({ ok: 'yes' })) });
+    try {
+      await expect(
+        request(nc, {
+          subject: 'test.garbled',
+          payload: {},
+          schema: Reply,
+          timeoutMs: 1_000,
+          unavailable: 'no_inference',
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+});
+
+describe('history', () => {
+  it('history - appends are ordered, idempotent on their id, and per conversation', async () => {
+    const { js, jsm } = await ensureJetStream(nc);
+    await ensureJetStream(nc); // a second start with the same configuration is fine
+    const history = new HistoryStore(js, jsm);
+    const a = newId('conversation');
+    const b = newId('conversation');
+    const entry = (id: string, content: string) => ({
+      id,
+      turnId: newId('turn'),
+      role: 'user' as const,
+      content,
+      createdAt: new Date().toISOString(),
+    });
+    const first = entry(newId('message'), 'one');
+    expect(await history.append(a, first, 't1.user')).toBe(true);
+    expect(await history.append(a, first, 't1.user')).toBe(false);
+    await history.append(b, entry(newId('message'), 'other'), 't2.user');
+    await history.append(a, entry(newId('message'), 'two'), 't3.user');
+    expect((await history.list(a)).map((m) => m.content)).toEqual(['one', 'two']);
+    expect((await history.list(b)).map((m) => m.content)).toEqual(['other']);
+    expect(await history.list(newId('conversation'))).toEqual([]);
+  });
+});
