@@ -73,6 +73,23 @@ describe('resilience', () => {
     }
   });
 
+  it('shutdown - SIGTERM to responder and inference mid-stream lets the running turn finish', async () => {
+    await stack.configureSim({ interTokenMs: 20, tokens: 40 });
+    try {
+      const id = await newConversation();
+      let stopped: Promise<unknown> = Promise.resolve();
+      const { events } = await sendAndInterrupt(id, async () => {
+        stopped = Promise.all([stack.killApp('responder', 'SIGTERM'), stack.killApp('inference', 'SIGTERM')]);
+      });
+      expect(events.at(-1)?.event).toBe('done');
+      expect(events.filter((e) => e.event === 'delta').length).toBe(40);
+      await stopped;
+    } finally {
+      await stack.configureSim({ interTokenMs: 2, tokens: 12 });
+      await Promise.all([stack.startApp('responder'), stack.startApp('inference')]);
+    }
+  });
+
   it('turns - with no responder running, requests get 503 with Retry-After at once and store nothing', async () => {
     const id = await newConversation();
     await stack.killApp('responder', 'SIGTERM');
