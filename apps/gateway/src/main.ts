@@ -22,7 +22,7 @@ try {
 }
 
 const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
-const jetstream = await ensureJetStream(nats.nc);
+const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS });
 const app = await NestFactory.create<NestExpressApplication>(
   AppModule.create(config, apiKeys, { log, nats, jetstream }),
   {

@@ -16,7 +16,10 @@ const ROUTES = [
   'POST /v1/chat/completions',
   'POST /v1/conversations',
   'GET /v1/conversations/{id}',
+  'DELETE /v1/conversations/{id}',
   'POST /v1/conversations/{id}/messages',
+  'GET /v1/conversations/{id}/turns/{turnId}/events',
+  'POST /v1/conversations/{id}/turns/{turnId}/cancel',
 ];
 
 describe('openapi', () => {
@@ -34,7 +37,7 @@ describe('openapi', () => {
   it('openapi - every documented route is served (none answers "no such route")', async () => {
     for (const route of ROUTES) {
       const [method, path] = route.split(' ') as [string, string];
-      const res = await stack.fetch(path.replace('{id}', 'conv_x'), {
+      const res = await stack.fetch(path.replace('{id}', 'conv_x').replace('{turnId}', 'turn_x'), {
         method,
         json: method === 'POST' ? {} : undefined,
       });

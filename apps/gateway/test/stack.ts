@@ -20,6 +20,7 @@ export interface StackOptions {
 
 export class Stack {
   readonly services = new Map<App | 'llm-sim', ServiceHandle>();
+  private readonly extra: ServiceHandle[] = [];
   nats!: NatsServerHandle;
   gatewayUrl = '';
   simUrl = '';
@@ -62,6 +63,13 @@ export class Stack {
     return handle;
   }
 
+  /** Another gateway replica on the same NATS; stopped with the stack. */
+  async startExtraGateway(): Promise<string> {
+    const handle = await startService('gateway', { env: this.env('gateway') });
+    this.extra.push(handle);
+    return `http://127.0.0.1:${String(handle.ready.port)}`;
+  }
+
   async killApp(app: App, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.services.get(app)?.kill(signal);
     this.services.delete(app);
@@ -72,7 +80,10 @@ export class Stack {
   }
 
   /** A request to the gateway with the API key (unless `key: null`). */
-  fetch(path: string, init: RequestInit & { key?: string | null; json?: unknown } = {}): Promise<Response> {
+  fetch(
+    path: string,
+    init: RequestInit & { key?: string | null; json?: unknown; baseUrl?: string } = {},
+  ): Promise<Response> {
     const headers = new Headers(init.headers);
     const key = init.key === undefined ? API_KEY : init.key;
     if (key) headers.set('authorization', `Bearer ${key}`);
@@ -81,7 +92,7 @@ export class Stack {
       headers.set('content-type', 'application/json');
       body = JSON.stringify(init.json);
     }
-    return fetch(`${this.gatewayUrl}${path}`, {
+    return fetch(`${init.baseUrl ?? this.gatewayUrl}${path}`, {
       ...init,
       headers,
       body,
@@ -108,7 +119,8 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.services.values()].map((s) => s.kill('SIGTERM').catch(() => undefined)));
+    const all = [...this.services.values(), ...this.extra];
+    await Promise.all(all.map((s) => s.kill('SIGTERM').catch(() => undefined)));
     this.services.clear();
     await this.nats?.stop();
   }

@@ -13,6 +13,7 @@ await runNatsService({
   natsUrl: config.NATS_URL,
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
+  framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
   module: (context) => AppModule.create(config, context),
   onShutdown: (app, graceMs) => app.get<TurnsService>(TurnsService).drain(graceMs),
 });

@@ -97,10 +97,13 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** How long a service waits for its own streams to finish on SIGTERM. */
   PARLEY_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  /** How long the frames of a turn are kept for resuming (the stream's max age; same on every service). */
+  PARLEY_FRAMES_TTL_MS: positiveInt(15 * 60_000),
 };
 
 export interface CommonConfig {
   NATS_URL: string;
   LOG_LEVEL: (typeof LOG_LEVELS)[number];
   PARLEY_SHUTDOWN_GRACE_MS: number;
+  PARLEY_FRAMES_TTL_MS: number;
 }

@@ -154,3 +154,20 @@ type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 /** A frame or chunk before the publisher numbers it. */
 export type FrameBody = WithoutSeq<Frame>;
 export type ChunkBody = WithoutSeq<Chunk>;
+
+/** A turn of a conversation (key-value bucket `turns`, key = turn id). */
+export const TurnRecordSchema = z.object({
+  turnId: IdSchema,
+  conversationId: IdSchema,
+  ownerKeyId: z.string(),
+  createdAt: z.string(),
+});
+export type TurnRecord = z.infer<typeof TurnRecordSchema>;
+
+/** What an `Idempotency-Key` created: its turn, and a digest of the request it came with. */
+export const IdempotencyRecordSchema = z.object({
+  turnId: IdSchema,
+  bodyDigest: z.string(),
+  createdAt: z.string(),
+});
+export type IdempotencyRecord = z.infer<typeof IdempotencyRecordSchema>;

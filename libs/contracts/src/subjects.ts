@@ -69,6 +69,10 @@ export const Streams = {
 
 export const Buckets = {
   conversations: 'parley_conversations',
+  /** turn id → its conversation and owner, so a turn can be resumed or cancelled from any gateway. */
+  turns: 'parley_turns',
+  /** `<conversationId>.<key hash>` → the turn an `Idempotency-Key` created. */
+  idempotency: 'parley_idempotency',
 } as const;
 
 /** NATS header names used between services. */

@@ -1,12 +1,16 @@
 export { decode, encode, validate } from './codec.js';
 export { connectNats, type NatsHandle } from './connection.js';
+export { replayFrames, type ReplayOptions } from './frame-replay.js';
 export { outgoingHeaders, traceparentOf } from './headers.js';
 export { HistoryStore } from './history.js';
 export {
   DUPLICATE_WINDOW_MS,
   FRAMES_MAX_AGE_MS,
   HISTORY_MAX_MESSAGES_PER_CONVERSATION,
+  RECORDS_TTL_MS,
+  countSubject,
   ensureJetStream,
+  purgeSubject,
   type JetStreamHandles,
 } from './jetstream.js';
 export { runNatsService, type NatsServiceOptions, type ServiceContext } from './nest/bootstrap.js';

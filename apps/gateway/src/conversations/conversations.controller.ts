@@ -1,30 +1,42 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   CreateConversationBodySchema,
+  ParleyError,
   SendMessageBodySchema,
+  Streams,
   newId,
+  turnCancelSubject,
+  turnFramesSubject,
+  type Cancel,
   type Conversation,
   type ConversationRecord,
   type ConversationWithMessages,
   type TurnStart,
 } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
+import { countSubject, encode, replayFrames, type JetStreamHandles, type NatsHandle } from '@parley/messaging';
 import type { Request, Response } from 'express';
 import { ApiKeyGuard, keyIdOf } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
-import { toParleyError } from '../http/errors.js';
-import { openEventStream, writeEvent } from '../http/sse.js';
 import { incomingTraceparent } from '../http/trace.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient } from '../turns/turn-client.service.js';
-import { ConversationsService } from './conversations.service.js';
+import { ConversationsService, type ErasureReceipt } from './conversations.service.js';
+import { writeFrameEvents, writeStoredReply } from './frame-events.js';
+
+/** `Idempotency-Key`: printable ASCII, as Stripe and the IETF draft use it. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** A resuming reader waits a little longer than the responder's own timeouts (see TurnClient). */
+const REPLAY_MARGIN_MS = 1_000;
 
 @Controller('v1/conversations')
 @UseGuards(ApiKeyGuard)
 export class ConversationsController {
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
+    @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
+    @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(ConversationsService) private readonly conversations: ConversationsService,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(TurnClient) private readonly turns: TurnClient,
@@ -44,15 +56,47 @@ export class ConversationsController {
     return { ...toConversation(record), messages: await this.conversations.messages(record.id) };
   }
 
-  /** Sends a user message and streams the reply as SSE: `delta`, then one `done` or `error`; `id` = sequence. */
+  /** Erases the conversation and everything derived from it. */
+  @Delete(':id')
+  async erase(@Req() req: Request, @Param('id') id: string): Promise<ErasureReceipt> {
+    return this.conversations.erase(await this.conversations.get(id, keyIdOf(req)));
+  }
+
+  /**
+   * Sends a user message and streams the reply as SSE. With `Idempotency-Key`, a retry re-attaches to the
+   * turn the first request started instead of starting another.
+   */
   @Post(':id/messages')
   async send(@Req() req: Request, @Res() res: Response, @Param('id') id: string): Promise<void> {
-    const record = await this.conversations.get(id, keyIdOf(req));
+    const ownerKeyId = keyIdOf(req);
+    const record = await this.conversations.get(id, ownerKeyId);
     const body = parseBody(SendMessageBodySchema, req.body);
     assertMessageSize(body.content, this.config.PARLEY_MAX_MESSAGE_BYTES, 'content');
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
+      throw new ParleyError('invalid_request', 'Idempotency-Key must be 1 to 255 printable characters', {
+        param: 'Idempotency-Key',
+      });
+    }
+    const turnId = newId('turn');
+    let claimKey: string | undefined;
+    if (idempotencyKey) {
+      const claim = await this.conversations.claimIdempotencyKey({
+        conversationId: record.id,
+        ownerKeyId,
+        key: idempotencyKey,
+        body,
+        turnId,
+      });
+      if (claim.existing) {
+        res.setHeader('Idempotent-Replayed', 'true');
+        return writeFrameEvents(res, { turnId: claim.existing.turnId, frames: this.replay(claim.existing.turnId, 0) });
+      }
+      claimKey = claim.kvKey;
+    }
     const turn: TurnStart = {
       kind: 'conversation',
-      turnId: newId('turn'),
+      turnId,
       conversationId: record.id,
       userMessage: { id: newId('message'), content: body.content },
       model: record.model,
@@ -60,33 +104,88 @@ export class ConversationsController {
       includeUsage: true,
       limits: this.turns.limits(),
     };
-    const running = await this.turns.start(turn, incomingTraceparent(req));
-    // A client that leaves only stops reading: the turn completes and is stored (resumable, issue #3).
-    res.on('close', () => running.close());
-    res.setHeader('X-Parley-Turn-Id', turn.turnId);
-    openEventStream(res);
-    let lastSeq = 0;
+    let running;
     try {
-      for await (const frame of running.frames) {
-        lastSeq = frame.seq;
-        if (frame.type === 'delta') {
-          writeEvent(res, { event: 'delta', id: frame.seq, data: JSON.stringify({ text: frame.text }) });
-        } else if (frame.type === 'done') {
-          const { finishReason, messageId, model, usage } = frame;
-          const data = { turnId: turn.turnId, messageId, finishReason, model, usage };
-          writeEvent(res, { event: 'done', id: frame.seq, data: JSON.stringify(data) });
-        } else {
-          const data = { turnId: turn.turnId, error: frame.error };
-          writeEvent(res, { event: 'error', id: frame.seq, data: JSON.stringify(data) });
-        }
-      }
+      running = await this.turns.start(turn, incomingTraceparent(req));
     } catch (error) {
-      const info = toParleyError(error).toInfo();
-      writeEvent(res, { event: 'error', id: lastSeq + 1, data: JSON.stringify({ turnId: turn.turnId, error: info }) });
-    } finally {
-      res.end();
+      // Nothing was stored: a retry with the same key must be free to try again.
+      if (claimKey) await this.conversations.releaseIdempotencyKey(claimKey);
+      throw error;
     }
+    await this.conversations.recordTurn({
+      turnId,
+      conversationId: record.id,
+      ownerKeyId,
+      createdAt: new Date().toISOString(),
+    });
+    // A client that leaves only stops reading: the turn completes, is stored, and can be resumed.
+    res.on('close', () => running.close());
+    await writeFrameEvents(res, { turnId, frames: running.frames });
   }
+
+  /**
+   * Resumes a turn's events from any gateway: every frame after `Last-Event-ID` (or `?after=`), exactly once,
+   * in order; after the frames expired, the stored reply.
+   */
+  @Get(':id/turns/:turnId/events')
+  async events(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Param('id') id: string,
+    @Param('turnId') turnId: string,
+  ): Promise<void> {
+    const record = await this.conversations.get(id, keyIdOf(req));
+    await this.conversations.assertTurn(record, turnId);
+    const afterSeq = lastEventId(req);
+    const stored = await countSubject(this.jetstream.jsm, Streams.frames.name, turnFramesSubject(turnId));
+    if (stored === 0) {
+      const reply = (await this.conversations.messages(record.id)).find(
+        (m) => m.turnId === turnId && m.role === 'assistant',
+      );
+      if (reply) return writeStoredReply(res, turnId, reply);
+    }
+    const frames = this.replay(turnId, afterSeq);
+    res.on('close', () => void frames.return(undefined));
+    await writeFrameEvents(res, { turnId, frames, afterSeq });
+  }
+
+  /** Stops a turn: the upstream request is aborted, the partial reply is stored, the stream ends `cancelled`. */
+  @Post(':id/turns/:turnId/cancel')
+  @HttpCode(202)
+  async cancel(
+    @Req() req: Request,
+    @Param('id') id: string,
+    @Param('turnId') turnId: string,
+  ): Promise<{ turnId: string; status: 'cancelling' }> {
+    const record = await this.conversations.get(id, keyIdOf(req));
+    await this.conversations.assertTurn(record, turnId);
+    this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
+    return { turnId, status: 'cancelling' };
+  }
+
+  private replay(turnId: string, afterSeq: number) {
+    const limits = this.turns.limits();
+    return replayFrames(this.jetstream.js, {
+      turnId,
+      afterSeq,
+      firstItemTimeoutMs: limits.firstTokenTimeoutMs + REPLAY_MARGIN_MS,
+      idleTimeoutMs: limits.interTokenTimeoutMs + REPLAY_MARGIN_MS,
+      totalTimeoutMs: limits.turnTimeoutMs + REPLAY_MARGIN_MS,
+      silenceCode: 'responder_lost',
+    });
+  }
+}
+
+function lastEventId(req: Request): number {
+  const raw = req.headers['last-event-id'] ?? req.query.after;
+  if (raw === undefined) return 0;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw) || !Number.isSafeInteger(value)) {
+    throw new ParleyError('invalid_request', 'Last-Event-ID (or after) must be a frame sequence number', {
+      param: 'Last-Event-ID',
+    });
+  }
+  return value;
 }
 
 function toConversation(record: ConversationRecord): Conversation {

@@ -1,24 +1,55 @@
 /**
- * Conversation records (owner, model) in the key-value bucket; messages in the history stream. A record is
- * visible only to the key that created it: to any other key it does not exist.
+ * Conversation records (owner, model) in the key-value bucket; messages in the history stream; turn records
+ * (turn → conversation) so any gateway can resume or cancel a turn. A record is visible only to the key
+ * that created it: to any other key it does not exist.
  */
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ConversationRecordSchema,
+  IdempotencyRecordSchema,
   ParleyError,
+  Streams,
+  TurnRecordSchema,
+  historySubject,
   isValidId,
   newId,
+  turnCancelSubject,
+  turnFramesSubject,
+  type Cancel,
   type ConversationRecord,
   type HistoryMessage,
+  type IdempotencyRecord,
+  type TurnRecord,
 } from '@parley/contracts';
-import { decode, encode, type HistoryStore, type JetStreamHandles } from '@parley/messaging';
+import {
+  decode,
+  encode,
+  purgeSubject,
+  type HistoryStore,
+  type JetStreamHandles,
+  type NatsHandle,
+} from '@parley/messaging';
+import type { Logger } from '@parley/tracing';
 import { Tokens } from '../tokens.js';
+
+/** What an erasure removed. */
+export interface ErasureReceipt {
+  conversationId: string;
+  messages: number;
+  frames: number;
+  turns: number;
+  idempotencyKeys: number;
+  erasedAt: string;
+}
 
 @Injectable()
 export class ConversationsService {
   constructor(
     @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
     @Inject(Tokens.history) private readonly history: HistoryStore,
+    @Inject(Tokens.nats) private readonly nats: NatsHandle,
+    @Inject(Tokens.log) private readonly log: Logger,
   ) {}
 
   async create(ownerKeyId: string, model: string): Promise<ConversationRecord> {
@@ -47,4 +78,106 @@ export class ConversationsService {
   messages(id: string): Promise<HistoryMessage[]> {
     return this.history.list(id);
   }
+
+  async recordTurn(record: TurnRecord): Promise<void> {
+    await this.jetstream.turns.put(record.turnId, encode(record));
+  }
+
+  /**
+   * Checks that `turnId` is a turn of this conversation: from its turn record, or (once that has expired)
+   * from the history, which holds the user message of every accepted turn.
+   */
+  async assertTurn(conversation: ConversationRecord, turnId: string): Promise<void> {
+    if (!isValidId(turnId)) throw new ParleyError('invalid_id', 'turn id is malformed', { param: 'turnId' });
+    const entry = await this.jetstream.turns.get(turnId);
+    if (entry && entry.operation === 'PUT') {
+      const record = decode(TurnRecordSchema, entry.value, 'turn');
+      if (record.conversationId === conversation.id) return;
+      throw new ParleyError('turn_not_found', 'no such turn in this conversation');
+    }
+    const messages = await this.history.list(conversation.id);
+    if (!messages.some((m) => m.turnId === turnId)) {
+      throw new ParleyError('turn_not_found', 'no such turn in this conversation');
+    }
+  }
+
+  /**
+   * Claims an `Idempotency-Key` for a new turn, atomically across gateway replicas (key-value `create`).
+   * Returns the earlier claim when there is one; a different request body under the same key is a 422.
+   */
+  async claimIdempotencyKey({
+    conversationId,
+    ownerKeyId,
+    key,
+    body,
+    turnId,
+  }: {
+    conversationId: string;
+    ownerKeyId: string;
+    key: string;
+    body: unknown;
+    turnId: string;
+  }): Promise<{ kvKey: string; existing?: IdempotencyRecord }> {
+    const kvKey = `${conversationId}.${sha256(`${ownerKeyId}\n${key}`).slice(0, 40)}`;
+    const bodyDigest = sha256(JSON.stringify(body));
+    const claim: IdempotencyRecord = { turnId, bodyDigest, createdAt: new Date().toISOString() };
+    try {
+      await this.jetstream.idempotency.create(kvKey, encode(claim));
+      return { kvKey };
+    } catch {
+      const entry = await this.jetstream.idempotency.get(kvKey);
+      if (!entry || entry.operation !== 'PUT')
+        return this.claimIdempotencyKey({ conversationId, ownerKeyId, key, body, turnId });
+      const existing = decode(IdempotencyRecordSchema, entry.value, 'idempotency record');
+      if (existing.bodyDigest !== bodyDigest) {
+        throw new ParleyError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', {
+          param: 'Idempotency-Key',
+        });
+      }
+      return { kvKey, existing };
+    }
+  }
+
+  async releaseIdempotencyKey(kvKey: string): Promise<void> {
+    await this.jetstream.idempotency.purge(kvKey).catch(() => undefined);
+  }
+
+  /**
+   * Erases a conversation: its record first (so nothing new is accepted or stored for it), then running
+   * turns are cancelled, and history, frames, turn and idempotency records are purged.
+   */
+  async erase(record: ConversationRecord): Promise<ErasureReceipt> {
+    const { jsm, conversations, turns, idempotency } = this.jetstream;
+    const messages = await this.history.list(record.id);
+    await conversations.purge(record.id);
+    const turnIds = [...new Set(messages.map((m) => m.turnId))];
+    for (const turnId of turnIds) {
+      this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
+    }
+    let frames = 0;
+    for (const turnId of turnIds) {
+      frames += await purgeSubject(jsm, Streams.frames.name, turnFramesSubject(turnId));
+      await turns.purge(turnId);
+    }
+    let idempotencyKeys = 0;
+    for await (const key of await idempotency.keys(`${record.id}.>`)) {
+      await idempotency.purge(key);
+      idempotencyKeys += 1;
+    }
+    const purged = await purgeSubject(jsm, Streams.history.name, historySubject(record.id));
+    const receipt = {
+      conversationId: record.id,
+      messages: purged,
+      frames,
+      turns: turnIds.length,
+      idempotencyKeys,
+      erasedAt: new Date().toISOString(),
+    };
+    this.log.info({ ...receipt }, 'conversation erased');
+    return receipt;
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -24,7 +24,8 @@ export function requestId(): RequestHandler {
 export function jsonBody({ maxBodyBytes }: { maxBodyBytes: number }): RequestHandler[] {
   const parse = express.json({ limit: maxBodyBytes, strict: true, type: () => true });
   const onlyJson: RequestHandler = (req, res, next) => {
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const length = req.headers['content-length'];
+    const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody || req.method === 'GET' || req.method === 'HEAD') return next();
     if (!req.is('application/json')) {
       return sendError(req, res, new ParleyError('unsupported_media_type', 'send the body as application/json'));

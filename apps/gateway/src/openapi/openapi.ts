@@ -23,6 +23,9 @@ const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') =>
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
 
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const turnParam = { name: 'turnId', in: 'path', required: true, schema: { type: 'string' } };
+
 const error = (description: string, body = 'Error') => ({ description, content: json(body) });
 const errors = (body = 'Error') => ({
   '400': error('Invalid request or JSON (`invalid_request`, `invalid_json`, `invalid_id`)', body),
@@ -108,9 +111,18 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations/{id}': {
         get: {
           summary: 'A conversation and its messages',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [idParam],
           responses: {
             '200': { description: 'The conversation', content: json('ConversationWithMessages') },
+            '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            ...errors(),
+          },
+        },
+        delete: {
+          summary: 'Erase the conversation: history, frames, turn and idempotency records',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'What was erased', content: json('ErasureReceipt') },
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
             ...errors(),
           },
@@ -121,12 +133,59 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           summary: 'Send a user message; the reply streams as SSE',
           description:
             'Events: `delta` (data: DeltaEvent), then exactly one `done` (DoneEvent) or `error` (ErrorEvent). ' +
-            'Each event has an `id`: the frame sequence number, from 1. Header `X-Parley-Turn-Id` names the turn.',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+            'Each event has an `id`: the frame sequence number, from 1. Header `X-Parley-Turn-Id` names the turn. ' +
+            'A client that disconnects does not stop the turn; resume with `GET .../turns/{turnId}/events`.',
+          parameters: [
+            idParam,
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'A retry with the same key (24 h) re-attaches to the same turn (`Idempotent-Replayed: true`); ' +
+                'the same key with a different body is a 422 `idempotency_key_reused`.',
+              schema: { type: 'string', maxLength: 255 },
+            },
+          ],
           requestBody: { required: true, content: json('SendMessageRequest') },
           responses: {
             '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            '422': error('Idempotency-Key reused with a different body (`idempotency_key_reused`)'),
+            ...errors(),
+          },
+        },
+      },
+      '/v1/conversations/{id}/turns/{turnId}/events': {
+        get: {
+          summary: "Resume a turn's SSE events",
+          description:
+            'Every frame after `Last-Event-ID` (or `?after=`), exactly once and in order, then live ones until ' +
+            'the end. After the frames expired (`PARLEY_FRAMES_TTL_MS`) the stored reply comes as one `delta` ' +
+            '(id 1) and a `done` with `fromHistory: true`.',
+          parameters: [
+            idParam,
+            turnParam,
+            { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'integer', minimum: 0 } },
+            { name: 'after', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
+          ],
+          responses: {
+            '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
+            ...errors(),
+          },
+        },
+      },
+      '/v1/conversations/{id}/turns/{turnId}/cancel': {
+        post: {
+          summary: 'Stop a turn',
+          description:
+            'The upstream request is aborted, the partial reply is stored with `finishReason: cancelled`, and ' +
+            'the stream ends with `done` carrying `finishReason: "cancelled"`.',
+          parameters: [idParam, turnParam],
+          responses: {
+            '202': { description: 'Cancelling', content: json('CancelAccepted') },
+            '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
             ...errors(),
           },
         },
@@ -146,6 +205,23 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         DeltaEvent: schema(DeltaEventSchema),
         DoneEvent: schema(DoneEventSchema),
         ErrorEvent: schema(ErrorEventSchema),
+        CancelAccepted: {
+          type: 'object',
+          properties: { turnId: { type: 'string' }, status: { const: 'cancelling' } },
+          required: ['turnId', 'status'],
+        },
+        ErasureReceipt: {
+          type: 'object',
+          properties: {
+            conversationId: { type: 'string' },
+            messages: { type: 'integer' },
+            frames: { type: 'integer' },
+            turns: { type: 'integer' },
+            idempotencyKeys: { type: 'integer' },
+            erasedAt: { type: 'string', format: 'date-time' },
+          },
+          required: ['conversationId', 'messages', 'frames', 'turns', 'idempotencyKeys', 'erasedAt'],
+        },
       },
     },
   };

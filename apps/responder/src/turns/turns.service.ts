@@ -13,6 +13,7 @@ import {
   ChunkSchema,
   GenerateAcceptedSchema,
   ParleyError,
+  Streams,
   Subjects,
   inferenceChunksSubject,
   liveFramesSubject,
@@ -32,6 +33,7 @@ import type { ResponderConfig } from '@parley/config';
 import {
   SequenceReader,
   encode,
+  purgeSubject,
   outgoingHeaders,
   request,
   type HistoryStore,
@@ -45,6 +47,9 @@ interface ActiveTurn {
   chunks: SequenceReader<typeof ChunkSchema>;
   done: Promise<void>;
 }
+
+/** Marks a turn whose conversation was erased while it ran. */
+const ERASED = 'erased';
 
 @Injectable()
 export class TurnsService {
@@ -177,10 +182,12 @@ export class TurnsService {
           await publish({
             type: 'done',
             finishReason: chunk.finishReason,
-            messageId,
+            messageId: messageId === ERASED ? undefined : messageId,
             model: turn.model,
             usage: turn.includeUsage ? chunk.usage : undefined,
           });
+          // The conversation was erased while this turn ran: leave nothing of it behind.
+          if (messageId === ERASED) await purgeSubject(this.jetstream.jsm, Streams.frames.name, subject);
         } else {
           terminal = true;
           await publish({ type: 'error', error: chunk.error });
@@ -206,12 +213,17 @@ export class TurnsService {
     }
   }
 
-  /** Stores the assistant's reply (idempotent on the turn) and returns its message id. */
+  /**
+   * Stores the assistant's reply (idempotent on the turn) and returns its message id, or {@link ERASED} when
+   * the conversation was erased meanwhile (then nothing is stored).
+   */
   private async storeReply(
     turn: Extract<TurnStart, { kind: 'conversation' }>,
     text: string,
     end: Extract<Chunk, { type: 'end' }>,
   ): Promise<string> {
+    const record = await this.jetstream.conversations.get(turn.conversationId);
+    if (!record || record.operation !== 'PUT') return ERASED;
     const id = newId('message');
     await this.history.append(
       turn.conversationId,

@@ -24,6 +24,7 @@ export interface NatsServiceOptions {
   natsUrl: string;
   logLevel: string;
   shutdownGraceMs: number;
+  framesMaxAgeMs: number;
   /** Builds the root module from the connected context. */
   module: (context: ServiceContext) => DynamicModule;
   /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
@@ -36,7 +37,7 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const started = performance.now();
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
-  const jetstream = await ensureJetStream(nats.nc);
+  const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
   const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(options.module({ log, nats, jetstream }), {
     strategy: server,
