@@ -15,6 +15,8 @@ export const Defaults = {
   TURN_TIMEOUT_MS: 120_000,
   REQUEST_TIMEOUT_MS: 5_000,
   HISTORY_MAX_MESSAGES: 50,
+  CONTEXT_WINDOW_TOKENS: 8_192,
+  RESERVED_OUTPUT_TOKENS: 1_024,
   UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
   UPSTREAM_MODEL: 'sim-model',
 } as const;
@@ -37,12 +39,23 @@ export const gatewayEnvSchema = z.object({
 });
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 
-export const responderEnvSchema = z.object({
-  ...commonEnv,
-  /** Most recent history messages sent to the model with each turn. */
-  PARLEY_HISTORY_MAX_MESSAGES: positiveInt(Defaults.HISTORY_MAX_MESSAGES),
-  PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
-});
+export const responderEnvSchema = z
+  .object({
+    ...commonEnv,
+    /** Most recent history messages sent to the model with each turn. */
+    PARLEY_HISTORY_MAX_MESSAGES: positiveInt(Defaults.HISTORY_MAX_MESSAGES),
+    PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
+    /** The deployment's system prompt, first in every conversation turn. */
+    PARLEY_SYSTEM_PROMPT: z.string().max(32_000).optional(),
+    /** The model's context window, in tokens. */
+    PARLEY_CONTEXT_WINDOW_TOKENS: positiveInt(Defaults.CONTEXT_WINDOW_TOKENS),
+    /** Tokens of the window kept free for the reply. */
+    PARLEY_RESERVED_OUTPUT_TOKENS: positiveInt(Defaults.RESERVED_OUTPUT_TOKENS),
+  })
+  .refine((c) => c.PARLEY_RESERVED_OUTPUT_TOKENS < c.PARLEY_CONTEXT_WINDOW_TOKENS, {
+    path: ['PARLEY_RESERVED_OUTPUT_TOKENS'],
+    message: 'must be less than PARLEY_CONTEXT_WINDOW_TOKENS',
+  });
 export type ResponderConfig = z.infer<typeof responderEnvSchema>;
 
 export const inferenceEnvSchema = z.object({

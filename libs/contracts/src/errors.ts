@@ -6,6 +6,7 @@ export const ErrorCodes = {
   invalid_request: { status: 400, retryable: false },
   invalid_json: { status: 400, retryable: false },
   invalid_id: { status: 400, retryable: false },
+  context_length_exceeded: { status: 400, retryable: false },
   unauthorized: { status: 401, retryable: false },
   not_found: { status: 404, retryable: false },
   conversation_not_found: { status: 404, retryable: false },

@@ -6,8 +6,18 @@
 import { z } from 'zod';
 import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, UsageSchema } from './messages.js';
 
+/** Longest per-conversation system prompt, in characters. */
+export const MAX_SYSTEM_PROMPT_CHARS = 8_000;
+
 export const CreateConversationBodySchema = z
-  .object({ model: z.string().min(1).max(256).optional().describe('Model alias; the default alias when absent.') })
+  .object({
+    model: z.string().min(1).max(256).optional().describe('Model alias; the default alias when absent.'),
+    systemPrompt: z
+      .string()
+      .max(MAX_SYSTEM_PROMPT_CHARS)
+      .optional()
+      .describe('Instructions for this conversation, sent after the deployment system prompt.'),
+  })
   .strict();
 export type CreateConversationBody = z.infer<typeof CreateConversationBodySchema>;
 
@@ -21,6 +31,7 @@ export const ConversationSchema = z.object({
   object: z.literal('conversation'),
   model: z.string(),
   createdAt: z.string(),
+  systemPrompt: z.string().optional(),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 

@@ -56,6 +56,7 @@ export {
   ConversationSchema,
   ConversationWithMessagesSchema,
   CreateConversationBodySchema,
+  MAX_SYSTEM_PROMPT_CHARS,
   DeltaEventSchema,
   DoneEventSchema,
   ErrorBodySchema,

@@ -65,6 +65,8 @@ export const TurnStartSchema = z.discriminatedUnion('kind', [
     ...turnCommon,
     conversationId: IdSchema,
     userMessage: z.object({ id: IdSchema, content: z.string().min(1) }),
+    /** The conversation's own system prompt, kept in front of the deployment's. */
+    systemPrompt: z.string().optional(),
   }),
   z.object({
     kind: z.literal('stateless'),
@@ -147,6 +149,7 @@ export const ConversationRecordSchema = z.object({
   ownerKeyId: z.string(),
   model: z.string(),
   createdAt: z.string(),
+  systemPrompt: z.string().optional(),
 });
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
 

@@ -47,7 +47,7 @@ export class ConversationsController {
   async create(@Req() req: Request): Promise<Conversation> {
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
     const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
-    return toConversation(await this.conversations.create(keyIdOf(req), model));
+    return toConversation(await this.conversations.create(keyIdOf(req), model, body.systemPrompt));
   }
 
   @Get(':id')
@@ -100,6 +100,7 @@ export class ConversationsController {
       conversationId: record.id,
       userMessage: { id: newId('message'), content: body.content },
       model: record.model,
+      systemPrompt: record.systemPrompt,
       params: {},
       includeUsage: true,
       limits: this.turns.limits(),
@@ -189,5 +190,6 @@ function lastEventId(req: Request): number {
 }
 
 function toConversation(record: ConversationRecord): Conversation {
-  return { id: record.id, object: 'conversation', model: record.model, createdAt: record.createdAt };
+  const { id, model, createdAt, systemPrompt } = record;
+  return { id, object: 'conversation', model, createdAt, ...(systemPrompt ? { systemPrompt } : {}) };
 }

@@ -52,12 +52,13 @@ export class ConversationsService {
     @Inject(Tokens.log) private readonly log: Logger,
   ) {}
 
-  async create(ownerKeyId: string, model: string): Promise<ConversationRecord> {
+  async create(ownerKeyId: string, model: string, systemPrompt?: string): Promise<ConversationRecord> {
     const record: ConversationRecord = {
       id: newId('conversation'),
       ownerKeyId,
       model,
       createdAt: new Date().toISOString(),
+      systemPrompt,
     };
     await this.jetstream.conversations.create(record.id, encode(record));
     return record;

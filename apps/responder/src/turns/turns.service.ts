@@ -41,6 +41,8 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
+import { fitContext } from '../context/context-window.js';
+import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
 
 interface ActiveTurn {
@@ -146,14 +148,24 @@ export class TurnsService {
     }
   }
 
+  /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
   private async modelInput(turn: TurnStart): Promise<ChatMessage[]> {
     if (turn.kind === 'stateless') return turn.messages;
     const history = await this.history.list(turn.conversationId);
-    const recent = history.slice(-this.config.PARLEY_HISTORY_MAX_MESSAGES);
-    return [
-      ...recent.map(({ role, content }) => ({ role, content })),
-      { role: 'user', content: turn.userMessage.content },
-    ];
+    const recent = history
+      .slice(-this.config.PARLEY_HISTORY_MAX_MESSAGES)
+      .map(({ role, content }) => ({ role, content }));
+    const { messages, droppedMessages, promptTokens } = fitContext({
+      systemPrompts: [this.config.PARLEY_SYSTEM_PROMPT ?? '', turn.systemPrompt ?? ''],
+      history: recent,
+      userMessage: turn.userMessage.content,
+      budgetTokens: this.config.PARLEY_CONTEXT_WINDOW_TOKENS - this.config.PARLEY_RESERVED_OUTPUT_TOKENS,
+      counter: await tokenCounterFor(turn.model),
+    });
+    if (droppedMessages > 0) {
+      this.log.debug({ turnId: turn.turnId, droppedMessages, promptTokens }, 'history trimmed to the context window');
+    }
+    return messages;
   }
 
   private async relay(turn: TurnStart, chunks: SequenceReader<typeof ChunkSchema>, headers: MsgHdrs): Promise<void> {
