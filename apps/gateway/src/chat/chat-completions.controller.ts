@@ -42,6 +42,8 @@ export class ChatCompletionsController {
       messages,
     };
     const running = await this.turns.start(turn, incomingTraceparent(req));
+    // The client may have left while the turn was being accepted; then 'close' has already fired.
+    if (res.closed) running.cancel('client_closed');
     res.on('close', () => {
       if (!res.writableFinished) running.cancel('client_closed');
     });
