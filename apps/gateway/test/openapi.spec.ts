@@ -20,6 +20,7 @@ const ROUTES = [
   'POST /v1/conversations/{id}/messages',
   'GET /v1/conversations/{id}/turns/{turnId}/events',
   'POST /v1/conversations/{id}/turns/{turnId}/cancel',
+  'POST /v1/conversations/{id}/turns/{turnId}/feedback',
 ];
 
 describe('openapi', () => {

@@ -199,6 +199,30 @@ describe('idempotency', () => {
   });
 });
 
+describe('feedback', () => {
+  it('feedback - a reply can be rated up or down, a new rating replaces the old, bad input is refused', async () => {
+    const id = await newConversation();
+    const res = await stack.fetch(`/v1/conversations/${id}/messages`, { method: 'POST', json: { content: 'rate me' } });
+    const turnId = res.headers.get('x-parley-turn-id')!;
+    await collectSse(res);
+    const path = `/v1/conversations/${id}/turns/${turnId}/feedback`;
+    const up = await stack.fetch(path, { method: 'POST', json: { rating: 'up' } });
+    expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ turnId, rating: 'up' });
+    const down = await stack.fetch(path, { method: 'POST', json: { rating: 'down', reason: 'wrong order number' } });
+    expect(await down.json()).toEqual({ turnId, rating: 'down', reason: 'wrong order number' });
+    const stored = await (await new Kvm(nc).open('parley_feedback')).get(turnId);
+    expect(stored?.json()).toMatchObject({ conversationId: id, rating: 'down', reason: 'wrong order number' });
+    expect((await stack.fetch(path, { method: 'POST', json: { rating: 'meh' } })).status).toBe(400);
+    const other = await newConversation();
+    const foreign = await stack.fetch(`/v1/conversations/${other}/turns/${turnId}/feedback`, {
+      method: 'POST',
+      json: { rating: 'up' },
+    });
+    expect(foreign.status).toBe(404);
+  });
+});
+
 describe('erasure', () => {
   it('erasure - DELETE leaves nothing readable through the API or in JetStream', async () => {
     const id = await newConversation();
@@ -209,9 +233,16 @@ describe('erasure', () => {
     });
     const turnId = res.headers.get('x-parley-turn-id')!;
     await collectSse(res);
+    await stack.fetch(`/v1/conversations/${id}/turns/${turnId}/feedback`, { method: 'POST', json: { rating: 'up' } });
     const erased = await stack.fetch(`/v1/conversations/${id}`, { method: 'DELETE' });
     expect(erased.status).toBe(200);
-    expect(await erased.json()).toMatchObject({ conversationId: id, messages: 2, turns: 1, idempotencyKeys: 1 });
+    expect(await erased.json()).toMatchObject({
+      conversationId: id,
+      messages: 2,
+      turns: 1,
+      feedback: 1,
+      idempotencyKeys: 1,
+    });
     for (const path of [`/v1/conversations/${id}`, `/v1/conversations/${id}/turns/${turnId}/events`]) {
       expect((await stack.fetch(path)).status).toBe(404);
     }
@@ -228,6 +259,7 @@ describe('erasure', () => {
     for (const [bucket, key] of [
       ['parley_conversations', id],
       ['parley_turns', turnId],
+      ['parley_feedback', turnId],
     ] as const) {
       const kv = await kvm.open(bucket);
       const entry = await kv.get(key);

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ResponderConfig } from '@parley/config';
 import { HistoryStore, type ServiceContext } from '@parley/messaging';
+import { RetentionService } from './retention/retention.service.js';
 import { Tokens } from './tokens.js';
 import { TurnsController } from './turns/turns.controller.js';
 import { TurnsService } from './turns/turns.service.js';
@@ -13,6 +14,7 @@ export class AppModule {
       controllers: [TurnsController],
       providers: [
         TurnsService,
+        RetentionService,
         { provide: Tokens.config, useValue: config },
         { provide: Tokens.log, useValue: log },
         { provide: Tokens.nats, useValue: nats },

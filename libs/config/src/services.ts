@@ -17,6 +17,7 @@ export const Defaults = {
   HISTORY_MAX_MESSAGES: 50,
   CONTEXT_WINDOW_TOKENS: 8_192,
   RESERVED_OUTPUT_TOKENS: 1_024,
+  RETENTION_SWEEP_MS: 60 * 60_000,
   UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
   UPSTREAM_MODEL: 'sim-model',
 } as const;
@@ -51,6 +52,10 @@ export const responderEnvSchema = z
     PARLEY_CONTEXT_WINDOW_TOKENS: positiveInt(Defaults.CONTEXT_WINDOW_TOKENS),
     /** Tokens of the window kept free for the reply. */
     PARLEY_RESERVED_OUTPUT_TOKENS: positiveInt(Defaults.RESERVED_OUTPUT_TOKENS),
+    /** Conversations older than this many days are erased automatically; unset keeps them. */
+    PARLEY_RETENTION_DAYS: z.coerce.number().positive().optional(),
+    /** How often the retention sweep runs. */
+    PARLEY_RETENTION_SWEEP_MS: positiveInt(Defaults.RETENTION_SWEEP_MS),
   })
   .refine((c) => c.PARLEY_RESERVED_OUTPUT_TOKENS < c.PARLEY_CONTEXT_WINDOW_TOKENS, {
     path: ['PARLEY_RESERVED_OUTPUT_TOKENS'],

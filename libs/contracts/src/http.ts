@@ -4,7 +4,7 @@
  * checked by the gateway after parsing.
  */
 import { z } from 'zod';
-import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, UsageSchema } from './messages.js';
+import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, RatingSchema, UsageSchema } from './messages.js';
 
 /** Longest per-conversation system prompt, in characters. */
 export const MAX_SYSTEM_PROMPT_CHARS = 8_000;
@@ -94,3 +94,11 @@ export const ModelListSchema = z.object({
     z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() }),
   ),
 });
+
+export const FeedbackBodySchema = z
+  .object({
+    rating: RatingSchema.describe('Thumbs up or down for the reply.'),
+    reason: z.string().trim().min(1).max(1_000).optional().describe("Why, in the user's words."),
+  })
+  .strict();
+export type FeedbackBody = z.infer<typeof FeedbackBodySchema>;

@@ -8,7 +8,9 @@ export {
   ChatMessageSchema,
   ChunkSchema,
   ConversationRecordSchema,
+  FeedbackRecordSchema,
   IdempotencyRecordSchema,
+  RatingSchema,
   TurnRecordSchema,
   ErrorInfoSchema,
   FinishReasonSchema,
@@ -34,6 +36,7 @@ export type {
   ChunkBody,
   FrameBody,
   ConversationRecord,
+  FeedbackRecord,
   IdempotencyRecord,
   TurnRecord,
   FinishReason,
@@ -56,6 +59,7 @@ export {
   ConversationSchema,
   ConversationWithMessagesSchema,
   CreateConversationBodySchema,
+  FeedbackBodySchema,
   MAX_SYSTEM_PROMPT_CHARS,
   DeltaEventSchema,
   DoneEventSchema,
@@ -71,6 +75,7 @@ export type {
   Conversation,
   ConversationWithMessages,
   CreateConversationBody,
+  FeedbackBody,
   SendMessageBody,
 } from './http.js';
 export {

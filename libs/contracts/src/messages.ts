@@ -174,3 +174,15 @@ export const IdempotencyRecordSchema = z.object({
   createdAt: z.string(),
 });
 export type IdempotencyRecord = z.infer<typeof IdempotencyRecordSchema>;
+
+export const RatingSchema = z.enum(['up', 'down']);
+
+/** A user's rating of one reply (key-value bucket `feedback`, key = turn id; a new rating replaces it). */
+export const FeedbackRecordSchema = z.object({
+  turnId: IdSchema,
+  conversationId: IdSchema,
+  rating: RatingSchema,
+  reason: z.string().optional(),
+  createdAt: z.string(),
+});
+export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;

@@ -73,6 +73,8 @@ export const Buckets = {
   turns: 'parley_turns',
   /** `<conversationId>.<key hash>` → the turn an `Idempotency-Key` created. */
   idempotency: 'parley_idempotency',
+  /** turn id → the user's rating of the reply. */
+  feedback: 'parley_feedback',
 } as const;
 
 /** NATS header names used between services. */

@@ -1,5 +1,6 @@
 export { decode, encode, validate } from './codec.js';
 export { connectNats, type NatsHandle } from './connection.js';
+export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames, type ReplayOptions } from './frame-replay.js';
 export { outgoingHeaders, traceparentOf } from './headers.js';
 export { HistoryStore } from './history.js';

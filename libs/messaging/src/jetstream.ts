@@ -29,6 +29,7 @@ export interface JetStreamHandles {
   conversations: KV;
   turns: KV;
   idempotency: KV;
+  feedback: KV;
 }
 
 export async function ensureJetStream(
@@ -57,7 +58,8 @@ export async function ensureJetStream(
   const records = { history: 1, storage: StorageType.File, ttl: RECORDS_TTL_MS };
   const turns = await kvm.create(Buckets.turns, records);
   const idempotency = await kvm.create(Buckets.idempotency, records);
-  return { js: jetstream(nc), jsm, conversations, turns, idempotency };
+  const feedback = await kvm.create(Buckets.feedback, { history: 1, storage: StorageType.File });
+  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback };
 }
 
 type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0];

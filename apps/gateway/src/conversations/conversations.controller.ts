@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   CreateConversationBodySchema,
+  FeedbackBodySchema,
   ParleyError,
   SendMessageBodySchema,
   Streams,
@@ -14,7 +15,14 @@ import {
   type TurnStart,
 } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
-import { countSubject, encode, replayFrames, type JetStreamHandles, type NatsHandle } from '@parley/messaging';
+import {
+  countSubject,
+  encode,
+  replayFrames,
+  type ErasureReceipt,
+  type JetStreamHandles,
+  type NatsHandle,
+} from '@parley/messaging';
 import type { Request, Response } from 'express';
 import { ApiKeyGuard, keyIdOf } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
@@ -22,7 +30,7 @@ import { incomingTraceparent } from '../http/trace.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient } from '../turns/turn-client.service.js';
-import { ConversationsService, type ErasureReceipt } from './conversations.service.js';
+import { ConversationsService } from './conversations.service.js';
 import { writeFrameEvents, writeStoredReply } from './frame-events.js';
 
 /** `Idempotency-Key`: printable ASCII, as Stripe and the IETF draft use it. */
@@ -162,6 +170,20 @@ export class ConversationsController {
     await this.conversations.assertTurn(record, turnId);
     this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
     return { turnId, status: 'cancelling' };
+  }
+
+  /** Rates a reply (`up` or `down`, with an optional reason); a new rating replaces the earlier one. */
+  @Post(':id/turns/:turnId/feedback')
+  @HttpCode(200)
+  async feedback(
+    @Req() req: Request,
+    @Param('id') id: string,
+    @Param('turnId') turnId: string,
+  ): Promise<{ turnId: string; rating: string; reason?: string }> {
+    const record = await this.conversations.get(id, keyIdOf(req));
+    const body = parseBody(FeedbackBodySchema, req.body);
+    const { rating, reason } = await this.conversations.rate(record, turnId, body);
+    return { turnId, rating, ...(reason ? { reason } : {}) };
   }
 
   private replay(turnId: string, afterSeq: number) {

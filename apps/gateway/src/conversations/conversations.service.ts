@@ -9,15 +9,12 @@ import {
   ConversationRecordSchema,
   IdempotencyRecordSchema,
   ParleyError,
-  Streams,
   TurnRecordSchema,
-  historySubject,
   isValidId,
   newId,
-  turnCancelSubject,
-  turnFramesSubject,
-  type Cancel,
   type ConversationRecord,
+  type FeedbackBody,
+  type FeedbackRecord,
   type HistoryMessage,
   type IdempotencyRecord,
   type TurnRecord,
@@ -25,23 +22,14 @@ import {
 import {
   decode,
   encode,
-  purgeSubject,
+  eraseConversation,
+  type ErasureReceipt,
   type HistoryStore,
   type JetStreamHandles,
   type NatsHandle,
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
 import { Tokens } from '../tokens.js';
-
-/** What an erasure removed. */
-export interface ErasureReceipt {
-  conversationId: string;
-  messages: number;
-  frames: number;
-  turns: number;
-  idempotencyKeys: number;
-  erasedAt: string;
-}
 
 @Injectable()
 export class ConversationsService {
@@ -143,39 +131,29 @@ export class ConversationsService {
     await this.jetstream.idempotency.purge(kvKey).catch(() => undefined);
   }
 
-  /**
-   * Erases a conversation: its record first (so nothing new is accepted or stored for it), then running
-   * turns are cancelled, and history, frames, turn and idempotency records are purged.
-   */
+  /** Erases a conversation and everything derived from it (ADR 4). */
   async erase(record: ConversationRecord): Promise<ErasureReceipt> {
-    const { jsm, conversations, turns, idempotency } = this.jetstream;
-    const messages = await this.history.list(record.id);
-    await conversations.purge(record.id);
-    const turnIds = [...new Set(messages.map((m) => m.turnId))];
-    for (const turnId of turnIds) {
-      this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
-    }
-    let frames = 0;
-    for (const turnId of turnIds) {
-      frames += await purgeSubject(jsm, Streams.frames.name, turnFramesSubject(turnId));
-      await turns.purge(turnId);
-    }
-    let idempotencyKeys = 0;
-    for await (const key of await idempotency.keys(`${record.id}.>`)) {
-      await idempotency.purge(key);
-      idempotencyKeys += 1;
-    }
-    const purged = await purgeSubject(jsm, Streams.history.name, historySubject(record.id));
-    const receipt = {
-      conversationId: record.id,
-      messages: purged,
-      frames,
-      turns: turnIds.length,
-      idempotencyKeys,
-      erasedAt: new Date().toISOString(),
-    };
+    const receipt = await eraseConversation(
+      { nc: this.nats.nc, jetstream: this.jetstream, history: this.history },
+      record.id,
+    );
     this.log.info({ ...receipt }, 'conversation erased');
     return receipt;
+  }
+
+  /** Stores (or replaces) the rating of a turn's reply. */
+  async rate(record: ConversationRecord, turnId: string, body: FeedbackBody): Promise<FeedbackRecord> {
+    await this.assertTurn(record, turnId);
+    const feedback: FeedbackRecord = {
+      turnId,
+      conversationId: record.id,
+      rating: body.rating,
+      reason: body.reason,
+      createdAt: new Date().toISOString(),
+    };
+    await this.jetstream.feedback.put(turnId, encode(feedback));
+    this.log.info({ turnId, conversationId: record.id, model: record.model, rating: body.rating }, 'feedback');
+    return feedback;
   }
 }
 

@@ -1,0 +1,60 @@
+/**
+ * Erasing a conversation and everything derived from it (ADR 4). Shared by the gateway's DELETE and the
+ * responder's retention sweep.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Streams, historySubject, turnCancelSubject, turnFramesSubject, type Cancel } from '@parley/contracts';
+import { encode } from './codec.js';
+import type { HistoryStore } from './history.js';
+import { purgeSubject, type JetStreamHandles } from './jetstream.js';
+
+/** What an erasure removed. */
+export interface ErasureReceipt {
+  conversationId: string;
+  messages: number;
+  frames: number;
+  turns: number;
+  feedback: number;
+  idempotencyKeys: number;
+  erasedAt: string;
+}
+
+/**
+ * The record goes first, so nothing new is accepted or stored for the conversation; running turns are
+ * cancelled; then history, frames, turn, feedback and idempotency records are purged.
+ */
+export async function eraseConversation(
+  { nc, jetstream, history }: { nc: NatsConnection; jetstream: JetStreamHandles; history: HistoryStore },
+  conversationId: string,
+): Promise<ErasureReceipt> {
+  const { jsm, conversations, turns, idempotency, feedback } = jetstream;
+  const messages = await history.list(conversationId);
+  await conversations.purge(conversationId);
+  const turnIds = [...new Set(messages.map((m) => m.turnId))];
+  for (const turnId of turnIds) nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
+  let frames = 0;
+  let ratings = 0;
+  for (const turnId of turnIds) {
+    frames += await purgeSubject(jsm, Streams.frames.name, turnFramesSubject(turnId));
+    await turns.purge(turnId);
+    if (await feedback.get(turnId)) {
+      await feedback.purge(turnId);
+      ratings += 1;
+    }
+  }
+  let idempotencyKeys = 0;
+  for await (const key of await idempotency.keys(`${conversationId}.>`)) {
+    await idempotency.purge(key);
+    idempotencyKeys += 1;
+  }
+  const purged = await purgeSubject(jsm, Streams.history.name, historySubject(conversationId));
+  return {
+    conversationId,
+    messages: purged,
+    frames,
+    turns: turnIds.length,
+    feedback: ratings,
+    idempotencyKeys,
+    erasedAt: new Date().toISOString(),
+  };
+}
