@@ -1,3 +1,4 @@
+export { ActiveStreams } from './active-streams.js';
 export { decode, encode, validate } from './codec.js';
 export { connectNats, type NatsHandle } from './connection.js';
 export { eraseConversation, type ErasureReceipt } from './erasure.js';

@@ -17,7 +17,7 @@ import {
   type GenerateRequest,
   type PingReply,
 } from '@parley/contracts';
-import { decode, encode, outgoingHeaders, type NatsHandle } from '@parley/messaging';
+import { ActiveStreams, decode, encode, outgoingHeaders, type NatsHandle } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
 import { ModelRegistry } from './model-registry.js';
 import { Tokens } from '../tokens.js';
@@ -26,14 +26,12 @@ interface ActiveGeneration {
   controller: AbortController;
   /** Why it was aborted, when it was; decides the terminal chunk. */
   abortReason?: ErrorInfo | 'cancelled';
-  done: Promise<void>;
 }
 
 @Injectable()
 export class GenerationService {
-  private readonly active = new Map<string, ActiveGeneration>();
+  private readonly active = new ActiveStreams<ActiveGeneration>();
   private readonly instanceId = randomUUID().slice(0, 8);
-  private stopping = false;
 
   constructor(
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
@@ -47,33 +45,19 @@ export class GenerationService {
 
   /** Accepts a generation and runs it in the background; the reply names the upstream model. */
   start(request: GenerateRequest, traceparent: string | undefined): GenerateAccepted {
-    if (this.stopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
+    if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
     const route = this.models.resolve(request.model);
-    const entry: ActiveGeneration = { controller: new AbortController(), done: Promise.resolve() };
-    this.active.set(request.turnId, entry);
-    entry.done = this.run(request, route.upstreamModel, entry, traceparent).finally(() =>
-      this.active.delete(request.turnId),
-    );
+    const entry: ActiveGeneration = { controller: new AbortController() };
+    this.active.track(request.turnId, entry, () => this.run(request, route.upstreamModel, entry, traceparent));
     return { turnId: request.turnId, upstreamModel: route.upstreamModel };
   }
 
   /** Waits up to `graceMs` for running generations, then ends the rest with a retryable error. */
-  async drain(graceMs: number): Promise<void> {
-    this.stopping = true;
-    const all = Promise.all([...this.active.values()].map((entry) => entry.done));
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
-    try {
-      if ((await Promise.race([all, expired])) === 'expired') {
-        for (const entry of this.active.values()) {
-          this.abort(entry, new ParleyError('shutting_down', 'inference replica shut down').toInfo());
-        }
-        await all;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+  drain(graceMs: number): Promise<void> {
+    return this.active.drain(graceMs, (entry) =>
+      this.abort(entry, new ParleyError('shutting_down', 'inference replica shut down').toInfo()),
+    );
   }
 
   private async run(

@@ -31,6 +31,7 @@ import {
 } from '@parley/contracts';
 import type { ResponderConfig } from '@parley/config';
 import {
+  ActiveStreams,
   SequenceReader,
   encode,
   purgeSubject,
@@ -45,19 +46,14 @@ import { fitContext } from '../context/context-window.js';
 import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
 
-interface ActiveTurn {
-  chunks: SequenceReader<typeof ChunkSchema>;
-  done: Promise<void>;
-}
-
 /** Marks a turn whose conversation was erased while it ran. */
 const ERASED = 'erased';
 
 @Injectable()
 export class TurnsService {
-  private readonly active = new Map<string, ActiveTurn>();
+  /** Running turns, by the reader of their chunks (closing it ends the turn with `shutting_down`). */
+  private readonly active = new ActiveStreams<SequenceReader<typeof ChunkSchema>>();
   private readonly instanceId = randomUUID().slice(0, 8);
-  private stopping = false;
 
   constructor(
     @Inject(Tokens.config) private readonly config: ResponderConfig,
@@ -72,7 +68,7 @@ export class TurnsService {
   }
 
   async start(turn: TurnStart, traceparent: string | undefined): Promise<TurnAccepted> {
-    if (this.stopping) throw new ParleyError('shutting_down', 'responder replica is shutting down');
+    if (this.active.isStopping) throw new ParleyError('shutting_down', 'responder replica is shutting down');
     if (this.active.has(turn.turnId)) throw new ParleyError('invalid_request', 'turn is already running');
     const headers = outgoingHeaders(traceparent);
     const messages = await this.modelInput(turn);
@@ -126,26 +122,13 @@ export class TurnsService {
       if (generating) this.cancelInference(turn.turnId, 'shutdown');
       throw error;
     }
-    const entry: ActiveTurn = { chunks, done: Promise.resolve() };
-    this.active.set(turn.turnId, entry);
-    entry.done = this.relay(turn, chunks, headers).finally(() => this.active.delete(turn.turnId));
+    this.active.track(turn.turnId, chunks, () => this.relay(turn, chunks, headers));
     return { turnId: turn.turnId };
   }
 
   /** Waits up to `graceMs` for running turns; the rest end with a retryable `shutting_down` frame. */
-  async drain(graceMs: number): Promise<void> {
-    this.stopping = true;
-    const all = Promise.all([...this.active.values()].map((entry) => entry.done));
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
-    try {
-      if ((await Promise.race([all, expired])) === 'expired') {
-        for (const entry of this.active.values()) entry.chunks.close();
-        await all;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+  drain(graceMs: number): Promise<void> {
+    return this.active.drain(graceMs, (chunks) => chunks.close());
   }
 
   /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
