@@ -47,7 +47,7 @@ export default tseslint.config(
   {
     // Application code reads configuration through @parley/config, never process.env directly.
     files: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],
-    // libs/testing passes PATH on to the processes it spawns.
+    // libs/testing passes PATH and HOME (only those) on to the processes it spawns.
     ignores: ['libs/config/src/**', 'libs/testing/src/**', '**/*.spec.ts', 'apps/llm-sim/src/main.ts'],
     rules: {
       'no-restricted-properties': [

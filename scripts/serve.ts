@@ -1,19 +1,48 @@
 /**
- * `nx serve <app>`: runs one built service in the foreground with the current environment (the target
- * builds it first). The gateway gets the local API key from `.parley/api-key` when none is configured.
+ * `nx serve <app>` (the target builds first): runs one built app in the foreground with the current
+ * environment and its output as is. The gateway gets the local API key from `.parley/api-key` when none is
+ * configured, as with `npm start`.
  */
-import { APPS, localApiKey, run, stop, type App } from './local.ts';
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { APPS, ROOT, builtMain, isApp, localApiKey, printPrefixed } from './local.ts';
 
-const app = process.argv[2] as App;
-if (!APPS.includes(app)) {
+const app = process.argv[2];
+if (!isApp(app)) {
   process.stderr.write(`usage: node scripts/serve.ts <${APPS.join('|')}>\n`);
   process.exit(2);
 }
+
+let main: string;
+try {
+  main = builtMain(app);
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+}
+
 const env = { ...process.env };
 if (app === 'gateway' && !env.PARLEY_API_KEYS && !env.PARLEY_API_KEYS_FILE) {
-  env.PARLEY_API_KEYS = localApiKey().key;
-  process.stdout.write(`gateway   | API key for local use (from .parley/api-key): ${env.PARLEY_API_KEYS}\n`);
+  const { key, created } = localApiKey();
+  env.PARLEY_API_KEYS = key;
+  printPrefixed('serve', `API key for local use (${created ? 'generated in' : 'from'} .parley/api-key): ${key}`);
 }
-const running = run(app, env, { readyTimeoutMs: 60_000 });
-running.child.once('exit', (code) => process.exit(code ?? 1));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(running.child));
+
+// Its own process group: a Ctrl-C would otherwise reach it twice (from the terminal and forwarded from here),
+// and the services treat a second signal as "stop now".
+const child = spawn(process.execPath, [main], {
+  cwd: ROOT,
+  env,
+  stdio: ['ignore', 'inherit', 'inherit'],
+  detached: true,
+});
+let forwarded = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    // Nx and the terminal may both signal; the app stops gracefully on the first.
+    if (forwarded) return;
+    forwarded = true;
+    child.kill(signal);
+  });
+}
+child.once('exit', (code, signal) => process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0)));

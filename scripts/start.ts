@@ -1,21 +1,65 @@
 /**
  * `npm start`: the whole product on one machine. Builds, starts nats-server when none answers at NATS_URL,
  * llm-sim when no model is configured, then inference, responder and gateway, and prints the URL and key.
- * Ctrl-C stops everything it started.
+ * Ctrl-C stops everything it started, gateway first and NATS last.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, STATE_DIR, localApiKey, run, stop, type Running } from './local.ts';
+import { createInterface } from 'node:readline';
+import { ROOT, STATE_DIR, describeEnd, localApiKey, printPrefixed, run, stop, type App } from './local.ts';
+
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const NATS_READY_TIMEOUT_MS = 10_000;
+/** The first start of a service includes loading Nest and connecting to NATS. */
+const SERVICE_READY_TIMEOUT_MS = 30_000;
+const DEFAULT_SIM_PORT = '8000';
+/** llm-sim's model name unless LLM_SIM_MODEL says otherwise. */
+const DEFAULT_SIM_MODEL = 'sim-model';
 
 const env = { ...process.env };
-const natsUrl = new URL((env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',')[0]!);
+/** Everything started here, in start order; stopped in reverse. */
 const children: { name: string; child: ChildProcess }[] = [];
-let shuttingDown = false;
+let stopping: Promise<never> | undefined;
 
 function say(line: string): void {
-  process.stdout.write(`parley    | ${line}\n`);
+  printPrefixed('parley', line);
+}
+
+/** Stops every child, last started first, then exits; later calls wait for the first. */
+function shutdown(code: number, reason?: string): Promise<never> {
+  stopping ??= (async () => {
+    if (reason) say(reason);
+    say('stopping…');
+    for (const { child } of [...children].reverse()) await stop(child);
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+/** After start-up, any child that ends on its own takes the product down: a half-running stack misleads. */
+function watch(name: string, child: ChildProcess): void {
+  child.once('close', (code, signal) => {
+    if (!stopping) void shutdown(1, `${name} ${describeEnd(code, signal)} unexpectedly`);
+  });
+}
+
+function build(): Promise<void> {
+  const nx = join(ROOT, 'node_modules/.bin/nx');
+  const projects = 'gateway,responder,inference,llm-sim';
+  const child = spawn(nx, ['run-many', '-t', 'build', '-p', projects, '--output-style=stream'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push({ name: 'build', child });
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`cannot run ${nx} (${error.message}): run npm ci first`)));
+    child.once('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`the build ${describeEnd(code, signal)} (its output is above)`)),
+    );
+  });
 }
 
 function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
@@ -31,91 +75,108 @@ function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boole
   });
 }
 
-async function startNats(): Promise<void> {
-  const host = natsUrl.hostname || '127.0.0.1';
-  const port = Number(natsUrl.port || 4222);
+/** Uses the NATS server at NATS_URL, or starts one there (JetStream data in .parley/nats) if it is local. */
+async function ensureNats(): Promise<void> {
+  const configured = (env.NATS_URL ?? DEFAULT_NATS_URL).split(',')[0]!.trim();
+  const url = new URL(configured.includes('://') ? configured : `nats://${configured}`);
+  const host = url.hostname;
+  const port = Number(url.port || 4222);
   if (await reachable(host, port)) {
     say(`using the NATS server at ${host}:${port}`);
     return;
   }
+  if (!LOOPBACK_HOSTS.has(host)) throw new Error(`no NATS server answers at ${host}:${port} (NATS_URL)`);
+
   const storeDir = join(STATE_DIR, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  say(`no NATS server at ${host}:${port}: starting nats-server (JetStream data in .parley/nats)`);
-  const child = spawn('nats-server', ['-a', host, '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  say(`no NATS server at ${host}:${port}: starting nats-server with JetStream data in .parley/nats`);
+  // Its own process group, like the services, so that Ctrl-C does not stop NATS before the services drain.
+  const child = spawn('nats-server', ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   children.push({ name: 'nats-server', child });
+  // Its start-up banner is noise unless it fails to start; afterwards its warnings and errors are shown.
+  const startup: string[] = [];
+  let started = false;
+  createInterface({ input: child.stderr! }).on('line', (line) =>
+    started ? printPrefixed('nats-server', line) : startup.push(line),
+  );
+  env.NATS_URL = `nats://127.0.0.1:${port}`;
+
   await new Promise<void>((resolve, reject) => {
+    const tail = () => startup.slice(-10).join('\n') || '(no output)';
     child.once('error', () => reject(new Error('nats-server is not installed: apt-get install -y nats-server')));
-    const deadline = Date.now() + 10_000;
+    child.once('close', (code, signal) =>
+      reject(new Error(`nats-server ${describeEnd(code, signal)} while starting:\n${tail()}`)),
+    );
+    const deadline = Date.now() + NATS_READY_TIMEOUT_MS;
     const poll = async () => {
-      if (await reachable(host, port, 200)) return resolve();
-      if (Date.now() > deadline) return reject(new Error('nats-server did not start within 10 s'));
-      setTimeout(poll, 100);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (await reachable('127.0.0.1', port, 200)) return resolve();
+      if (Date.now() > deadline) {
+        return reject(
+          new Error(`nats-server did not accept connections within ${NATS_READY_TIMEOUT_MS} ms:\n${tail()}`),
+        );
+      }
+      setTimeout(() => void poll(), 100);
     };
     void poll();
   });
+  started = true;
+  watch('nats-server', child);
 }
 
-async function started(running: Running): Promise<Record<string, unknown>> {
-  children.push({ name: running.app, child: running.child });
-  running.child.once('exit', (code, signal) => {
-    if (shuttingDown) return;
-    say(`${running.app} exited unexpectedly (${signal ?? `code ${code}`}); stopping`);
-    void shutdown(1);
-  });
-  return running.ready;
+/** Starts a built service and resolves with its ready log line; watches it from then on. */
+async function startService(app: App, serviceEnv = env): Promise<Record<string, unknown>> {
+  const { child, ready } = run(app, serviceEnv, { readyTimeoutMs: SERVICE_READY_TIMEOUT_MS, detached: true });
+  children.push({ name: app, child });
+  const record = await ready;
+  watch(app, child);
+  return record;
 }
 
-async function shutdown(code: number): Promise<never> {
-  if (!shuttingDown) {
-    shuttingDown = true;
-    // Reverse order: the gateway stops taking requests first, NATS goes last.
-    for (const { child } of children.reverse()) await stop(child);
-  }
-  process.exit(code);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // Repeats are ignored: npm forwards Ctrl-C too, so one keypress can arrive twice. Stuck services get
+  // SIGKILL after a grace period anyway.
+  process.on(signal, () => void shutdown(0));
 }
-
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
 
 try {
   say('building…');
-  execFileSync(join(ROOT, 'node_modules/.bin/nx'), ['run-many', '-t', 'build', '--output-style=static'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await startNats();
+  await build();
+  await ensureNats();
 
   if (!env.PARLEY_UPSTREAM_BASE_URL) {
-    const sim = await started(run('llm-sim', { ...env, LLM_SIM_PORT: env.LLM_SIM_PORT ?? '8000' }));
+    const sim = await startService('llm-sim', { ...env, LLM_SIM_PORT: env.LLM_SIM_PORT ?? DEFAULT_SIM_PORT });
     env.PARLEY_UPSTREAM_BASE_URL = `${String(sim.url)}/v1`;
-    env.PARLEY_UPSTREAM_MODEL ??= env.LLM_SIM_MODEL ?? 'sim-model';
-    say(`no model configured: using apps/llm-sim (simulated replies) at ${String(sim.url)}`);
-    say('set PARLEY_UPSTREAM_BASE_URL, PARLEY_UPSTREAM_MODEL (and PARLEY_UPSTREAM_API_KEY) for a real model');
+    env.PARLEY_UPSTREAM_MODEL = env.LLM_SIM_MODEL ?? DEFAULT_SIM_MODEL;
+    say(`No model configured: using apps/llm-sim (simulated replies) at ${String(sim.url)}`);
+    say('For a real model set PARLEY_UPSTREAM_BASE_URL, PARLEY_UPSTREAM_MODEL and PARLEY_UPSTREAM_API_KEY.');
   }
 
-  let shownKey: string | undefined;
+  // A configured key is never printed; one kept in .parley is the user's own local key.
+  let localKey: string | undefined;
   if (!env.PARLEY_API_KEYS && !env.PARLEY_API_KEYS_FILE) {
     const { key, created } = localApiKey();
     env.PARLEY_API_KEYS = key;
-    shownKey = key;
+    localKey = key;
     if (created) say('generated an API key for local use in .parley/api-key');
   }
 
-  await Promise.all([started(run('inference', env)), started(run('responder', env))]);
-  const gateway = await started(run('gateway', env));
-  const url = `http://localhost:${String(gateway.port)}`;
-  const model = env.PARLEY_MODEL_ALIAS ?? env.PARLEY_UPSTREAM_MODEL ?? 'sim-model';
-  const key = shownKey ?? '<your key>';
+  const [inference] = await Promise.all([startService('inference'), startService('responder')]);
+  const gateway = await startService('gateway');
+  const url = `http://localhost:${String(gateway.port ?? env.PORT ?? 3000)}`;
+  const model = String(inference.model ?? env.PARLEY_MODEL_ALIAS ?? env.PARLEY_UPSTREAM_MODEL);
   process.stdout.write(
     [
       '',
       `  Parley is running at ${url}`,
-      `  API key: ${shownKey ?? '(configured: PARLEY_API_KEYS / PARLEY_API_KEYS_FILE)'}`,
-      `  OpenAPI: ${url}/openapi.json`,
+      `  API key: ${localKey ? `${localKey} (from .parley/api-key)` : 'the one you configured'}`,
       '',
       '  Try it:',
-      `    curl -N ${url}/v1/chat/completions -H 'Authorization: Bearer ${key}' \\`,
-      `      -H 'Content-Type: application/json' \\`,
+      `    curl -N ${url}/v1/chat/completions \\`,
+      `      -H 'Authorization: Bearer ${localKey ?? '<your API key>'}' -H 'Content-Type: application/json' \\`,
       `      -d '{"model":"${model}","stream":true,"messages":[{"role":"user","content":"Hello"}]}'`,
       '',
       '  Ctrl-C stops everything.',
@@ -123,6 +184,5 @@ try {
     ].join('\n'),
   );
 } catch (error) {
-  say(`start failed: ${(error as Error).message}`);
-  await shutdown(1);
+  await shutdown(1, `start failed: ${(error as Error).message}`);
 }

@@ -1,3 +1,11 @@
-export { startNatsServer, type NatsServerHandle } from './nats-server.js';
+export { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.js';
 export { freePort } from './ports.js';
-export { startService, serviceMain, type ServiceHandle, type ServiceName } from './services.js';
+export type { ExitStatus } from './process-output.js';
+export {
+  serviceMain,
+  startService,
+  type LogRecord,
+  type ServiceHandle,
+  type ServiceName,
+  type StartServiceOptions,
+} from './services.js';
