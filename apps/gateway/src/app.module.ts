@@ -6,6 +6,7 @@ import { ApiKeyGuard } from './auth/auth.guard.js';
 import { ChatCompletionsController } from './chat/chat-completions.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationsService } from './conversations/conversations.service.js';
+import { UsersController } from './conversations/users.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { ModelsController } from './models/models.controller.js';
 import { ModelsService } from './models/models.service.js';
@@ -24,6 +25,7 @@ export class AppModule {
         ModelsController,
         ChatCompletionsController,
         ConversationsController,
+        UsersController,
       ],
       providers: [
         ApiKeyGuard,

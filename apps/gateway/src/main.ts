@@ -39,7 +39,6 @@ app.useGlobalFilters(new HttpErrorFilter(log));
 await app.listen(config.PORT, config.HOST);
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
-log.info({ port, startupMs: Math.round(performance.now() - started) }, 'ready');
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
@@ -54,3 +53,5 @@ const stop = async (signal: NodeJS.Signals) => {
 };
 process.once('SIGTERM', (signal) => void stop(signal));
 process.once('SIGINT', (signal) => void stop(signal));
+// Ready only once a SIGTERM would be handled gracefully.
+log.info({ port, startupMs: Math.round(performance.now() - started) }, 'ready');

@@ -15,6 +15,8 @@ const ROUTES = [
   'GET /v1/models',
   'POST /v1/chat/completions',
   'POST /v1/conversations',
+  'GET /v1/conversations',
+  'DELETE /v1/users/{externalUserId}/data',
   'GET /v1/conversations/{id}',
   'DELETE /v1/conversations/{id}',
   'POST /v1/conversations/{id}/messages',
@@ -38,10 +40,13 @@ describe('openapi', () => {
   it('openapi - every documented route is served (none answers "no such route")', async () => {
     for (const route of ROUTES) {
       const [method, path] = route.split(' ') as [string, string];
-      const res = await stack.fetch(path.replace('{id}', 'conv_x').replace('{turnId}', 'turn_x'), {
-        method,
-        json: method === 'POST' ? {} : undefined,
-      });
+      const res = await stack.fetch(
+        path.replace('{id}', 'conv_x').replace('{turnId}', 'turn_x').replace('{externalUserId}', 'user_x'),
+        {
+          method,
+          json: method === 'POST' ? {} : undefined,
+        },
+      );
       const body = await res.text();
       expect(body, route).not.toContain('no such route');
     }

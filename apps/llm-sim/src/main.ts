@@ -16,7 +16,6 @@ function readConfig(): SimConfig {
 }
 
 const sim = await startLlmSim(readConfig());
-logLine({ level: 'info', service: 'llm-sim', msg: 'ready', url: sim.url, port: sim.port });
 
 const shutdown = (signal: NodeJS.Signals): void => {
   logLine({ level: 'info', msg: 'llm-sim shutting down', signal });
@@ -30,3 +29,5 @@ const shutdown = (signal: NodeJS.Signals): void => {
 };
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);
+// Only once a SIGTERM would be handled gracefully is the simulator ready.
+logLine({ level: 'info', service: 'llm-sim', msg: 'ready', url: sim.url, port: sim.port });

@@ -9,8 +9,20 @@ import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, RatingSchema
 /** Longest per-conversation system prompt, in characters. */
 export const MAX_SYSTEM_PROMPT_CHARS = 8_000;
 
+/** An end user's id in the API client's own system: printable ASCII. */
+export const ExternalUserIdSchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,256}$/, 'externalUserId must be 1 to 256 printable characters');
+
+/** Up to 16 string pairs the API client attaches to a conversation. */
+export const MetadataSchema = z
+  .record(z.string().min(1).max(64), z.string().max(512))
+  .refine((m) => Object.keys(m).length <= 16, 'metadata holds at most 16 keys');
+
 export const CreateConversationBodySchema = z
   .object({
+    externalUserId: ExternalUserIdSchema.optional().describe('The end user, for listing and per-user erasure.'),
+    metadata: MetadataSchema.optional(),
     model: z.string().min(1).max(256).optional().describe('Model alias; the default alias when absent.'),
     systemPrompt: z
       .string()
@@ -32,6 +44,8 @@ export const ConversationSchema = z.object({
   model: z.string(),
   createdAt: z.string(),
   systemPrompt: z.string().optional(),
+  externalUserId: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 
@@ -102,3 +116,31 @@ export const FeedbackBodySchema = z
   })
   .strict();
 export type FeedbackBody = z.infer<typeof FeedbackBodySchema>;
+
+export const ConversationListItemSchema = z.object({
+  id: z.string(),
+  object: z.literal('conversation'),
+  model: z.string(),
+  title: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  messageCount: z.number().int(),
+  externalUserId: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export const ConversationListSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(ConversationListItemSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type ConversationList = z.infer<typeof ConversationListSchema>;
+
+export const UserErasureReceiptSchema = z.object({
+  externalUserId: z.string(),
+  conversations: z.number().int(),
+  messages: z.number().int(),
+  conversationIds: z.array(z.string()),
+  erasedAt: z.string(),
+});
+export type UserErasureReceipt = z.infer<typeof UserErasureReceiptSchema>;

@@ -150,8 +150,26 @@ export const ConversationRecordSchema = z.object({
   model: z.string(),
   createdAt: z.string(),
   systemPrompt: z.string().optional(),
+  externalUserId: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
+
+/**
+ * What listing shows of a conversation (key-value bucket `index`, key `owner.<keyId>.<conversationId>`):
+ * kept up to date by the gateway at creation and by the responder after each turn.
+ */
+export const ConversationSummarySchema = z.object({
+  id: IdSchema,
+  model: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  title: z.string().optional(),
+  messageCount: z.number().int().nonnegative(),
+  externalUserId: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;
 
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 /** A frame or chunk before the publisher numbers it. */

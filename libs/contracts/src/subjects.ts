@@ -75,6 +75,8 @@ export const Buckets = {
   idempotency: 'parley_idempotency',
   /** turn id → the user's rating of the reply. */
   feedback: 'parley_feedback',
+  /** `owner.<keyId>.<conversation>` → summary; `user.<hash>.<conversation>` → id (listing, per-user erasure). */
+  index: 'parley_index',
 } as const;
 
 /** NATS header names used between services. */

@@ -3,8 +3,16 @@
  * responder's retention sweep.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Streams, historySubject, turnCancelSubject, turnFramesSubject, type Cancel } from '@parley/contracts';
-import { encode } from './codec.js';
+import {
+  ConversationRecordSchema,
+  Streams,
+  historySubject,
+  turnCancelSubject,
+  turnFramesSubject,
+  type Cancel,
+} from '@parley/contracts';
+import { decode, encode } from './codec.js';
+import { ConversationIndex } from './conversation-index.js';
 import type { HistoryStore } from './history.js';
 import { purgeSubject, type JetStreamHandles } from './jetstream.js';
 
@@ -21,7 +29,7 @@ export interface ErasureReceipt {
 
 /**
  * The record goes first, so nothing new is accepted or stored for the conversation; running turns are
- * cancelled; then history, frames, turn, feedback and idempotency records are purged.
+ * cancelled; then history, frames, turn, feedback, idempotency and index records are purged.
  */
 export async function eraseConversation(
   { nc, jetstream, history }: { nc: NatsConnection; jetstream: JetStreamHandles; history: HistoryStore },
@@ -29,7 +37,11 @@ export async function eraseConversation(
 ): Promise<ErasureReceipt> {
   const { jsm, conversations, turns, idempotency, feedback } = jetstream;
   const messages = await history.list(conversationId);
+  const entry = await conversations.get(conversationId);
+  const record =
+    entry && entry.operation === 'PUT' ? decode(ConversationRecordSchema, entry.value, 'conversation') : undefined;
   await conversations.purge(conversationId);
+  if (record) await new ConversationIndex(jetstream.index).remove(record.ownerKeyId, record.id, record.externalUserId);
   const turnIds = [...new Set(messages.map((m) => m.turnId))];
   for (const turnId of turnIds) nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
   let frames = 0;

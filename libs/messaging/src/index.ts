@@ -1,5 +1,6 @@
 export { ActiveStreams } from './active-streams.js';
 export { decode, encode, validate } from './codec.js';
+export { ConversationIndex } from './conversation-index.js';
 export { connectNats, type NatsHandle } from './connection.js';
 export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames, type ReplayOptions } from './frame-replay.js';

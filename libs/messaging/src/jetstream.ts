@@ -30,6 +30,7 @@ export interface JetStreamHandles {
   turns: KV;
   idempotency: KV;
   feedback: KV;
+  index: KV;
 }
 
 export async function ensureJetStream(
@@ -59,7 +60,8 @@ export async function ensureJetStream(
   const turns = await kvm.create(Buckets.turns, records);
   const idempotency = await kvm.create(Buckets.idempotency, records);
   const feedback = await kvm.create(Buckets.feedback, { history: 1, storage: StorageType.File });
-  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback };
+  const index = await kvm.create(Buckets.index, { history: 1, storage: StorageType.File });
+  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index };
 }
 
 type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0];

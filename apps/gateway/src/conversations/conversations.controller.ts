@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   CreateConversationBodySchema,
+  ExternalUserIdSchema,
   FeedbackBodySchema,
   ParleyError,
   SendMessageBodySchema,
@@ -10,6 +11,7 @@ import {
   turnFramesSubject,
   type Cancel,
   type Conversation,
+  type ConversationList,
   type ConversationRecord,
   type ConversationWithMessages,
   type TurnStart,
@@ -24,6 +26,7 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { ApiKeyGuard, keyIdOf } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { incomingTraceparent } from '../http/trace.js';
@@ -55,7 +58,32 @@ export class ConversationsController {
   async create(@Req() req: Request): Promise<Conversation> {
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
     const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
-    return toConversation(await this.conversations.create(keyIdOf(req), model, body.systemPrompt));
+    const { systemPrompt, externalUserId, metadata } = body;
+    return toConversation(
+      await this.conversations.create(keyIdOf(req), model, { systemPrompt, externalUserId, metadata }),
+    );
+  }
+
+  /** The caller's conversations, newest first; `?limit=` (1–100, default 20), `?cursor=`, `?externalUserId=`. */
+  @Get()
+  async list(@Req() req: Request): Promise<ConversationList> {
+    const query = parseBody(ListQuerySchema, req.query);
+    const { items, nextCursor } = await this.conversations.list(keyIdOf(req), query);
+    return {
+      object: 'list',
+      data: items.map(({ id, model, title, createdAt, updatedAt, messageCount, externalUserId, metadata }) => ({
+        id,
+        object: 'conversation',
+        model,
+        ...(title ? { title } : {}),
+        createdAt,
+        updatedAt,
+        messageCount,
+        ...(externalUserId ? { externalUserId } : {}),
+        ...(metadata ? { metadata } : {}),
+      })),
+      nextCursor,
+    };
   }
 
   @Get(':id')
@@ -211,7 +239,23 @@ function lastEventId(req: Request): number {
   return value;
 }
 
+const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(512).optional(),
+    externalUserId: ExternalUserIdSchema.optional(),
+  })
+  .strict();
+
 function toConversation(record: ConversationRecord): Conversation {
-  const { id, model, createdAt, systemPrompt } = record;
-  return { id, object: 'conversation', model, createdAt, ...(systemPrompt ? { systemPrompt } : {}) };
+  const { id, model, createdAt, systemPrompt, externalUserId, metadata } = record;
+  return {
+    id,
+    object: 'conversation',
+    model,
+    createdAt,
+    ...(systemPrompt ? { systemPrompt } : {}),
+    ...(externalUserId ? { externalUserId } : {}),
+    ...(metadata ? { metadata } : {}),
+  };
 }

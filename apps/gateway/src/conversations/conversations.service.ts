@@ -13,6 +13,8 @@ import {
   isValidId,
   newId,
   type ConversationRecord,
+  type ConversationSummary,
+  type UserErasureReceipt,
   type FeedbackBody,
   type FeedbackRecord,
   type HistoryMessage,
@@ -20,6 +22,7 @@ import {
   type TurnRecord,
 } from '@parley/contracts';
 import {
+  ConversationIndex,
   decode,
   encode,
   eraseConversation,
@@ -38,18 +41,82 @@ export class ConversationsService {
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(Tokens.log) private readonly log: Logger,
-  ) {}
+  ) {
+    this.index = new ConversationIndex(jetstream.index);
+  }
 
-  async create(ownerKeyId: string, model: string, systemPrompt?: string): Promise<ConversationRecord> {
+  private readonly index: ConversationIndex;
+
+  async create(
+    ownerKeyId: string,
+    model: string,
+    options: Pick<ConversationRecord, 'systemPrompt' | 'externalUserId' | 'metadata'> = {},
+  ): Promise<ConversationRecord> {
     const record: ConversationRecord = {
       id: newId('conversation'),
       ownerKeyId,
       model,
       createdAt: new Date().toISOString(),
-      systemPrompt,
+      ...options,
     };
     await this.jetstream.conversations.create(record.id, encode(record));
+    const { id, createdAt, externalUserId, metadata } = record;
+    await this.index.put(ownerKeyId, {
+      id,
+      model,
+      createdAt,
+      updatedAt: createdAt,
+      messageCount: 0,
+      externalUserId,
+      metadata,
+    });
+    if (externalUserId) await this.index.addUser(ownerKeyId, externalUserId, id);
     return record;
+  }
+
+  /**
+   * The owner's conversations, newest first, `limit` at a time; `cursor` continues after the last page.
+   * Optionally only one end user's.
+   */
+  async list(
+    ownerKeyId: string,
+    { limit, cursor, externalUserId }: { limit: number; cursor?: string; externalUserId?: string },
+  ): Promise<{ items: ConversationSummary[]; nextCursor: string | null }> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const newestFirst = (await this.index.summaries(ownerKeyId))
+      .filter((s) => externalUserId === undefined || s.externalUserId === externalUserId)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    const start = after
+      ? newestFirst.findIndex(
+          (s) => s.createdAt < after.createdAt || (s.createdAt === after.createdAt && s.id < after.id),
+        )
+      : 0;
+    const items = start < 0 ? [] : newestFirst.slice(start, start + limit);
+    const last = items.at(-1);
+    const more = start >= 0 && start + limit < newestFirst.length;
+    return { items, nextCursor: more && last ? encodeCursor(last) : null };
+  }
+
+  /** Erases every conversation of one end user of this key, and says what went. */
+  async eraseUser(ownerKeyId: string, externalUserId: string): Promise<UserErasureReceipt> {
+    const ids = await this.index.userConversations(ownerKeyId, externalUserId);
+    let messages = 0;
+    for (const id of ids) {
+      const receipt = await eraseConversation(
+        { nc: this.nats.nc, jetstream: this.jetstream, history: this.history },
+        id,
+      );
+      messages += receipt.messages;
+    }
+    const receipt = {
+      externalUserId,
+      conversations: ids.length,
+      messages,
+      conversationIds: ids,
+      erasedAt: new Date().toISOString(),
+    };
+    this.log.info({ ownerKeyId, conversations: ids.length, messages }, 'end user data erased');
+    return receipt;
   }
 
   /** The caller's conversation; `invalid_id` for a malformed id, `conversation_not_found` otherwise. */
@@ -155,6 +222,25 @@ export class ConversationsService {
     this.log.info({ turnId, conversationId: record.id, model: record.model, rating: body.rating }, 'feedback');
     return feedback;
   }
+}
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+function encodeCursor({ createdAt, id }: Cursor): string {
+  return Buffer.from(JSON.stringify({ createdAt, id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof value.createdAt === 'string' && typeof value.id === 'string') return value as Cursor;
+  } catch {
+    // reported below
+  }
+  throw new ParleyError('invalid_request', 'cursor is not one this API returned', { param: 'cursor' });
 }
 
 function sha256(text: string): string {

@@ -4,6 +4,7 @@
  */
 import {
   ChatCompletionBodySchema,
+  ConversationListSchema,
   ConversationSchema,
   ConversationWithMessagesSchema,
   CreateConversationBodySchema,
@@ -16,6 +17,7 @@ import {
   ModelListSchema,
   OpenAIErrorBodySchema,
   SendMessageBodySchema,
+  UserErasureReceiptSchema,
 } from '@parley/contracts';
 import { z } from 'zod';
 
@@ -99,6 +101,26 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         },
       },
       '/v1/conversations': {
+        get: {
+          summary: "The caller's conversations, newest first",
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: '`nextCursor` of the previous page',
+            },
+            { name: 'externalUserId', in: 'query', required: false, schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page', content: json('ConversationList') }, ...errors() },
+        },
         post: {
           summary: 'Create a conversation',
           requestBody: { required: false, content: json('CreateConversationRequest') },
@@ -191,6 +213,13 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           },
         },
       },
+      '/v1/users/{externalUserId}/data': {
+        delete: {
+          summary: 'Erase every conversation of one end user of the calling key',
+          parameters: [{ name: 'externalUserId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'What was erased', content: json('UserErasureReceipt') }, ...errors() },
+        },
+      },
       '/v1/conversations/{id}/turns/{turnId}/feedback': {
         post: {
           summary: "Rate a turn's reply (`up` or `down`, optional reason); a new rating replaces the old one",
@@ -214,6 +243,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
         SendMessageRequest: schema(SendMessageBodySchema, 'input'),
         FeedbackRequest: schema(FeedbackBodySchema, 'input'),
+        ConversationList: schema(ConversationListSchema),
+        UserErasureReceipt: schema(UserErasureReceiptSchema),
         Conversation: schema(ConversationSchema),
         ConversationWithMessages: schema(ConversationWithMessagesSchema),
         DeltaEvent: schema(DeltaEventSchema),

@@ -11,6 +11,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import {
   ChunkSchema,
+  ConversationRecordSchema,
   GenerateAcceptedSchema,
   ParleyError,
   Streams,
@@ -32,7 +33,9 @@ import {
 import type { ResponderConfig } from '@parley/config';
 import {
   ActiveStreams,
+  ConversationIndex,
   SequenceReader,
+  decode,
   encode,
   purgeSubject,
   outgoingHeaders,
@@ -45,6 +48,20 @@ import type { Logger } from '@parley/tracing';
 import { fitContext } from '../context/context-window.js';
 import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
+
+/** What the history held before this turn, for the conversation's summary. */
+interface PriorHistory {
+  count: number;
+  title?: string;
+}
+
+/** Longest title shown in listings, in characters (taken from the first user message). */
+const TITLE_MAX_CHARS = 80;
+
+function titleOf(text: string): string {
+  const line = text.trim().replace(/\s+/g, ' ');
+  return line.length <= TITLE_MAX_CHARS ? line : `${line.slice(0, TITLE_MAX_CHARS - 1)}…`;
+}
 
 /** Marks a turn whose conversation was erased while it ran. */
 const ERASED = 'erased';
@@ -61,7 +78,11 @@ export class TurnsService {
     @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.log) private readonly log: Logger,
-  ) {}
+  ) {
+    this.index = new ConversationIndex(jetstream.index);
+  }
+
+  private readonly index: ConversationIndex;
 
   ping(): PingReply {
     return { service: 'responder', instanceId: this.instanceId };
@@ -71,7 +92,7 @@ export class TurnsService {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'responder replica is shutting down');
     if (this.active.has(turn.turnId)) throw new ParleyError('invalid_request', 'turn is already running');
     const headers = outgoingHeaders(traceparent);
-    const messages = await this.modelInput(turn);
+    const { messages, prior } = await this.modelInput(turn);
     const { limits } = turn;
     // Subscribe before asking inference to publish, so no chunk can be missed.
     const chunks = new SequenceReader(this.nats.nc, {
@@ -122,7 +143,7 @@ export class TurnsService {
       if (generating) this.cancelInference(turn.turnId, 'shutdown');
       throw error;
     }
-    this.active.track(turn.turnId, chunks, () => this.relay(turn, chunks, headers));
+    this.active.track(turn.turnId, chunks, () => this.relay(turn, chunks, headers, prior));
     return { turnId: turn.turnId };
   }
 
@@ -132,9 +153,11 @@ export class TurnsService {
   }
 
   /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
-  private async modelInput(turn: TurnStart): Promise<ChatMessage[]> {
-    if (turn.kind === 'stateless') return turn.messages;
+  private async modelInput(turn: TurnStart): Promise<{ messages: ChatMessage[]; prior: PriorHistory }> {
+    if (turn.kind === 'stateless') return { messages: turn.messages, prior: { count: 0 } };
     const history = await this.history.list(turn.conversationId);
+    const firstUser = history.find((m) => m.role === 'user')?.content ?? turn.userMessage.content;
+    const prior = { count: history.length, title: titleOf(firstUser) };
     const recent = history
       .slice(-this.config.PARLEY_HISTORY_MAX_MESSAGES)
       .map(({ role, content }) => ({ role, content }));
@@ -148,10 +171,15 @@ export class TurnsService {
     if (droppedMessages > 0) {
       this.log.debug({ turnId: turn.turnId, droppedMessages, promptTokens }, 'history trimmed to the context window');
     }
-    return messages;
+    return { messages, prior };
   }
 
-  private async relay(turn: TurnStart, chunks: SequenceReader<typeof ChunkSchema>, headers: MsgHdrs): Promise<void> {
+  private async relay(
+    turn: TurnStart,
+    chunks: SequenceReader<typeof ChunkSchema>,
+    headers: MsgHdrs,
+    prior: PriorHistory,
+  ): Promise<void> {
     const stored = turn.kind === 'conversation';
     const subject = stored ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId);
     let seq = 0;
@@ -172,7 +200,7 @@ export class TurnsService {
           text += chunk.text;
           await publish({ type: 'delta', text: chunk.text });
         } else if (chunk.type === 'end') {
-          const messageId = stored ? await this.storeReply(turn, text, chunk) : undefined;
+          const messageId = stored ? await this.storeReply(turn, text, chunk, prior) : undefined;
           terminal = true;
           await publish({
             type: 'done',
@@ -216,9 +244,11 @@ export class TurnsService {
     turn: Extract<TurnStart, { kind: 'conversation' }>,
     text: string,
     end: Extract<Chunk, { type: 'end' }>,
+    prior: PriorHistory,
   ): Promise<string> {
-    const record = await this.jetstream.conversations.get(turn.conversationId);
-    if (!record || record.operation !== 'PUT') return ERASED;
+    const entry = await this.jetstream.conversations.get(turn.conversationId);
+    if (!entry || entry.operation !== 'PUT') return ERASED;
+    const record = decode(ConversationRecordSchema, entry.value, 'conversation');
     const id = newId('message');
     await this.history.append(
       turn.conversationId,
@@ -234,6 +264,17 @@ export class TurnsService {
       },
       `${turn.turnId}.assistant`,
     );
+    const { model, createdAt, externalUserId, metadata } = record;
+    await this.index.put(record.ownerKeyId, {
+      id: record.id,
+      model,
+      createdAt,
+      updatedAt: new Date().toISOString(),
+      title: prior.title,
+      messageCount: prior.count + 2,
+      externalUserId,
+      metadata,
+    });
     return id;
   }
 

@@ -46,7 +46,6 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   });
   app.useGlobalFilters(new PassThroughRpcFilter());
   await app.listen();
-  log.info({ ...options.readyFields, startupMs: Math.round(performance.now() - started) }, 'ready');
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -67,4 +66,6 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+  // Ready only once a SIGTERM would be handled gracefully.
+  log.info({ ...options.readyFields, startupMs: Math.round(performance.now() - started) }, 'ready');
 }
