@@ -8,6 +8,8 @@ import { ConversationsController } from './conversations/conversations.controlle
 import { ConversationsService } from './conversations/conversations.service.js';
 import { UsersController } from './conversations/users.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { GatewayMetrics } from './metrics/metrics.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { ModelsController } from './models/models.controller.js';
 import { ModelsService } from './models/models.service.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
@@ -21,6 +23,7 @@ export class AppModule {
       module: AppModule,
       controllers: [
         HealthController,
+        MetricsController,
         OpenApiController,
         ModelsController,
         ChatCompletionsController,
@@ -29,6 +32,7 @@ export class AppModule {
       ],
       providers: [
         ApiKeyGuard,
+        GatewayMetrics,
         ConversationsService,
         ModelsService,
         TurnClient,

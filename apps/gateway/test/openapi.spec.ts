@@ -12,6 +12,7 @@ const ROUTES = [
   'GET /healthz',
   'GET /readyz',
   'GET /openapi.json',
+  'GET /metrics',
   'GET /v1/models',
   'POST /v1/chat/completions',
   'POST /v1/conversations',

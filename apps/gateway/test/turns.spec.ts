@@ -214,6 +214,9 @@ describe('feedback', () => {
     const stored = await (await new Kvm(nc).open('parley_feedback')).get(turnId);
     expect(stored?.json()).toMatchObject({ conversationId: id, rating: 'down', reason: 'wrong order number' });
     expect((await stack.fetch(path, { method: 'POST', json: { rating: 'meh' } })).status).toBe(400);
+    const metrics = await (await stack.fetch('/metrics', { key: null })).text();
+    expect(metrics).toMatch(/parley_feedback_total\{model="sim-model",rating="up",service="gateway"\} 1\b/);
+    expect(metrics).toMatch(/parley_feedback_total\{model="sim-model",rating="down",service="gateway"\} 1\b/);
     const other = await newConversation();
     const foreign = await stack.fetch(`/v1/conversations/${other}/turns/${turnId}/feedback`, {
       method: 'POST',

@@ -1,4 +1,5 @@
 export { createLogger, type Logger } from './logger.js';
+export { createMetricsRegistry, type Registry } from './metrics.js';
 export { NestPinoLogger } from './nest-logger.js';
 export {
   childTraceparent,

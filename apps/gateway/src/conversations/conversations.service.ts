@@ -32,6 +32,7 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
+import { GatewayMetrics } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 
 @Injectable()
@@ -41,6 +42,7 @@ export class ConversationsService {
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(Tokens.log) private readonly log: Logger,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
   ) {
     this.index = new ConversationIndex(jetstream.index);
   }
@@ -219,6 +221,7 @@ export class ConversationsService {
       createdAt: new Date().toISOString(),
     };
     await this.jetstream.feedback.put(turnId, encode(feedback));
+    this.metrics.feedback.inc({ model: record.model, rating: body.rating });
     this.log.info({ turnId, conversationId: record.id, model: record.model, rating: body.rating }, 'feedback');
     return feedback;
   }

@@ -73,6 +73,13 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready; `checks` says why' } },
         },
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (process metrics, `parley_feedback_total{model,rating}`)',
+          security: [],
+          responses: { '200': { description: 'Prometheus text format' } },
+        },
+      },
       '/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
