@@ -3,6 +3,9 @@
  * inference, responder and gateway processes, all over real TCP. Each test file starts its own stack.
  */
 import { startNatsServer, startService, type NatsServerHandle, type ServiceHandle } from '@parley/testing';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 
 export const API_KEY = 'pk-test-one';
@@ -16,6 +19,10 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** llm-sim knobs at start. */
   sim?: Record<string, unknown>;
+  /** How many llm-sim processes (default 1). */
+  sims?: number;
+  /** A routing file for inference, given the sims' base URLs (`.../v1`). */
+  routing?: (simBaseUrls: string[]) => string;
 }
 
 export class Stack {
@@ -24,6 +31,8 @@ export class Stack {
   nats!: NatsServerHandle;
   gatewayUrl = '';
   simUrl = '';
+  readonly simUrls: string[] = [];
+  routingFile: string | undefined;
 
   private constructor(private readonly options: StackOptions) {}
 
@@ -31,12 +40,19 @@ export class Stack {
     const stack = new Stack(options);
     try {
       stack.nats = await startNatsServer();
-      const sim = await startService('llm-sim', {
-        env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '5', LLM_SIM_INTER_TOKEN_MS: '2', LLM_SIM_TOKENS: '12' },
-      });
-      stack.services.set('llm-sim', sim);
-      stack.simUrl = String(sim.ready.url);
-      if (options.sim) await stack.configureSim(options.sim);
+      for (let i = 0; i < (options.sims ?? 1); i++) {
+        const sim = await startService('llm-sim', {
+          env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '5', LLM_SIM_INTER_TOKEN_MS: '2', LLM_SIM_TOKENS: '12' },
+        });
+        stack.extra.push(sim);
+        stack.simUrls.push(String(sim.ready.url));
+      }
+      stack.simUrl = stack.simUrls[0]!;
+      if (options.sim) for (let i = 0; i < stack.simUrls.length; i++) await stack.configureSim(options.sim, i);
+      if (options.routing) {
+        stack.routingFile = join(mkdtempSync(join(tmpdir(), 'parley-routing-')), 'models.yaml');
+        writeFileSync(stack.routingFile, options.routing(stack.simUrls.map((url) => `${url}/v1`)));
+      }
       await Promise.all([stack.startApp('inference'), stack.startApp('responder')]);
       await stack.startApp('gateway');
       return stack;
@@ -49,6 +65,7 @@ export class Stack {
   env(app: App): Record<string, string> {
     const common = { NATS_URL: this.nats.url, LOG_LEVEL: 'info', ...this.options.env };
     if (app === 'inference') {
+      if (this.routingFile) return { ...common, PARLEY_MODELS_FILE: this.routingFile };
       return { ...common, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
     }
     if (app === 'gateway')
@@ -100,8 +117,8 @@ export class Stack {
     });
   }
 
-  async configureSim(patch: Record<string, unknown>): Promise<void> {
-    const res = await fetch(`${this.simUrl}/sim/config`, {
+  async configureSim(patch: Record<string, unknown>, sim = 0): Promise<void> {
+    const res = await fetch(`${this.simUrls[sim]}/sim/config`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(patch),
@@ -109,13 +126,13 @@ export class Stack {
     if (!res.ok) throw new Error(`llm-sim refused ${JSON.stringify(patch)}: ${await res.text()}`);
   }
 
-  async simRequests(): Promise<SimRecord[]> {
-    const res = await fetch(`${this.simUrl}/sim/requests`);
+  async simRequests(sim = 0): Promise<SimRecord[]> {
+    const res = await fetch(`${this.simUrls[sim]}/sim/requests`);
     return ((await res.json()) as { requests: SimRecord[] }).requests;
   }
 
-  async clearSimRequests(): Promise<void> {
-    await fetch(`${this.simUrl}/sim/requests`, { method: 'DELETE' });
+  async clearSimRequests(sim = 0): Promise<void> {
+    await fetch(`${this.simUrls[sim]}/sim/requests`, { method: 'DELETE' });
   }
 
   async stop(): Promise<void> {

@@ -2,10 +2,22 @@ import 'reflect-metadata';
 import { inferenceEnvSchema, loadConfigOrExit } from '@parley/config';
 import { QueueGroups } from '@parley/contracts';
 import { runNatsService } from '@parley/messaging';
+import { createLogger } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { GenerationService } from './generation/generation.service.js';
+import { Router } from './routing/router.js';
+import { loadRoutes, watchRoutes } from './routing/routes.js';
 
 const config = loadConfigOrExit('inference', inferenceEnvSchema);
+
+let router: Router;
+try {
+  router = new Router(loadRoutes(config));
+} catch (error) {
+  const log = createLogger({ service: 'inference', level: config.LOG_LEVEL });
+  log.fatal({ problem: (error as Error).message }, 'invalid routing');
+  process.exit(1);
+}
 
 await runNatsService({
   service: 'inference',
@@ -14,10 +26,13 @@ await runNatsService({
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
-  module: (context) => AppModule.create(config, context),
+  module: (context) => {
+    watchRoutes(router, config, context.log);
+    return AppModule.create(config, router, context);
+  },
   onShutdown: (app, graceMs) => app.get<GenerationService>(GenerationService).drain(graceMs),
   readyFields: {
-    model: config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL,
-    upstream: new URL(config.PARLEY_UPSTREAM_BASE_URL).origin,
+    models: router.list().models.map((m) => m.id),
+    routing: config.PARLEY_MODELS_FILE ?? 'PARLEY_UPSTREAM_*',
   },
 });

@@ -3,5 +3,5 @@ export const Tokens = {
   config: Symbol('config'),
   log: Symbol('log'),
   nats: Symbol('nats'),
-  models: Symbol('models'),
+  router: Symbol('router'),
 } as const;

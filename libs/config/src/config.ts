@@ -107,3 +107,12 @@ export interface CommonConfig {
   PARLEY_SHUTDOWN_GRACE_MS: number;
   PARLEY_FRAMES_TTL_MS: number;
 }
+
+/**
+ * The value of one environment variable named by configuration (e.g. the key variable a routing file names),
+ * read at start like everything else here. Undefined when unset or empty.
+ */
+export function envValue(name: string, env: Record<string, string | undefined> = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}

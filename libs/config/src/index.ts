@@ -2,6 +2,7 @@ export {
   ConfigError,
   LOG_LEVELS,
   commonEnv,
+  envValue,
   flag,
   httpUrl,
   list,

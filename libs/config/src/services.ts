@@ -73,6 +73,8 @@ export const inferenceEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,128}$/, 'letters, digits and . _ : / - only')
     .optional(),
+  /** A routing file (YAML: model aliases → targets, splits, fallbacks); without it, one target from the variables above. */
+  PARLEY_MODELS_FILE: z.string().optional(),
   /** Time allowed to connect and receive response headers from the upstream. */
   PARLEY_UPSTREAM_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
 });

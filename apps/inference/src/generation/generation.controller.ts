@@ -10,14 +10,14 @@ import {
 } from '@parley/contracts';
 import { traceparentOf, ZodPipe } from '@parley/messaging';
 import { GenerationService } from './generation.service.js';
-import { ModelRegistry } from './model-registry.js';
+import type { Router } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
 
 @Controller()
 export class GenerationController {
   constructor(
     @Inject(GenerationService) private readonly generation: GenerationService,
-    @Inject(Tokens.models) private readonly models: ModelRegistry,
+    @Inject(Tokens.router) private readonly router: Router,
   ) {}
 
   @MessagePattern(Subjects.inferenceGenerate)
@@ -30,7 +30,7 @@ export class GenerationController {
 
   @MessagePattern(Subjects.inferenceModels)
   listModels(): ModelsReply {
-    return this.models.list();
+    return this.router.list();
   }
 
   @MessagePattern(Subjects.inferencePing)

@@ -19,13 +19,19 @@ import {
 } from '@parley/contracts';
 import { ActiveStreams, decode, encode, outgoingHeaders, type NatsHandle } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
-import { ModelRegistry } from './model-registry.js';
+import type { Router, Target } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
 
 interface ActiveGeneration {
   controller: AbortController;
   /** Why it was aborted, when it was; decides the terminal chunk. */
   abortReason?: ErrorInfo | 'cancelled';
+}
+
+/** Failures another target may not have: connection errors, 5xx, 429, timeouts. Not a rejected request. */
+function worthFallingBack(error: unknown): boolean {
+  if (!(error instanceof ParleyError)) return true;
+  return error.code === 'upstream_error' || error.code === 'rate_limited' || error.code === 'first_token_timeout';
 }
 
 @Injectable()
@@ -35,7 +41,7 @@ export class GenerationService {
 
   constructor(
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
-    @Inject(Tokens.models) private readonly models: ModelRegistry,
+    @Inject(Tokens.router) private readonly router: Router,
     @Inject(Tokens.log) private readonly log: Logger,
   ) {}
 
@@ -47,10 +53,11 @@ export class GenerationService {
   start(request: GenerateRequest, traceparent: string | undefined): GenerateAccepted {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
-    const route = this.models.resolve(request.model);
+    // Sticky per conversation: a conversation stays on the split target it started on.
+    const targets = this.router.targets(request.model, request.conversationId ?? request.turnId);
     const entry: ActiveGeneration = { controller: new AbortController() };
-    this.active.track(request.turnId, entry, () => this.run(request, route.upstreamModel, entry, traceparent));
-    return { turnId: request.turnId, upstreamModel: route.upstreamModel };
+    this.active.track(request.turnId, entry, () => this.run(request, targets, entry, traceparent));
+    return { turnId: request.turnId, upstreamModel: targets[0]!.upstreamModel };
   }
 
   /** Waits up to `graceMs` for running generations, then ends the rest with a retryable error. */
@@ -62,12 +69,12 @@ export class GenerationService {
 
   private async run(
     request: GenerateRequest,
-    upstreamModel: string,
+    targets: Target[],
     entry: ActiveGeneration,
     traceparent: string | undefined,
   ): Promise<void> {
     const { turnId } = request;
-    const route = this.models.resolve(request.model);
+    let target = targets[0]!;
     const subject = inferenceChunksSubject(turnId);
     const headers = outgoingHeaders(traceparent);
     let seq = 0;
@@ -96,20 +103,34 @@ export class GenerationService {
     const started = performance.now();
     let firstTokenMs: number | undefined;
     try {
-      for await (const event of route.provider.stream({
-        model: upstreamModel,
-        messages: request.messages,
-        params: request.params,
-        includeUsage: request.includeUsage,
-        signal: entry.controller.signal,
-        traceparent: headers.get('traceparent'),
-        conversationId: request.conversationId,
-      })) {
-        if (event.type === 'delta') {
-          firstTokenMs ??= performance.now() - started;
-          publish({ type: 'delta', text: event.text });
-        } else {
-          publish({ type: 'end', finishReason: event.finishReason, usage: event.usage });
+      for (const [attempt, candidate] of targets.entries()) {
+        target = candidate;
+        try {
+          for await (const event of candidate.provider.stream({
+            model: candidate.upstreamModel,
+            messages: request.messages,
+            params: request.params,
+            includeUsage: request.includeUsage,
+            signal: entry.controller.signal,
+            traceparent: headers.get('traceparent'),
+            conversationId: request.conversationId,
+          })) {
+            if (event.type === 'delta') {
+              firstTokenMs ??= performance.now() - started;
+              publish({ type: 'delta', text: event.text });
+            } else {
+              publish({ type: 'end', finishReason: event.finishReason, usage: event.usage });
+            }
+          }
+          break;
+        } catch (error) {
+          // Only before the first token: after it, the client has part of a reply and a retryable error is honest.
+          const last = attempt === targets.length - 1;
+          if (last || firstTokenMs !== undefined || entry.controller.signal.aborted || !worthFallingBack(error)) {
+            throw error;
+          }
+          const code = error instanceof ParleyError ? error.code : 'upstream_error';
+          this.log.warn({ turnId, target: candidate.name, next: targets[attempt + 1]!.name, code }, 'falling back');
         }
       }
       // An aborted provider stream ends quietly; say why it ended.
@@ -127,7 +148,14 @@ export class GenerationService {
       clearTimeout(turnTimer);
       cancel.unsubscribe();
       this.log.debug(
-        { turnId, model: upstreamModel, chunks: seq, firstTokenMs, totalMs: performance.now() - started },
+        {
+          turnId,
+          target: target.name,
+          model: target.upstreamModel,
+          chunks: seq,
+          firstTokenMs,
+          totalMs: performance.now() - started,
+        },
         'generation ended',
       );
     }

@@ -1,0 +1,65 @@
+/**
+ * Routing: which targets serve a request for a model alias, in order — the split target chosen for the
+ * conversation (sticky: the same conversation always hashes to the same target), then the fallbacks.
+ * The routing can be replaced at runtime (`reload`); turns in flight keep the targets they started with.
+ */
+import { createHash } from 'node:crypto';
+import { ParleyError, type ModelsReply } from '@parley/contracts';
+import type { ChatProvider } from '../providers/provider.js';
+
+export interface Target {
+  name: string;
+  /** The model name the upstream knows (for a static target, `static`). */
+  upstreamModel: string;
+  provider: ChatProvider;
+}
+
+export interface ModelRoute {
+  split: { target: Target; weight: number }[];
+  fallbacks: Target[];
+}
+
+export class Router {
+  private routes: Map<string, ModelRoute>;
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(routes: Map<string, ModelRoute>) {
+    this.routes = routes;
+  }
+
+  replace(routes: Map<string, ModelRoute>): void {
+    this.routes = routes;
+  }
+
+  /**
+   * The targets to try for `alias`, in order. `stickyKey` (the conversation id, or the turn id for stateless
+   * requests) decides the split target.
+   */
+  targets(alias: string, stickyKey: string): Target[] {
+    const route = this.routes.get(alias);
+    if (!route) throw new ParleyError('model_not_found', `model "${alias}" does not exist`, { param: 'model' });
+    const primary = pickWeighted(route.split, stickyKey);
+    const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
+    // Other split targets are fallbacks too, before the configured ones; each target is tried once.
+    return [primary, ...rest.filter((t, i) => t !== primary && rest.indexOf(t) === i)];
+  }
+
+  list(): ModelsReply {
+    return { models: [...this.routes.keys()].map((id) => ({ id, created: this.created, ownedBy: 'parley' })) };
+  }
+}
+
+/** A point in [0, 1) from a key: the same key always gives the same point. */
+export function stickyPoint(key: string): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+function pickWeighted(split: ModelRoute['split'], key: string): Target {
+  const total = split.reduce((sum, s) => sum + s.weight, 0);
+  let point = stickyPoint(key) * total;
+  for (const { target, weight } of split) {
+    if (point < weight) return target;
+    point -= weight;
+  }
+  return split.at(-1)!.target;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoutingFile } from './routing-config.js';
+
+const VALID = `targets:
+  a: { provider: openai-compatible, baseUrl: "http://a:8000/v1", model: m-a }
+  b: { provider: openai-compatible, baseUrl: "http://b:8000/v1", model: m-b, apiKeyEnv: B_KEY, timeoutMs: 5000 }
+  sorry: { provider: static, reply: "We will get back to you." }
+models:
+  support:
+    split: [{ target: a, weight: 90 }, { target: b, weight: 10 }]
+    fallbacks: [sorry]
+`;
+
+describe('routing file', () => {
+  it('routing file - a valid file parses with defaults', () => {
+    const file = parseRoutingFile(VALID, 'models.yaml');
+    expect(Object.keys(file.targets)).toEqual(['a', 'b', 'sorry']);
+    expect(file.models.support?.split).toEqual([
+      { target: 'a', weight: 90 },
+      { target: 'b', weight: 10 },
+    ]);
+    expect(file.models.support?.fallbacks).toEqual(['sorry']);
+  });
+
+  it('routing file - errors name the source, the line and the field', () => {
+    const unknownTarget = VALID.replace('fallbacks: [sorry]', 'fallbacks: [nobody]');
+    expect(() => parseRoutingFile(unknownTarget, 'models.yaml')).toThrow(
+      /^models\.yaml:8: models\.support\.fallbacks\.0: no target "nobody"$/,
+    );
+    const badUrl = VALID.replace('"http://b:8000/v1"', 'ftp://b');
+    expect(() => parseRoutingFile(badUrl, 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b\.baseUrl: /);
+    const keyInFile = VALID.replace('apiKeyEnv: B_KEY', 'apiKey: sk-123');
+    expect(() => parseRoutingFile(keyInFile, 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b: .*apiKey/);
+    expect(() => parseRoutingFile('targets: [', 'models.yaml')).toThrow(/^models\.yaml:1: /);
+    expect(() => parseRoutingFile('targets: {}\nmodels: {}\n', 'models.yaml')).toThrow(/models: no models/);
+  });
+});

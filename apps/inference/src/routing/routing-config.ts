@@ -1,0 +1,101 @@
+/**
+ * The routing file (`PARLEY_MODELS_FILE`, YAML): model aliases clients ask for → weighted targets (A/B splits,
+ * sticky per conversation) and ordered fallbacks. Targets name the *environment variable* holding their key,
+ * never the key. Errors name the line and the field.
+ *
+ * ```yaml
+ * targets:
+ *   llama-a: { provider: openai-compatible, baseUrl: http://vllm-a:8000/v1, model: meta-llama/Llama-3.1-8B-Instruct }
+ *   llama-b: { provider: openai-compatible, baseUrl: http://vllm-b:8000/v1, model: meta-llama/Llama-3.1-8B-Instruct }
+ *   openai:  { provider: openai-compatible, baseUrl: https://api.openai.com/v1, model: gpt-4o-mini, apiKeyEnv: OPENAI_API_KEY }
+ *   sorry:   { provider: static, reply: "Our assistant is unavailable right now; an agent will get back to you." }
+ * models:
+ *   support:
+ *     split: [{ target: llama-a, weight: 90 }, { target: llama-b, weight: 10 }]
+ *     fallbacks: [openai, sorry]
+ * ```
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
+
+const TargetSchema = z.discriminatedUnion('provider', [
+  z
+    .object({
+      provider: z.literal('openai-compatible'),
+      baseUrl: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
+      model: z.string().min(1),
+      apiKeyEnv: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+        .optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000) }).strict(),
+]);
+export type TargetConfig = z.infer<typeof TargetSchema>;
+
+const ModelSchema = z
+  .object({
+    split: z
+      .array(z.object({ target: z.string(), weight: z.number().positive().default(1) }).strict())
+      .min(1, 'a model needs at least one target'),
+    fallbacks: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const RoutingFileSchema = z
+  .object({
+    targets: z.record(z.string().regex(NAME, 'invalid target name'), TargetSchema),
+    models: z.record(z.string().regex(NAME, 'invalid model alias'), ModelSchema),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    for (const [alias, model] of Object.entries(file.models)) {
+      const refs: [string, (string | number)[]][] = [
+        ...model.split.map((s, i): [string, (string | number)[]] => [
+          s.target,
+          ['models', alias, 'split', i, 'target'],
+        ]),
+        ...model.fallbacks.map((t, i): [string, (string | number)[]] => [t, ['models', alias, 'fallbacks', i]]),
+      ];
+      for (const [name, path] of refs) {
+        if (!Object.hasOwn(file.targets, name)) ctx.addIssue({ code: 'custom', path, message: `no target "${name}"` });
+      }
+    }
+    if (Object.keys(file.models).length === 0) ctx.addIssue({ code: 'custom', path: ['models'], message: 'no models' });
+  });
+export type RoutingFile = z.infer<typeof RoutingFileSchema>;
+
+export class RoutingFileError extends Error {
+  override readonly name = 'RoutingFileError';
+}
+
+/**
+ * Parses and validates a routing file; the error names the source, line and field.
+ * @example parseRoutingFile(readFileSync(path, 'utf8'), path)
+ */
+export function parseRoutingFile(text: string, source: string): RoutingFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const error = doc.errors[0]!;
+    const { line } = lineCounter.linePos(error.pos[0]);
+    throw new RoutingFileError(`${source}:${line}: ${error.message.split('\n')[0]}`);
+  }
+  const result = RoutingFileSchema.safeParse(doc.toJS());
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  // The deepest node that exists along the issue's path gives the line.
+  let line = 1;
+  for (let depth = issue.path.length; depth >= 0; depth--) {
+    const node = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true) as { range?: [number] } | undefined;
+    if (node?.range) {
+      line = lineCounter.linePos(node.range[0]).line;
+      break;
+    }
+  }
+  throw new RoutingFileError(`${source}:${line}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
+}
