@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { GatewayConfig } from '@parley/config';
 import { HistoryStore, type ServiceContext } from '@parley/messaging';
-import type { ApiKeys } from './auth/api-keys.js';
+import { AdminController, AdminKeyGuard } from './admin/admin.controller.js';
+import { ApiKeys } from './auth/api-keys.js';
 import { ApiKeyGuard } from './auth/auth.guard.js';
 import { ChatCompletionsController } from './chat/chat-completions.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
@@ -23,6 +24,7 @@ export class AppModule {
       module: AppModule,
       controllers: [
         HealthController,
+        AdminController,
         MetricsController,
         OpenApiController,
         ModelsController,
@@ -32,6 +34,8 @@ export class AppModule {
       ],
       providers: [
         ApiKeyGuard,
+        AdminKeyGuard,
+        { provide: Tokens.adminKeys, useValue: new ApiKeys(config.PARLEY_ADMIN_API_KEYS ?? []) },
         GatewayMetrics,
         ConversationsService,
         ModelsService,

@@ -6,4 +6,5 @@ export const Tokens = {
   jetstream: Symbol('jetstream'),
   history: Symbol('history'),
   apiKeys: Symbol('apiKeys'),
+  adminKeys: Symbol('adminKeys'),
 } as const;

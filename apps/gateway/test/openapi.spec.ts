@@ -14,6 +14,7 @@ const ROUTES = [
   'GET /openapi.json',
   'GET /metrics',
   'GET /v1/models',
+  'GET /v1/admin/targets',
   'POST /v1/chat/completions',
   'POST /v1/conversations',
   'GET /v1/conversations',

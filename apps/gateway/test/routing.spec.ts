@@ -2,17 +2,38 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Stack, collectSse, eventually } from './stack.js';
 
+const ADMIN_KEY = 'pk-admin';
 const SORRY = 'Our assistant is unavailable right now; an agent will get back to you.';
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await Stack.start({
     sims: 2,
+    env: { PARLEY_ADMIN_API_KEYS: ADMIN_KEY },
     routing: ([a, b]) => `targets:
   a: { provider: openai-compatible, baseUrl: "${a}", model: model-a }
   b: { provider: openai-compatible, baseUrl: "${b}", model: model-b }
+  c: { provider: openai-compatible, baseUrl: "${b}", model: model-c, retries: 0, breaker: { failureRatio: 0.9, window: 3, minimumCalls: 3, cooldownMs: 1000 } }
+  d: { provider: openai-compatible, baseUrl: "${a}", model: model-d, maxConcurrency: 1, maxQueue: 0 }
+  e: { provider: openai-compatible, baseUrl: "${a}", model: model-e, retries: 0, firstTokenTimeoutMs: 500 }
+  f: { provider: openai-compatible, baseUrl: "${a}", model: model-f }
+  dead: { provider: openai-compatible, baseUrl: "http://127.0.0.1:1/v1", model: model-dead, retries: 0 }
   sorry: { provider: static, reply: "${SORRY}" }
 models:
+  dead-first:
+    split: [{ target: dead }]
+    fallbacks: [b]
+  brittle:
+    split: [{ target: c }]
+    fallbacks: [sorry]
+  tiny:
+    split: [{ target: d }]
+  stalls:
+    split: [{ target: e }]
+    fallbacks: [b]
+  cuts:
+    split: [{ target: f }]
+    fallbacks: [b]
   support:
     split: [{ target: a, weight: 50 }, { target: b, weight: 50 }]
     fallbacks: [sorry]
@@ -52,7 +73,15 @@ const servedBy = async () => [(await stack.simRequests(0)).length, (await stack.
 describe('routing', () => {
   it('routing - the models of the routing file are listed', async () => {
     const models = await stack.openai().models.list();
-    expect(models.data.map((m) => m.id).sort()).toEqual(['only-a', 'support']);
+    expect(models.data.map((m) => m.id).sort()).toEqual([
+      'brittle',
+      'cuts',
+      'dead-first',
+      'only-a',
+      'stalls',
+      'support',
+      'tiny',
+    ]);
   });
 
   it('routing - a split spreads conversations over both targets and each conversation sticks', async () => {
@@ -78,7 +107,13 @@ describe('routing', () => {
     expect(await stack.simRequests(1)).toHaveLength(1);
   });
 
-  it('routing - a refused connection and a 429 fall back too; the static reply is the last resort', async () => {
+  it('routing - a refused connection falls back to the next target', async () => {
+    const id = await conversation('dead-first');
+    expect((await say(id)).length).toBeGreaterThan(0);
+    expect(await stack.simRequests(1)).toHaveLength(1);
+  });
+
+  it('routing - a 429 and a 503 fall back too; the static reply is the last resort', async () => {
     await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 1 } }, 0);
     await stack.configureSim({ fault: { kind: 'status', status: 503 } }, 1);
     const id = await conversation('support');
@@ -87,13 +122,88 @@ describe('routing', () => {
 
   it('routing - a stream cut after tokens ends with a retryable error, not a fallback', async () => {
     await stack.configureSim({ fault: { kind: 'cut', afterTokens: 3 } }, 0);
-    const id = await conversation('only-a');
+    const id = await conversation('cuts');
     const events = await collectSse(
       await stack.fetch(`/v1/conversations/${id}/messages`, { method: 'POST', json: { content: 'hi' } }),
     );
     expect(events.at(-1)?.event).toBe('error');
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ error: { code: 'upstream_error', retryable: true } });
     expect(await stack.simRequests(1)).toHaveLength(0);
+  });
+
+  it('resilience - a failure before the first token is retried on the same target', async () => {
+    await stack.configureSim({ fault: { kind: 'status', status: 500, times: 1 } }, 0);
+    const id = await conversation('cuts');
+    expect((await say(id)).length).toBeGreaterThan(0);
+    expect((await stack.simRequests(0)).map((r) => r.status)).toEqual(['faulted', 'completed']);
+    expect(await stack.simRequests(1)).toHaveLength(0);
+  });
+
+  it('resilience - a 429 is retried after its Retry-After', async () => {
+    await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 1, times: 1 } }, 0);
+    const id = await conversation('cuts');
+    await say(id);
+    const [faulted, retried] = await stack.simRequests(0);
+    expect(faulted?.status).toBe('faulted');
+    expect(retried!.receivedAt - faulted!.receivedAt).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('resilience - a target that stalls before the first token is skipped after its first-token timeout', async () => {
+    await stack.configureSim({ fault: { kind: 'stall', afterTokens: 0 } }, 0);
+    const id = await conversation('stalls');
+    expect((await say(id)).length).toBeGreaterThan(0);
+    expect(await stack.simRequests(1)).toHaveLength(1);
+    await eventually('llm-sim to see the stalled request aborted', async () =>
+      (await stack.simRequests(0))[0]?.aborted ? true : undefined,
+    );
+  });
+
+  it('resilience - the breaker opens after failures, lets a probe through after the cool-down, and closes', async () => {
+    const admin = async () => {
+      const res = await stack.fetch('/v1/admin/targets', { key: ADMIN_KEY });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: { targets: { target: string; breaker: string }[] }[] };
+      expect(body.data).toHaveLength(1);
+      return body.data[0]!.targets.find((t) => t.target === 'c')!.breaker;
+    };
+    expect((await stack.fetch('/v1/admin/targets')).status).toBe(401);
+    expect(await admin()).toBe('closed');
+    await stack.configureSim({ fault: { kind: 'status', status: 500 } }, 1);
+    const id = await conversation('brittle');
+    for (let i = 0; i < 3; i++) expect(await say(id)).toBe(SORRY);
+    expect(await admin()).toBe('open');
+    expect(await say(id)).toBe(SORRY);
+    expect(await stack.simRequests(1)).toHaveLength(3);
+    await stack.configureSim({ fault: null }, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the configured cool-down
+    expect(await say(id)).not.toBe(SORRY);
+    expect(await admin()).toBe('closed');
+  });
+
+  it('resilience - a full target answers 429 with Retry-After instead of queueing without bound', async () => {
+    await stack.configureSim({ interTokenMs: 50, tokens: 60 }, 0);
+    try {
+      const controller = new AbortController();
+      const first = stack
+        .openai()
+        .chat.completions.create(
+          { model: 'tiny', messages: [{ role: 'user', content: 'long' }], stream: true },
+          { signal: controller.signal },
+        );
+      const stream = await first;
+      const iterator = stream[Symbol.asyncIterator]();
+      await iterator.next();
+      const second = await stack.fetch('/v1/chat/completions', {
+        method: 'POST',
+        json: { model: 'tiny', messages: [{ role: 'user', content: 'me too' }] },
+      });
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await second.json()).toMatchObject({ error: { code: 'rate_limited', type: 'rate_limit_error' } });
+      controller.abort();
+    } finally {
+      await stack.configureSim({ interTokenMs: 2, tokens: 12 }, 0);
+    }
   });
 
   it('routing - a changed file is reloaded; a bad one is rejected and the old routes stay', async () => {

@@ -149,6 +149,8 @@ export interface SimRecord {
   headers: { traceparent?: string; 'x-parley-conversation-id'?: string };
   status: string;
   aborted: boolean;
+  /** Epoch milliseconds. */
+  receivedAt: number;
 }
 
 /** Polls `check` until it returns a value, or fails after `timeoutMs` with `what`. */

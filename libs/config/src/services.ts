@@ -28,6 +28,8 @@ export const gatewayEnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PARLEY_API_KEYS: list().optional(),
   PARLEY_API_KEYS_FILE: z.string().optional(),
+  /** Keys for the `/v1/admin` routes, comma-separated; without one, those routes answer 401. */
+  PARLEY_ADMIN_API_KEYS: list().optional(),
   PARLEY_MAX_MESSAGE_BYTES: positiveInt(Defaults.MAX_MESSAGE_BYTES),
   PARLEY_MAX_BODY_BYTES: positiveInt(Defaults.MAX_BODY_BYTES),
   PARLEY_FIRST_TOKEN_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),

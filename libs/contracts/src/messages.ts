@@ -204,3 +204,19 @@ export const FeedbackRecordSchema = z.object({
   createdAt: z.string(),
 });
 export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;
+
+/** One inference replica's view of its targets (`Subjects.inferenceTargets`). */
+export const TargetStatesReplySchema = z.object({
+  instanceId: z.string(),
+  targets: z.array(
+    z.object({
+      target: z.string(),
+      breaker: z.enum(['closed', 'open', 'half-open', 'isolated']),
+      inFlight: z.number().int(),
+      queued: z.number().int(),
+      maxConcurrency: z.number().int(),
+      maxQueue: z.number().int(),
+    }),
+  ),
+});
+export type TargetStatesReply = z.infer<typeof TargetStatesReplySchema>;

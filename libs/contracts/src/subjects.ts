@@ -22,6 +22,8 @@ export const Subjects = {
   inferencePing: 'parley.inference.ping.v1',
   /** gateway → inference: the model aliases that can be asked for. */
   inferenceModels: 'parley.inference.models.v1',
+  /** gateway → every inference replica (no queue group): each target's breaker and load. */
+  inferenceTargets: 'parley.inference.targets.v1',
 } as const;
 
 /** Wildcards that services subscribe to without a queue group (every replica sees every message). */

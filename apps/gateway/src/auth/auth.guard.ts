@@ -6,6 +6,11 @@ import type { ApiKeys } from './api-keys.js';
 
 const BEARER = /^Bearer ([^\s]{1,512})$/;
 
+/** The key in `Authorization: Bearer <key>`, if the header has that form. */
+export function bearerToken(req: Request): string | undefined {
+  return BEARER.exec(req.headers.authorization ?? '')?.[1];
+}
+
 /** The key id of the authenticated caller, set by {@link ApiKeyGuard}. */
 export function keyIdOf(req: Request): string {
   const keyId = (req as Request & { keyId?: string }).keyId;
@@ -20,8 +25,8 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request & { keyId?: string }>();
-    const match = BEARER.exec(req.headers.authorization ?? '');
-    const keyId = match ? this.keys.verify(match[1]!) : undefined;
+    const token = bearerToken(req);
+    const keyId = token ? this.keys.verify(token) : undefined;
     if (!keyId) throw new ParleyError('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
     req.keyId = keyId;
     return true;

@@ -20,7 +20,7 @@ function openAIType(status: number): string {
   return 'server_error';
 }
 
-/** `Retry-After` for a 503 that came without one. */
+/** `Retry-After` for a 503 or 429 that came without one. */
 const DEFAULT_RETRY_AFTER_S = 1;
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -54,8 +54,9 @@ export function sendError(req: Request, res: Response, error: ParleyError): void
     res.end();
     return;
   }
-  // Errors that crossed NATS lost their hint; every retryable 503 still tells the client when to retry.
-  const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? DEFAULT_RETRY_AFTER_S : undefined);
+  // Errors that crossed NATS lost their hint; every 503 and 429 still tells the client when to retry.
+  const retryAfter =
+    error.retryAfterSeconds ?? (error.status === 503 || error.status === 429 ? DEFAULT_RETRY_AFTER_S : undefined);
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   const requestId = requestIdOf(req) || undefined;
   if (OPENAI_ROUTES.test(req.path)) {

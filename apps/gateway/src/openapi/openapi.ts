@@ -220,6 +220,19 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           },
         },
       },
+      '/v1/admin/targets': {
+        get: {
+          summary: "Every inference replica's targets: circuit breaker state, streams in flight and queued",
+          description: 'Needs an admin key (`PARLEY_ADMIN_API_KEYS`).',
+          responses: {
+            '200': {
+              description: 'One entry per inference replica',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            '401': error('Not an admin key (`unauthorized`)'),
+          },
+        },
+      },
       '/v1/users/{externalUserId}/data': {
         delete: {
           summary: 'Erase every conversation of one end user of the calling key',

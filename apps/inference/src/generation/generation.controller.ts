@@ -24,7 +24,7 @@ export class GenerationController {
   generate(
     @Payload(new ZodPipe(GenerateRequestSchema, 'generate request')) request: GenerateRequest,
     @Ctx() ctx: NatsContext,
-  ): GenerateAccepted {
+  ): Promise<GenerateAccepted> {
     return this.generation.start(request, traceparentOf(ctx.getHeaders()));
   }
 

@@ -4,11 +4,12 @@
  * aborts the upstream HTTP request so the model server frees the slot.
  */
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
 import {
   CancelSchema,
   ParleyError,
+  Subjects,
   inferenceChunksSubject,
   turnCancelSubject,
   type ChunkBody,
@@ -16,9 +17,11 @@ import {
   type GenerateAccepted,
   type GenerateRequest,
   type PingReply,
+  type TargetStatesReply,
 } from '@parley/contracts';
 import { ActiveStreams, decode, encode, outgoingHeaders, type NatsHandle } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
+import type { GenerateInput } from '../providers/provider.js';
 import type { Router, Target } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
 
@@ -28,6 +31,44 @@ interface ActiveGeneration {
   abortReason?: ErrorInfo | 'cancelled';
 }
 
+interface Reservation {
+  /** The target that has the slot. */
+  index: number;
+  release: (() => void) | undefined;
+}
+
+/** How long a turn may wait in a target's queue before the client is told to come back (429). */
+const QUEUE_WAIT_MS = 2_000;
+
+/**
+ * A slot on the first target that has one free, in routing order; else a place in the first queue with
+ * room (waiting at most QUEUE_WAIT_MS); else `rate_limited`. A static reply target always has room.
+ */
+async function reserveSlot(targets: Target[], signal: AbortSignal): Promise<Reservation> {
+  for (const [index, target] of targets.entries()) {
+    if (!target.guard) return { index, release: undefined };
+    if (target.guard.hasFreeSlot()) return { index, release: await target.guard.acquire(signal) };
+  }
+  const index = targets.findIndex((t) => t.guard?.hasQueueRoom());
+  if (index >= 0) {
+    try {
+      const wait = AbortSignal.any([signal, AbortSignal.timeout(QUEUE_WAIT_MS)]);
+      return { index, release: await targets[index]!.guard!.acquire(wait) };
+    } catch (error) {
+      if (error instanceof ParleyError) throw error;
+      // The wait timed out: fall through to a 429.
+    }
+  }
+  throw new ParleyError('rate_limited', 'every target of this model is at capacity', { retryAfterSeconds: 1 });
+}
+
+/** Starts a stream and waits for its first event, so that a failure to open it can be retried or routed around. */
+async function openStream(target: Target, input: GenerateInput) {
+  const iterator = target.provider.stream(input)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return { iterator, first };
+}
+
 /** Failures another target may not have: connection errors, 5xx, 429, timeouts. Not a rejected request. */
 function worthFallingBack(error: unknown): boolean {
   if (!(error instanceof ParleyError)) return true;
@@ -35,7 +76,7 @@ function worthFallingBack(error: unknown): boolean {
 }
 
 @Injectable()
-export class GenerationService {
+export class GenerationService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly active = new ActiveStreams<ActiveGeneration>();
   private readonly instanceId = randomUUID().slice(0, 8);
 
@@ -49,15 +90,36 @@ export class GenerationService {
     return { service: 'inference', instanceId: this.instanceId };
   }
 
+  /**
+   * Answers `Subjects.inferenceTargets` from every replica (no queue group: the state is per replica), so
+   * the gateway's admin view sees all of them.
+   */
+  onApplicationBootstrap(): void {
+    this.targetStates = this.nats.nc.subscribe(Subjects.inferenceTargets, {
+      callback: (_error, msg) => {
+        const reply: TargetStatesReply = { instanceId: this.instanceId, targets: this.router.targetStates() };
+        msg.respond(encode(reply));
+      },
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.targetStates?.unsubscribe();
+  }
+
+  private targetStates: Subscription | undefined;
+
   /** Accepts a generation and runs it in the background; the reply names the upstream model. */
-  start(request: GenerateRequest, traceparent: string | undefined): GenerateAccepted {
+  async start(request: GenerateRequest, traceparent: string | undefined): Promise<GenerateAccepted> {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
     // Sticky per conversation: a conversation stays on the split target it started on.
     const targets = this.router.targets(request.model, request.conversationId ?? request.turnId);
     const entry: ActiveGeneration = { controller: new AbortController() };
-    this.active.track(request.turnId, entry, () => this.run(request, targets, entry, traceparent));
-    return { turnId: request.turnId, upstreamModel: targets[0]!.upstreamModel };
+    // A slot is taken before the turn is accepted, so that overload is a 429 the client sees, not a stream error.
+    const reserved = await reserveSlot(targets, entry.controller.signal);
+    this.active.track(request.turnId, entry, () => this.run(request, targets, reserved, entry, traceparent));
+    return { turnId: request.turnId, upstreamModel: targets[reserved.index]!.upstreamModel };
   }
 
   /** Waits up to `graceMs` for running generations, then ends the rest with a retryable error. */
@@ -70,6 +132,7 @@ export class GenerationService {
   private async run(
     request: GenerateRequest,
     targets: Target[],
+    reserved: Reservation,
     entry: ActiveGeneration,
     traceparent: string | undefined,
   ): Promise<void> {
@@ -103,18 +166,27 @@ export class GenerationService {
     const started = performance.now();
     let firstTokenMs: number | undefined;
     try {
-      for (const [attempt, candidate] of targets.entries()) {
+      for (let attempt = reserved.index; attempt < targets.length; attempt++) {
+        const candidate = targets[attempt]!;
         target = candidate;
+        let release = attempt === reserved.index ? reserved.release : undefined;
         try {
-          for await (const event of candidate.provider.stream({
+          release ??= candidate.guard ? await candidate.guard.acquire(entry.controller.signal) : undefined;
+          const input = (signal: AbortSignal) => ({
             model: candidate.upstreamModel,
             messages: request.messages,
             params: request.params,
             includeUsage: request.includeUsage,
-            signal: entry.controller.signal,
+            signal,
             traceparent: headers.get('traceparent'),
             conversationId: request.conversationId,
-          })) {
+          });
+          const signal = entry.controller.signal;
+          const { iterator, first } = candidate.guard
+            ? await candidate.guard.open((attemptSignal) => openStream(candidate, input(attemptSignal)), signal)
+            : await openStream(candidate, input(signal));
+          for (let next = first; !next.done; next = await iterator.next()) {
+            const event = next.value;
             if (event.type === 'delta') {
               firstTokenMs ??= performance.now() - started;
               publish({ type: 'delta', text: event.text });
@@ -131,6 +203,8 @@ export class GenerationService {
           }
           const code = error instanceof ParleyError ? error.code : 'upstream_error';
           this.log.warn({ turnId, target: candidate.name, next: targets[attempt + 1]!.name, code }, 'falling back');
+        } finally {
+          release?.();
         }
       }
       // An aborted provider stream ends quietly; say why it ended.

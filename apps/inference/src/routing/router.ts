@@ -6,12 +6,15 @@
 import { createHash } from 'node:crypto';
 import { ParleyError, type ModelsReply } from '@parley/contracts';
 import type { ChatProvider } from '../providers/provider.js';
+import type { TargetGuard, TargetState } from './target-guard.js';
 
 export interface Target {
   name: string;
   /** The model name the upstream knows (for a static target, `static`). */
   upstreamModel: string;
   provider: ChatProvider;
+  /** Concurrency, retries and breaker; none for a static reply. */
+  guard?: TargetGuard;
 }
 
 export interface ModelRoute {
@@ -42,6 +45,16 @@ export class Router {
     const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
     // Other split targets are fallbacks too, before the configured ones; each target is tried once.
     return [primary, ...rest.filter((t, i) => t !== primary && rest.indexOf(t) === i)];
+  }
+
+  /** Every distinct target's resilience state (breaker, in flight, queued). */
+  targetStates(): TargetState[] {
+    const guards = new Set<TargetGuard>();
+    for (const route of this.routes.values()) {
+      for (const target of [...route.split.map((s) => s.target), ...route.fallbacks])
+        if (target.guard) guards.add(target.guard);
+    }
+    return [...guards].map((guard) => guard.state());
   }
 
   list(): ModelsReply {

@@ -10,6 +10,7 @@ import { OpenAICompatibleProvider } from '../providers/openai-compatible.provide
 import { StaticReplyProvider } from '../providers/static.provider.js';
 import { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-config.js';
 import type { ModelRoute, Router, Target } from './router.js';
+import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 
 /** Editors write a file in several steps; wait for them to settle before reading. */
 const RELOAD_DEBOUNCE_MS = 200;
@@ -24,6 +25,7 @@ export function loadRoutes(config: InferenceConfig): Map<string, ModelRoute> {
         apiKey: config.PARLEY_UPSTREAM_API_KEY,
         requestTimeoutMs: config.PARLEY_UPSTREAM_TIMEOUT_MS,
       }),
+      guard: guardFor('default', DEFAULT_GUARD),
     };
     const alias = config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL;
     return new Map([[alias, { split: [{ target, weight: 1 }], fallbacks: [] }]]);
@@ -53,6 +55,20 @@ export function buildRoutes(file: RoutingFile, config: InferenceConfig): Map<str
   );
 }
 
+/**
+ * Guards by target name, kept across reloads while a target's limits stay the same, so that a reload does
+ * not reset breakers or forget the streams in flight.
+ */
+const guards = new Map<string, TargetGuard>();
+
+function guardFor(name: string, options: GuardOptions): TargetGuard {
+  const existing = guards.get(name);
+  if (existing && JSON.stringify(existing.options) === JSON.stringify(options)) return existing;
+  const guard = new TargetGuard(name, options);
+  guards.set(name, guard);
+  return guard;
+}
+
 function buildTarget(name: string, target: TargetConfig, config: InferenceConfig): Target {
   if (target.provider === 'static') {
     return { name, upstreamModel: 'static', provider: new StaticReplyProvider(target.reply) };
@@ -62,6 +78,7 @@ function buildTarget(name: string, target: TargetConfig, config: InferenceConfig
     apiKey = envValue(target.apiKeyEnv);
     if (!apiKey) throw new RoutingFileError(`target "${name}": environment variable ${target.apiKeyEnv} is not set`);
   }
+  const { breaker = {} } = target;
   return {
     name,
     upstreamModel: target.model,
@@ -71,7 +88,25 @@ function buildTarget(name: string, target: TargetConfig, config: InferenceConfig
       apiKey,
       requestTimeoutMs: target.timeoutMs ?? config.PARLEY_UPSTREAM_TIMEOUT_MS,
     }),
+    guard: guardFor(name, {
+      ...DEFAULT_GUARD,
+      ...defined({
+        maxConcurrency: target.maxConcurrency,
+        maxQueue: target.maxQueue,
+        retries: target.retries,
+        firstTokenTimeoutMs: target.firstTokenTimeoutMs,
+        breakerFailureRatio: breaker.failureRatio,
+        breakerWindow: breaker.window,
+        breakerMinimumCalls: breaker.minimumCalls,
+        breakerCooldownMs: breaker.cooldownMs,
+      }),
+    }),
   };
+}
+
+/** The object without its undefined fields, so they do not override defaults. */
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

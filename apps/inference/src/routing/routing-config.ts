@@ -30,7 +30,22 @@ const TargetSchema = z.discriminatedUnion('provider', [
         .string()
         .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
         .optional(),
+      /** Connect and response-header timeout. */
       timeoutMs: z.number().int().positive().optional(),
+      /** From request to first token; a stalled target is then retried or skipped. */
+      firstTokenTimeoutMs: z.number().int().positive().optional(),
+      maxConcurrency: z.number().int().positive().optional(),
+      maxQueue: z.number().int().nonnegative().optional(),
+      retries: z.number().int().nonnegative().max(10).optional(),
+      breaker: z
+        .object({
+          failureRatio: z.number().gt(0).lt(1).optional(),
+          window: z.number().int().positive().optional(),
+          minimumCalls: z.number().int().positive().optional(),
+          cooldownMs: z.number().int().positive().optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
   z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000) }).strict(),

@@ -1,0 +1,175 @@
+/**
+ * Resilience for one target, with cockatiel policies: a concurrency cap with a bounded wait queue (bulkhead),
+ * retries with exponential backoff and full jitter that honour `Retry-After`, and a circuit breaker that opens
+ * when too many of the last calls failed, lets one probe through after a cool-down and closes on success.
+ * Only the opening of a stream (up to its first event) goes through retry and breaker: once tokens have been
+ * sent, a failure ends the turn with a retryable error instead.
+ */
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  CircuitState,
+  CountBreaker,
+  DelegateBackoff,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type IRetryBackoffContext,
+} from 'cockatiel';
+import { ParleyError } from '@parley/contracts';
+
+export interface GuardOptions {
+  maxConcurrency: number;
+  maxQueue: number;
+  retries: number;
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Open when at least this share of the last `breakerWindow` calls failed (after `breakerMinimumCalls`). */
+  breakerFailureRatio: number;
+  breakerWindow: number;
+  breakerMinimumCalls: number;
+  breakerCooldownMs: number;
+  /** Time allowed from sending the request to its first event; unset leaves it to the turn's limit. */
+  firstTokenTimeoutMs?: number;
+}
+
+export const DEFAULT_GUARD: GuardOptions = {
+  maxConcurrency: 64,
+  maxQueue: 64,
+  retries: 2,
+  retryInitialDelayMs: 100,
+  retryMaxDelayMs: 2_000,
+  breakerFailureRatio: 0.5,
+  breakerWindow: 20,
+  breakerMinimumCalls: 5,
+  breakerCooldownMs: 10_000,
+};
+
+/** A `Retry-After` longer than this is not waited for: the next target is tried instead. */
+const MAX_RETRY_AFTER_MS = 5_000;
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+export interface TargetState {
+  target: string;
+  breaker: BreakerState;
+  inFlight: number;
+  queued: number;
+  maxConcurrency: number;
+  maxQueue: number;
+}
+
+/** Failures worth another try: connection errors, 5xx, 429 (within the wait cap), timeouts. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
+  if (!(error instanceof ParleyError)) return true;
+  if (error.code === 'rate_limited') return (error.retryAfterSeconds ?? 0) * 1000 <= MAX_RETRY_AFTER_MS;
+  return error.code === 'upstream_error' || error.code === 'first_token_timeout';
+}
+
+export class TargetGuard {
+  private readonly bulkhead: BulkheadPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly opening;
+
+  constructor(
+    readonly name: string,
+    readonly options: GuardOptions,
+  ) {
+    this.bulkhead = bulkhead(options.maxConcurrency, options.maxQueue);
+    this.breaker = circuitBreaker(handleWhen(isTransient), {
+      halfOpenAfter: options.breakerCooldownMs,
+      breaker: new CountBreaker({
+        threshold: options.breakerFailureRatio,
+        size: options.breakerWindow,
+        minimumNumberOfCalls: options.breakerMinimumCalls,
+      }),
+    });
+    const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((context) => {
+      const error = 'error' in context.result ? context.result.error : undefined;
+      if (error instanceof ParleyError && error.retryAfterSeconds !== undefined) return error.retryAfterSeconds * 1000;
+      const ceiling = Math.min(options.retryMaxDelayMs, options.retryInitialDelayMs * 2 ** (context.attempt - 1));
+      return Math.round(Math.random() * ceiling); // full jitter
+    });
+    const retries = retry(handleWhen(isTransient), { maxAttempts: options.retries, backoff });
+    // Retries outside the breaker: each attempt counts, and an open breaker stops the retries at once.
+    this.opening = wrap(retries, this.breaker);
+  }
+
+  /**
+   * A slot for one stream, waiting in the queue when the target is busy; the returned function frees it.
+   * A full queue is `rate_limited` (429 to the client when no other target has room).
+   */
+  acquire(signal: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      this.bulkhead
+        .execute(() => new Promise<void>((release) => resolve(release)), signal)
+        .catch((error: unknown) =>
+          reject(
+            error instanceof BulkheadRejectedError
+              ? new ParleyError('rate_limited', `target ${this.name} is at capacity`, { retryAfterSeconds: 1 })
+              : error,
+          ),
+        );
+    });
+  }
+
+  /** True when a slot is free right now (no queueing). */
+  hasFreeSlot(): boolean {
+    return this.bulkhead.executionSlots > 0;
+  }
+
+  hasQueueRoom(): boolean {
+    return this.bulkhead.queueSlots > 0;
+  }
+
+  /**
+   * Runs `open` (start a stream and read its first event) through retries and the breaker. Each attempt gets
+   * its own signal, aborted when the turn is or when the attempt's first-token timeout passes.
+   */
+  open<T>(open: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const { firstTokenTimeoutMs } = this.options;
+    const attempt = async () => {
+      if (firstTokenTimeoutMs === undefined) return open(signal);
+      const timeout = AbortSignal.timeout(firstTokenTimeoutMs);
+      const result = await open(AbortSignal.any([signal, timeout]));
+      // A provider ends quietly when aborted: tell a timeout apart from a cancel.
+      if (timeout.aborted && !signal.aborted) {
+        throw new ParleyError(
+          'first_token_timeout',
+          `target ${this.name} sent nothing within ${firstTokenTimeoutMs} ms`,
+        );
+      }
+      return result;
+    };
+    return this.opening.execute(attempt, signal).catch((error: unknown) => {
+      if (error instanceof BrokenCircuitError) {
+        throw new ParleyError('upstream_error', `target ${this.name} is failing; its circuit breaker is open`);
+      }
+      throw error;
+    });
+  }
+
+  state(): TargetState {
+    const { maxConcurrency, maxQueue } = this.options;
+    return {
+      target: this.name,
+      breaker: BREAKER_STATES[this.breaker.state],
+      inFlight: maxConcurrency - this.bulkhead.executionSlots,
+      queued: maxQueue - this.bulkhead.queueSlots,
+      maxConcurrency,
+      maxQueue,
+    };
+  }
+}
+
+const BREAKER_STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
