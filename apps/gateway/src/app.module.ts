@@ -19,7 +19,11 @@ import { TurnClient } from './turns/turn-client.service.js';
 
 @Module({})
 export class AppModule {
-  static create(config: GatewayConfig, apiKeys: ApiKeys, { log, nats, jetstream }: ServiceContext): DynamicModule {
+  static create(
+    config: GatewayConfig,
+    apiKeys: ApiKeys,
+    { log, nats, jetstream, metrics }: ServiceContext,
+  ): DynamicModule {
     return {
       module: AppModule,
       controllers: [
@@ -36,7 +40,7 @@ export class AppModule {
         ApiKeyGuard,
         AdminKeyGuard,
         { provide: Tokens.adminKeys, useValue: new ApiKeys(config.PARLEY_ADMIN_API_KEYS ?? []) },
-        GatewayMetrics,
+        { provide: GatewayMetrics, useValue: new GatewayMetrics(metrics) },
         ConversationsService,
         ModelsService,
         TurnClient,

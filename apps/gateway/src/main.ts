@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
-import { NestPinoLogger, createLogger } from '@parley/tracing';
+import { NestPinoLogger, createLogger, createMetricsRegistry } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
@@ -24,7 +24,7 @@ try {
 const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
 const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS });
 const app = await NestFactory.create<NestExpressApplication>(
-  AppModule.create(config, apiKeys, { log, nats, jetstream }),
+  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics: createMetricsRegistry('gateway') }),
   {
     bodyParser: false,
     logger: new NestPinoLogger(log),

@@ -112,6 +112,18 @@ describe('chat completions', () => {
     });
   });
 
+  it('health - responder and inference serve healthz, readyz and metrics on their operations port', async () => {
+    for (const app of ['responder', 'inference'] as const) {
+      const base = stack.opsUrl(app);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: true } });
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain(`parley_process_cpu_user_seconds_total{service="${app}"}`);
+    }
+  });
+
   it('auth - every /v1 route needs a valid key, and keys never appear in logs', async () => {
     for (const key of [null, 'pk-wrong']) {
       const res = await stack.fetch('/v1/models', { key });

@@ -17,9 +17,12 @@ beforeAll(async () => {
   d: { provider: openai-compatible, baseUrl: "${a}", model: model-d, maxConcurrency: 1, maxQueue: 0 }
   e: { provider: openai-compatible, baseUrl: "${a}", model: model-e, retries: 0, firstTokenTimeoutMs: 500 }
   f: { provider: openai-compatible, baseUrl: "${a}", model: model-f }
+  hf: { provider: huggingface, endpointUrl: "${b.replace(/\/v1$/, '')}", model: model-hf, sessionHeader: x-session-id }
   dead: { provider: openai-compatible, baseUrl: "http://127.0.0.1:1/v1", model: model-dead, retries: 0 }
   sorry: { provider: static, reply: "${SORRY}" }
 models:
+  hf-model:
+    split: [{ target: hf }]
   dead-first:
     split: [{ target: dead }]
     fallbacks: [b]
@@ -77,6 +80,7 @@ describe('routing', () => {
       'brittle',
       'cuts',
       'dead-first',
+      'hf-model',
       'only-a',
       'stalls',
       'support',
@@ -105,6 +109,15 @@ describe('routing', () => {
     expect((await say(id)).length).toBeGreaterThan(0);
     expect((await stack.simRequests(0))[0]?.status).toBe('faulted');
     expect(await stack.simRequests(1)).toHaveLength(1);
+  });
+
+  it('routing - a Hugging Face target streams through its endpoint URL', async () => {
+    const id = await conversation('hf-model');
+    expect((await say(id)).length).toBeGreaterThan(0);
+    const [request] = await stack.simRequests(1);
+    expect(request?.body?.model).toBe('model-hf');
+    // The session header is configurable: this target sends x-session-id instead of the default.
+    expect(request?.headers['x-parley-conversation-id']).toBeUndefined();
   });
 
   it('routing - a refused connection falls back to the next target', async () => {
@@ -174,6 +187,8 @@ describe('routing', () => {
     expect(await admin()).toBe('open');
     expect(await say(id)).toBe(SORRY);
     expect(await stack.simRequests(1)).toHaveLength(3);
+    const metrics = await (await fetch(`${stack.opsUrl('inference')}/metrics`)).text();
+    expect(metrics).toMatch(/parley_target_breaker_state\{target="c",service="inference"\} 2\b/);
     await stack.configureSim({ fault: null }, 1);
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the configured cool-down
     expect(await say(id)).not.toBe(SORRY);

@@ -65,12 +65,18 @@ export class Stack {
   env(app: App): Record<string, string> {
     const common = { NATS_URL: this.nats.url, LOG_LEVEL: 'info', ...this.options.env };
     if (app === 'inference') {
-      if (this.routingFile) return { ...common, PARLEY_MODELS_FILE: this.routingFile };
-      return { ...common, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
+      const inference = { ...common, PARLEY_OPS_PORT: '0' };
+      if (this.routingFile) return { ...inference, PARLEY_MODELS_FILE: this.routingFile };
+      return { ...inference, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
     }
     if (app === 'gateway')
       return { ...common, PORT: '0', HOST: '127.0.0.1', PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}` };
-    return common;
+    return { ...common, PARLEY_OPS_PORT: '0' };
+  }
+
+  /** `http://127.0.0.1:<port>` of a NATS-only service's operations port (/healthz, /readyz, /metrics). */
+  opsUrl(app: 'responder' | 'inference'): string {
+    return `http://127.0.0.1:${String(this.services.get(app)!.ready.opsPort)}`;
   }
 
   async startApp(app: App): Promise<ServiceHandle> {

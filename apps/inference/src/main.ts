@@ -7,6 +7,7 @@ import { AppModule } from './app.module.js';
 import { GenerationService } from './generation/generation.service.js';
 import { Router } from './routing/router.js';
 import { loadRoutes, watchRoutes } from './routing/routes.js';
+import { registerTargetMetrics } from './routing/target-metrics.js';
 
 const config = loadConfigOrExit('inference', inferenceEnvSchema);
 
@@ -26,8 +27,10 @@ await runNatsService({
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
+  opsPort: config.PARLEY_OPS_PORT,
   module: (context) => {
     watchRoutes(router, config, context.log);
+    registerTargetMetrics(context.metrics, router);
     return AppModule.create(config, router, context);
   },
   onShutdown: (app, graceMs) => app.get<GenerationService>(GenerationService).drain(graceMs),

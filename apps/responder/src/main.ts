@@ -14,6 +14,7 @@ await runNatsService({
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
+  opsPort: config.PARLEY_OPS_PORT,
   module: (context) => AppModule.create(config, context),
   onShutdown: (app, graceMs) => app.get<TurnsService>(TurnsService).drain(graceMs),
 });

@@ -8,6 +8,8 @@ import { commonEnv, flag, httpUrl, list, port, positiveInt } from './config.js';
 /** Defaults, with units in the names. */
 export const Defaults = {
   GATEWAY_PORT: 3000,
+  RESPONDER_OPS_PORT: 9101,
+  INFERENCE_OPS_PORT: 9102,
   MAX_MESSAGE_BYTES: 32 * 1024,
   MAX_BODY_BYTES: 1024 * 1024,
   FIRST_TOKEN_TIMEOUT_MS: 30_000,
@@ -47,6 +49,8 @@ export const responderEnvSchema = z
     ...commonEnv,
     /** Most recent history messages sent to the model with each turn. */
     PARLEY_HISTORY_MAX_MESSAGES: positiveInt(Defaults.HISTORY_MAX_MESSAGES),
+    /** Operations port: /healthz, /readyz, /metrics. */
+    PARLEY_OPS_PORT: port(Defaults.RESPONDER_OPS_PORT),
     PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
     /** The deployment's system prompt, first in every conversation turn. */
     PARLEY_SYSTEM_PROMPT: z.string().max(32_000).optional(),
@@ -67,6 +71,8 @@ export type ResponderConfig = z.infer<typeof responderEnvSchema>;
 
 export const inferenceEnvSchema = z.object({
   ...commonEnv,
+  /** Operations port: /healthz, /readyz, /metrics. */
+  PARLEY_OPS_PORT: port(Defaults.INFERENCE_OPS_PORT),
   PARLEY_UPSTREAM_BASE_URL: httpUrl().default(Defaults.UPSTREAM_BASE_URL),
   PARLEY_UPSTREAM_API_KEY: z.string().optional(),
   PARLEY_UPSTREAM_MODEL: z.string().min(1).default(Defaults.UPSTREAM_MODEL),

@@ -5,6 +5,7 @@ export { connectNats, type NatsHandle } from './connection.js';
 export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames, type ReplayOptions } from './frame-replay.js';
 export { outgoingHeaders, traceparentOf } from './headers.js';
+export { startOpsServer, type OpsServer } from './ops-server.js';
 export { HistoryStore } from './history.js';
 export {
   DUPLICATE_WINDOW_MS,

@@ -1,15 +1,17 @@
 import { Counter } from 'prom-client';
-import { createMetricsRegistry, type Registry } from '@parley/tracing';
+import type { Registry } from '@parley/tracing';
 
 /** The gateway's metrics. (The full set, per service, comes with observability, issue #6.) */
 export class GatewayMetrics {
-  readonly registry: Registry = createMetricsRegistry('gateway');
-
   /** Ratings of replies per model: the raw material for quality monitoring. */
-  readonly feedback = new Counter({
-    name: 'parley_feedback_total',
-    help: 'Ratings of replies, by model and rating',
-    labelNames: ['model', 'rating'] as const,
-    registers: [this.registry],
-  });
+  readonly feedback: Counter<'model' | 'rating'>;
+
+  constructor(readonly registry: Registry) {
+    this.feedback = new Counter({
+      name: 'parley_feedback_total',
+      help: 'Ratings of replies, by model and rating',
+      labelNames: ['model', 'rating'] as const,
+      registers: [registry],
+    });
+  }
 }

@@ -3,14 +3,9 @@
  * official `openai` SDK, streamed.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { ParleyError, type FinishReason, type Usage } from '@parley/contracts';
+import { ParleyError } from '@parley/contracts';
+import { chunkEvents } from './chat-chunks.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
-
-const FINISH_REASONS: Record<string, FinishReason> = {
-  stop: 'stop',
-  length: 'length',
-  content_filter: 'content_filter',
-};
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -18,13 +13,19 @@ export interface OpenAICompatibleOptions {
   name?: string;
   /** Time allowed to connect and receive the response headers. */
   requestTimeoutMs: number;
-  /** Retries are the routing layer's decision (issue #4); none here by default. */
+  /** Retries are the routing layer's decision; none here by default. */
   maxRetries?: number;
+  /**
+   * The header carrying the conversation id, so a session-aware router (vLLM production-stack's
+   * `--session-key`) keeps a conversation on the replica whose prefix cache holds it.
+   */
+  sessionHeader?: string;
 }
 
 export class OpenAICompatibleProvider implements ChatProvider {
   readonly name: string;
   private readonly client: OpenAI;
+  private readonly sessionHeader: string;
 
   constructor({
     baseUrl,
@@ -32,58 +33,39 @@ export class OpenAICompatibleProvider implements ChatProvider {
     name = 'openai-compatible',
     requestTimeoutMs,
     maxRetries = 0,
+    sessionHeader = 'x-parley-conversation-id',
   }: OpenAICompatibleOptions) {
     this.name = name;
+    this.sessionHeader = sessionHeader;
     // vLLM without --api-key accepts any key; the SDK insists on one.
     this.client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries, timeout: requestTimeoutMs });
   }
 
-  async *stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
+  stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
     const { params } = input;
     const headers: Record<string, string> = {};
     if (input.traceparent) headers.traceparent = input.traceparent;
-    if (input.conversationId) headers['x-parley-conversation-id'] = input.conversationId;
-    let finishReason: FinishReason | undefined;
-    let usage: Usage | undefined;
-    try {
-      const stream = await this.client.chat.completions.create(
-        {
-          model: input.model,
-          messages: input.messages,
-          stream: true,
-          stream_options: { include_usage: true },
-          temperature: params.temperature,
-          top_p: params.top_p,
-          max_tokens: params.max_tokens,
-          stop: params.stop,
-          seed: params.seed,
-          presence_penalty: params.presence_penalty,
-          frequency_penalty: params.frequency_penalty,
-        },
-        { signal: input.signal, headers },
-      );
-      for await (const chunk of stream) {
-        if (chunk.usage) {
-          usage = {
-            prompt_tokens: chunk.usage.prompt_tokens,
-            completion_tokens: chunk.usage.completion_tokens,
-            total_tokens: chunk.usage.total_tokens,
-          };
-        }
-        const choice = chunk.choices[0];
-        if (!choice) continue;
-        const text = choice.delta?.content;
-        if (text) yield { type: 'delta', text };
-        if (choice.finish_reason) finishReason = FINISH_REASONS[choice.finish_reason] ?? 'stop';
-      }
-    } catch (error) {
-      if (input.signal.aborted) return;
-      throw toParleyError(error);
-    }
-    if (input.signal.aborted) return;
-    if (!finishReason)
-      throw new ParleyError('upstream_error', 'the upstream stream ended before the reply was complete');
-    yield { type: 'end', finishReason, usage };
+    if (input.conversationId) headers[this.sessionHeader] = input.conversationId;
+    return chunkEvents(
+      () =>
+        this.client.chat.completions.create(
+          {
+            model: input.model,
+            messages: input.messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            temperature: params.temperature,
+            top_p: params.top_p,
+            max_tokens: params.max_tokens,
+            stop: params.stop,
+            seed: params.seed,
+            presence_penalty: params.presence_penalty,
+            frequency_penalty: params.frequency_penalty,
+          },
+          { signal: input.signal, headers },
+        ),
+      { signal: input.signal, toError: toParleyError },
+    );
   }
 }
 

@@ -6,6 +6,8 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { envValue, type InferenceConfig } from '@parley/config';
 import type { Logger } from '@parley/tracing';
+import type { InferenceProviderOrPolicy } from '@huggingface/inference';
+import { HuggingFaceProvider } from '../providers/huggingface.provider.js';
 import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
 import { StaticReplyProvider } from '../providers/static.provider.js';
 import { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-config.js';
@@ -78,16 +80,27 @@ function buildTarget(name: string, target: TargetConfig, config: InferenceConfig
     apiKey = envValue(target.apiKeyEnv);
     if (!apiKey) throw new RoutingFileError(`target "${name}": environment variable ${target.apiKeyEnv} is not set`);
   }
+  const provider =
+    target.provider === 'huggingface'
+      ? new HuggingFaceProvider({
+          name,
+          accessToken: apiKey,
+          endpointUrl: target.endpointUrl,
+          hfProvider: target.hfProvider as InferenceProviderOrPolicy | undefined,
+          sessionHeader: target.sessionHeader,
+        })
+      : new OpenAICompatibleProvider({
+          name,
+          baseUrl: target.baseUrl,
+          apiKey,
+          requestTimeoutMs: target.timeoutMs ?? config.PARLEY_UPSTREAM_TIMEOUT_MS,
+          sessionHeader: target.sessionHeader,
+        });
   const { breaker = {} } = target;
   return {
     name,
     upstreamModel: target.model,
-    provider: new OpenAICompatibleProvider({
-      name,
-      baseUrl: target.baseUrl,
-      apiKey,
-      requestTimeoutMs: target.timeoutMs ?? config.PARLEY_UPSTREAM_TIMEOUT_MS,
-    }),
+    provider,
     guard: guardFor(name, {
       ...DEFAULT_GUARD,
       ...defined({

@@ -20,32 +20,55 @@ import { z } from 'zod';
 
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
+/** Limits and resilience of a networked target (see target-guard.ts for the defaults). */
+const guardFields = {
+  /** From request to first token; a stalled target is then retried or skipped. */
+  firstTokenTimeoutMs: z.number().int().positive().optional(),
+  maxConcurrency: z.number().int().positive().optional(),
+  maxQueue: z.number().int().nonnegative().optional(),
+  retries: z.number().int().nonnegative().max(10).optional(),
+  breaker: z
+    .object({
+      failureRatio: z.number().gt(0).lt(1).optional(),
+      window: z.number().int().positive().optional(),
+      minimumCalls: z.number().int().positive().optional(),
+      cooldownMs: z.number().int().positive().optional(),
+    })
+    .strict()
+    .optional(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+    .optional(),
+  /** Header carrying the conversation id (session affinity in vLLM production-stack's router). */
+  sessionHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'expected a header name')
+    .optional(),
+};
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+
 const TargetSchema = z.discriminatedUnion('provider', [
   z
     .object({
       provider: z.literal('openai-compatible'),
-      baseUrl: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
+      baseUrl: httpUrl,
       model: z.string().min(1),
-      apiKeyEnv: z
-        .string()
-        .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
-        .optional(),
       /** Connect and response-header timeout. */
       timeoutMs: z.number().int().positive().optional(),
-      /** From request to first token; a stalled target is then retried or skipped. */
-      firstTokenTimeoutMs: z.number().int().positive().optional(),
-      maxConcurrency: z.number().int().positive().optional(),
-      maxQueue: z.number().int().nonnegative().optional(),
-      retries: z.number().int().nonnegative().max(10).optional(),
-      breaker: z
-        .object({
-          failureRatio: z.number().gt(0).lt(1).optional(),
-          window: z.number().int().positive().optional(),
-          minimumCalls: z.number().int().positive().optional(),
-          cooldownMs: z.number().int().positive().optional(),
-        })
-        .strict()
-        .optional(),
+      ...guardFields,
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('huggingface'),
+      model: z.string().min(1),
+      /** A dedicated Inference Endpoint or TGI server; without it, Inference Providers route by model id. */
+      endpointUrl: httpUrl.optional(),
+      /** Inference Provider (`auto`, `together`, `groq`, …) when there is no endpointUrl. */
+      hfProvider: z.string().min(1).optional(),
+      ...guardFields,
     })
     .strict(),
   z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000) }).strict(),

@@ -6,9 +6,10 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { createLogger, NestPinoLogger, type Logger } from '@parley/tracing';
+import { createLogger, createMetricsRegistry, NestPinoLogger, type Logger, type Registry } from '@parley/tracing';
 import { connectNats, type NatsHandle } from '../connection.js';
 import { ensureJetStream, type JetStreamHandles } from '../jetstream.js';
+import { startOpsServer } from '../ops-server.js';
 import { ParleyNatsServer } from './nats-server.js';
 import { PassThroughRpcFilter } from './rpc-exception.filter.js';
 
@@ -16,6 +17,8 @@ export interface ServiceContext {
   log: Logger;
   nats: NatsHandle;
   jetstream: JetStreamHandles;
+  /** The service's Prometheus registry, served on the operations port. */
+  metrics: Registry;
 }
 
 export interface NatsServiceOptions {
@@ -25,6 +28,8 @@ export interface NatsServiceOptions {
   logLevel: string;
   shutdownGraceMs: number;
   framesMaxAgeMs: number;
+  /** The operations port (`/healthz`, `/readyz`, `/metrics`); 0 picks a free one. */
+  opsPort: number;
   /** Builds the root module from the connected context. */
   module: (context: ServiceContext) => DynamicModule;
   /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
@@ -38,12 +43,17 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
   const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
+  const metrics = createMetricsRegistry(options.service);
+  const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
   const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(options.module({ log, nats, jetstream }), {
-    strategy: server,
-    logger: new NestPinoLogger(log),
-    bufferLogs: false,
-  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    options.module({ log, nats, jetstream, metrics }),
+    {
+      strategy: server,
+      logger: new NestPinoLogger(log),
+      bufferLogs: false,
+    },
+  );
   app.useGlobalFilters(new PassThroughRpcFilter());
   await app.listen();
 
@@ -53,10 +63,12 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
     stopping = true;
     log.info({ signal }, 'shutting down');
     try {
+      ops.markStopping();
       await server.close();
       await options.onShutdown(app, options.shutdownGraceMs);
       await app.close();
       await nats.drain();
+      await ops.close();
       log.info('stopped');
       process.exit(0);
     } catch (error) {
@@ -67,5 +79,5 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
   // Ready only once a SIGTERM would be handled gracefully.
-  log.info({ ...options.readyFields, startupMs: Math.round(performance.now() - started) }, 'ready');
+  log.info({ ...options.readyFields, opsPort: ops.port, startupMs: Math.round(performance.now() - started) }, 'ready');
 }

@@ -1,0 +1,77 @@
+/**
+ * Hugging Face through `@huggingface/inference`: Inference Providers by model id (`hfProvider`, e.g. `auto`,
+ * `together`), or a dedicated Inference Endpoint / TGI server by `endpointUrl` (the SDK posts to
+ * `{endpointUrl}/v1/chat/completions`).
+ */
+import {
+  InferenceClient,
+  InferenceClientHubApiError,
+  InferenceClientProviderApiError,
+  type InferenceProviderOrPolicy,
+} from '@huggingface/inference';
+import { ParleyError } from '@parley/contracts';
+import { chunkEvents } from './chat-chunks.js';
+import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
+
+export interface HuggingFaceOptions {
+  name?: string;
+  accessToken?: string;
+  /** A dedicated endpoint or TGI server; without it, Inference Providers route by model id. */
+  endpointUrl?: string;
+  hfProvider?: InferenceProviderOrPolicy;
+  sessionHeader?: string;
+}
+
+export class HuggingFaceProvider implements ChatProvider {
+  readonly name: string;
+  private readonly client: InferenceClient;
+
+  constructor(private readonly options: HuggingFaceOptions) {
+    this.name = options.name ?? 'huggingface';
+    this.client = new InferenceClient(options.accessToken);
+  }
+
+  stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
+    const headers: Record<string, string> = {};
+    if (input.traceparent) headers.traceparent = input.traceparent;
+    if (input.conversationId) headers[this.options.sessionHeader ?? 'x-parley-conversation-id'] = input.conversationId;
+    // The SDK has no per-request headers; a fetch wrapper adds them.
+    const withHeaders: typeof fetch = (url, init) =>
+      fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
+    const { params } = input;
+    return chunkEvents(
+      () =>
+        this.client.chatCompletionStream(
+          {
+            model: input.model,
+            ...(this.options.endpointUrl
+              ? { endpointUrl: this.options.endpointUrl }
+              : { provider: this.options.hfProvider ?? 'auto' }),
+            messages: input.messages,
+            max_tokens: params.max_tokens,
+            temperature: params.temperature,
+            top_p: params.top_p,
+            stop: params.stop,
+            seed: params.seed,
+            presence_penalty: params.presence_penalty,
+            frequency_penalty: params.frequency_penalty,
+            stream_options: { include_usage: true },
+          },
+          { signal: input.signal, fetch: withHeaders, retry_on_error: false },
+        ),
+      { signal: input.signal, toError: toParleyError },
+    );
+  }
+}
+
+function toParleyError(error: unknown): ParleyError {
+  if (error instanceof InferenceClientProviderApiError || error instanceof InferenceClientHubApiError) {
+    const status = error.httpResponse.status;
+    if (status === 429) return new ParleyError('rate_limited', 'the Hugging Face upstream is rate limiting');
+    if (status >= 400 && status < 500) {
+      return new ParleyError('upstream_rejected', `the Hugging Face upstream rejected the request (HTTP ${status})`);
+    }
+    return new ParleyError('upstream_error', `the Hugging Face upstream failed (HTTP ${status})`);
+  }
+  return new ParleyError('upstream_error', 'the Hugging Face upstream failed', { cause: error });
+}
