@@ -3,14 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
-import { NestPinoLogger, createLogger, createMetricsRegistry } from '@parley/tracing';
+import { NestPinoLogger, createLogger, createMetricsRegistry, startTelemetry } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
+import { traceRequests } from './http/tracing.middleware.js';
 
 const started = performance.now();
 const config = loadConfigOrExit('gateway', gatewayEnvSchema);
+const telemetry = startTelemetry({ service: 'gateway', config });
 const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 
 let apiKeys: ApiKeys;
@@ -33,6 +35,7 @@ const app = await NestFactory.create<NestExpressApplication>(
 app.set('trust proxy', config.PARLEY_TRUST_PROXY);
 app.disable('x-powered-by');
 app.use(requestId());
+app.use(traceRequests());
 app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
 app.use(bodyErrors());
 app.useGlobalFilters(new HttpErrorFilter(log));
@@ -48,10 +51,11 @@ const stop = async (signal: NodeJS.Signals) => {
   // Stop accepting connections; open streams end when their turns do (bounded by the turn timeout).
   await app.close();
   await nats.drain();
+  await telemetry.shutdown();
   log.info('stopped');
   process.exit(0);
 };
 process.once('SIGTERM', (signal) => void stop(signal));
 process.once('SIGINT', (signal) => void stop(signal));
 // Ready only once a SIGTERM would be handled gracefully.
-log.info({ port, startupMs: Math.round(performance.now() - started) }, 'ready');
+log.info({ port, traces: telemetry.exportTo, startupMs: Math.round(performance.now() - started) }, 'ready');

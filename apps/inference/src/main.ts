@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { inferenceEnvSchema, loadConfigOrExit } from '@parley/config';
-import { QueueGroups } from '@parley/contracts';
+import { QueueGroups, Subjects } from '@parley/contracts';
 import { runNatsService } from '@parley/messaging';
 import { createLogger } from '@parley/tracing';
 import { AppModule } from './app.module.js';
@@ -28,6 +28,8 @@ await runNatsService({
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
   opsPort: config.PARLEY_OPS_PORT,
+  tracedSubjects: [Subjects.inferenceGenerate],
+  telemetry: config,
   module: (context) => {
     watchRoutes(router, config, context.log);
     registerTargetMetrics(context.metrics, router);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfigOrExit, responderEnvSchema } from '@parley/config';
-import { QueueGroups } from '@parley/contracts';
+import { QueueGroups, Subjects } from '@parley/contracts';
 import { runNatsService } from '@parley/messaging';
 import { AppModule } from './app.module.js';
 import { TurnsService } from './turns/turns.service.js';
@@ -15,6 +15,8 @@ await runNatsService({
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
   opsPort: config.PARLEY_OPS_PORT,
+  tracedSubjects: [Subjects.turnStart],
+  telemetry: config,
   module: (context) => AppModule.create(config, context),
   onShutdown: (app, graceMs) => app.get<TurnsService>(TurnsService).drain(graceMs),
 });

@@ -99,6 +99,14 @@ export const commonEnv = {
   PARLEY_SHUTDOWN_GRACE_MS: positiveInt(10_000),
   /** How long the frames of a turn are kept for resuming (the stream's max age; same on every service). */
   PARLEY_FRAMES_TTL_MS: positiveInt(15 * 60_000),
+  /** OTLP/HTTP collector base URL (traces go to `<url>/v1/traces`); unset: no export, no connection attempts. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  /** Full URL for traces, overriding the endpoint above. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  /** `otlp` (default when an endpoint is set) or `none`. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  /** Share of new traces recorded (parent-based: a sampled caller is always followed). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 };
 
 export interface CommonConfig {
@@ -106,6 +114,10 @@ export interface CommonConfig {
   LOG_LEVEL: (typeof LOG_LEVELS)[number];
   PARLEY_SHUTDOWN_GRACE_MS: number;
   PARLEY_FRAMES_TTL_MS: number;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  OTEL_TRACES_EXPORTER?: 'otlp' | 'none';
+  OTEL_TRACES_SAMPLER_ARG: number;
 }
 
 /**

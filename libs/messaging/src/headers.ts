@@ -1,17 +1,41 @@
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { Headers } from '@parley/contracts';
-import { childTraceparent } from '@parley/tracing';
-
 /**
- * Headers for an outgoing message: a child `traceparent` of the incoming one, so every hop joins the trace.
+ * Trace context in NATS headers, through OpenTelemetry's propagator: every hop injects the active span's
+ * context and every receiver extracts it, so one trace runs from the HTTP request to the upstream call.
  */
-export function outgoingHeaders(parentTraceparent?: string): MsgHdrs {
+import {
+  ROOT_CONTEXT,
+  context,
+  propagation,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+
+const setter: TextMapSetter<MsgHdrs> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
+const getter: TextMapGetter<MsgHdrs | undefined> = {
+  get: (carrier, key) => carrier?.get(key) || undefined,
+  keys: (carrier) => (carrier ? carrier.keys() : []),
+};
+
+/** Headers carrying `ctx` (the active context by default) to the next hop. */
+export function injectHeaders(ctx: Context = context.active()): MsgHdrs {
   const h = natsHeaders();
-  h.set(Headers.traceparent, childTraceparent(parentTraceparent));
+  propagation.inject(ctx, h, setter);
   return h;
 }
 
-/** The `traceparent` carried by a message, if any. */
-export function traceparentOf(h: MsgHdrs | undefined): string | undefined {
-  return h?.get(Headers.traceparent) || undefined;
+/** The context a message carries; the root context when it carries none. */
+export function extractContext(h: MsgHdrs | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, h, getter);
+}
+
+/** HTTP headers (`traceparent`, `tracestate`) for an upstream call made in `ctx`. */
+export function httpTraceHeaders(ctx: Context = context.active()): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
 }

@@ -4,7 +4,7 @@ export { ConversationIndex } from './conversation-index.js';
 export { connectNats, type NatsHandle } from './connection.js';
 export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames, type ReplayOptions } from './frame-replay.js';
-export { outgoingHeaders, traceparentOf } from './headers.js';
+export { extractContext, httpTraceHeaders, injectHeaders } from './headers.js';
 export { startOpsServer, type OpsServer } from './ops-server.js';
 export { HistoryStore } from './history.js';
 export {

@@ -5,7 +5,10 @@
 import { errors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorInfoSchema, Headers, ParleyError, type ErrorCode } from '@parley/contracts';
 import type { z } from 'zod';
+import { SpanKind } from '@opentelemetry/api';
+import { withSpan } from '@parley/tracing';
 import { decode, encode } from './codec.js';
+import { injectHeaders } from './headers.js';
 
 /** Seconds a client should wait after a 503 from a missing service. */
 const NO_RESPONDERS_RETRY_AFTER_S = 1;
@@ -23,6 +26,40 @@ export async function request<S extends z.ZodType>(
     payload,
     schema,
     timeoutMs,
+    traced = false,
+    unavailable,
+  }: {
+    subject: string;
+    payload: unknown;
+    schema: S;
+    timeoutMs: number;
+    /** Trace the call as a span (turns and generations); probes and listings leave it off. */
+    traced?: boolean;
+    unavailable: ErrorCode;
+  },
+): Promise<z.infer<S>> {
+  if (!traced) return send(nc, { subject, payload, schema, timeoutMs, unavailable, headers: undefined });
+  return withSpan(
+    `send ${subject}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.destination.name': subject,
+        'messaging.operation.type': 'send',
+      },
+    },
+    () => send(nc, { subject, payload, schema, timeoutMs, unavailable, headers: injectHeaders() }),
+  );
+}
+
+async function send<S extends z.ZodType>(
+  nc: NatsConnection,
+  {
+    subject,
+    payload,
+    schema,
+    timeoutMs,
     headers,
     unavailable,
   }: {
@@ -30,7 +67,7 @@ export async function request<S extends z.ZodType>(
     payload: unknown;
     schema: S;
     timeoutMs: number;
-    headers?: MsgHdrs;
+    headers: MsgHdrs | undefined;
     unavailable: ErrorCode;
   },
 ): Promise<z.infer<S>> {

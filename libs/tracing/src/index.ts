@@ -1,10 +1,5 @@
 export { createLogger, type Logger } from './logger.js';
 export { createMetricsRegistry, type Registry } from './metrics.js';
 export { NestPinoLogger } from './nest-logger.js';
-export {
-  childTraceparent,
-  formatTraceparent,
-  parseTraceparent,
-  traceIdOf,
-  type TraceContext,
-} from './trace-context.js';
+export { recordError, tracer, withSpan } from './spans.js';
+export { startTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';

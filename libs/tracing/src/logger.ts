@@ -1,6 +1,7 @@
 /**
  * JSON logs with pino: one line per event, the service name on every line, secrets redacted by path.
  */
+import { trace } from '@opentelemetry/api';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -37,6 +38,11 @@ export function createLogger({
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Every line written inside a span carries its ids, so logs and traces join up.
+    mixin: () => {
+      const span = trace.getActiveSpan()?.spanContext();
+      return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -6,7 +6,6 @@ import { ApiKeyGuard } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { toParleyError } from '../http/errors.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
-import { incomingTraceparent } from '../http/trace.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient, type RunningTurn } from '../turns/turn-client.service.js';
@@ -41,7 +40,7 @@ export class ChatCompletionsController {
       limits: this.turns.limits(),
       messages,
     };
-    const running = await this.turns.start(turn, incomingTraceparent(req));
+    const running = await this.turns.start(turn);
     // The client may have left while the turn was being accepted; then 'close' has already fired.
     if (res.closed) running.cancel('client_closed');
     res.on('close', () => {

@@ -29,7 +29,6 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ApiKeyGuard, keyIdOf } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
-import { incomingTraceparent } from '../http/trace.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient } from '../turns/turn-client.service.js';
@@ -143,7 +142,7 @@ export class ConversationsController {
     };
     let running;
     try {
-      running = await this.turns.start(turn, incomingTraceparent(req));
+      running = await this.turns.start(turn);
     } catch (error) {
       // Nothing was stored: a retry with the same key must be free to try again.
       if (claimKey) await this.conversations.releaseIdempotencyKey(claimKey);

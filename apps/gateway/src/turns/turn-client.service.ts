@@ -17,7 +17,7 @@ import {
   type TurnStart,
 } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
-import { SequenceReader, encode, outgoingHeaders, request, type NatsHandle } from '@parley/messaging';
+import { SequenceReader, encode, request, type NatsHandle } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
 import { Tokens } from '../tokens.js';
 
@@ -55,7 +55,8 @@ export class TurnClient {
     };
   }
 
-  async start(turn: TurnStart, traceparent: string | undefined): Promise<RunningTurn> {
+  /** Call inside the request's span: the turn's NATS hop becomes its child. */
+  async start(turn: TurnStart): Promise<RunningTurn> {
     const { limits } = turn;
     const margin = Math.min(RESPONDER_MARGIN_MS, Math.floor(limits.interTokenTimeoutMs / 2));
     const frames: FrameReader = new SequenceReader(this.nats.nc, {
@@ -74,7 +75,7 @@ export class TurnClient {
         payload: turn,
         schema: TurnAcceptedSchema,
         timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
-        headers: outgoingHeaders(traceparent),
+        traced: true,
         unavailable: 'no_responder',
       });
     } catch (error) {

@@ -1,5 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
+import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   GenerateRequestSchema,
   Subjects,
@@ -8,7 +8,7 @@ import {
   type ModelsReply,
   type PingReply,
 } from '@parley/contracts';
-import { traceparentOf, ZodPipe } from '@parley/messaging';
+import { ZodPipe } from '@parley/messaging';
 import { GenerationService } from './generation.service.js';
 import type { Router } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
@@ -23,9 +23,8 @@ export class GenerationController {
   @MessagePattern(Subjects.inferenceGenerate)
   generate(
     @Payload(new ZodPipe(GenerateRequestSchema, 'generate request')) request: GenerateRequest,
-    @Ctx() ctx: NatsContext,
   ): Promise<GenerateAccepted> {
-    return this.generation.start(request, traceparentOf(ctx.getHeaders()));
+    return this.generation.start(request);
   }
 
   @MessagePattern(Subjects.inferenceModels)

@@ -19,8 +19,9 @@ import {
   type PingReply,
   type TargetStatesReply,
 } from '@parley/contracts';
-import { ActiveStreams, decode, encode, outgoingHeaders, type NatsHandle } from '@parley/messaging';
-import type { Logger } from '@parley/tracing';
+import { ActiveStreams, decode, encode, httpTraceHeaders, injectHeaders, type NatsHandle } from '@parley/messaging';
+import { SpanKind, context, trace, type Context } from '@opentelemetry/api';
+import { recordError, tracer, type Logger } from '@parley/tracing';
 import type { GenerateInput } from '../providers/provider.js';
 import type { Router, Target } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
@@ -110,7 +111,8 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
   private targetStates: Subscription | undefined;
 
   /** Accepts a generation and runs it in the background; the reply names the upstream model. */
-  async start(request: GenerateRequest, traceparent: string | undefined): Promise<GenerateAccepted> {
+  /** Runs in the consumer span of the generate request; each upstream attempt gets a GenAI client span. */
+  async start(request: GenerateRequest): Promise<GenerateAccepted> {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
     // Sticky per conversation: a conversation stays on the split target it started on.
@@ -118,7 +120,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     const entry: ActiveGeneration = { controller: new AbortController() };
     // A slot is taken before the turn is accepted, so that overload is a 429 the client sees, not a stream error.
     const reserved = await reserveSlot(targets, entry.controller.signal);
-    this.active.track(request.turnId, entry, () => this.run(request, targets, reserved, entry, traceparent));
+    this.active.track(request.turnId, entry, () => this.run(request, targets, reserved, entry, context.active()));
     return { turnId: request.turnId, upstreamModel: targets[reserved.index]!.upstreamModel };
   }
 
@@ -134,12 +136,12 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     targets: Target[],
     reserved: Reservation,
     entry: ActiveGeneration,
-    traceparent: string | undefined,
+    parent: Context,
   ): Promise<void> {
     const { turnId } = request;
     let target = targets[0]!;
     const subject = inferenceChunksSubject(turnId);
-    const headers = outgoingHeaders(traceparent);
+    const headers = injectHeaders(parent);
     let seq = 0;
     let ended = false;
     const publish = (chunk: ChunkBody) => {
@@ -170,6 +172,22 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
         const candidate = targets[attempt]!;
         target = candidate;
         let release = attempt === reserved.index ? reserved.release : undefined;
+        const span = tracer().startSpan(
+          `chat ${candidate.upstreamModel}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'gen_ai.operation.name': 'chat',
+              'gen_ai.system': candidate.provider.system,
+              'gen_ai.request.model': candidate.upstreamModel,
+              'parley.target': candidate.name,
+              'parley.model_alias': request.model,
+            },
+          },
+          parent,
+        );
+        // The upstream joins the trace: vLLM's own spans become children of this one.
+        const traceparent = httpTraceHeaders(trace.setSpan(parent, span)).traceparent;
         try {
           release ??= candidate.guard ? await candidate.guard.acquire(entry.controller.signal) : undefined;
           const input = (signal: AbortSignal) => ({
@@ -178,7 +196,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
             params: request.params,
             includeUsage: request.includeUsage,
             signal,
-            traceparent: headers.get('traceparent'),
+            traceparent,
             conversationId: request.conversationId,
           });
           const signal = entry.controller.signal;
@@ -188,14 +206,24 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
           for (let next = first; !next.done; next = await iterator.next()) {
             const event = next.value;
             if (event.type === 'delta') {
-              firstTokenMs ??= performance.now() - started;
+              if (firstTokenMs === undefined) {
+                firstTokenMs = performance.now() - started;
+                span.setAttribute('parley.time_to_first_token_ms', Math.round(firstTokenMs));
+              }
               publish({ type: 'delta', text: event.text });
             } else {
+              span.setAttribute('gen_ai.response.model', candidate.upstreamModel);
+              span.setAttribute('gen_ai.response.finish_reasons', [event.finishReason]);
+              if (event.usage) {
+                span.setAttribute('gen_ai.usage.input_tokens', event.usage.prompt_tokens);
+                span.setAttribute('gen_ai.usage.output_tokens', event.usage.completion_tokens);
+              }
               publish({ type: 'end', finishReason: event.finishReason, usage: event.usage });
             }
           }
           break;
         } catch (error) {
+          recordError(span, error);
           // Only before the first token: after it, the client has part of a reply and a retryable error is honest.
           const last = attempt === targets.length - 1;
           if (last || firstTokenMs !== undefined || entry.controller.signal.aborted || !worthFallingBack(error)) {
@@ -205,6 +233,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
           this.log.warn({ turnId, target: candidate.name, next: targets[attempt + 1]!.name, code }, 'falling back');
         } finally {
           release?.();
+          span.end();
         }
       }
       // An aborted provider stream ends quietly; say why it ended.

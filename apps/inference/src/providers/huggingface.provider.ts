@@ -23,6 +23,7 @@ export interface HuggingFaceOptions {
 }
 
 export class HuggingFaceProvider implements ChatProvider {
+  readonly system = 'huggingface';
   readonly name: string;
   private readonly client: InferenceClient;
 

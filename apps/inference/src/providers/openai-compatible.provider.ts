@@ -23,6 +23,7 @@ export interface OpenAICompatibleOptions {
 }
 
 export class OpenAICompatibleProvider implements ChatProvider {
+  readonly system = 'openai';
   readonly name: string;
   private readonly client: OpenAI;
   private readonly sessionHeader: string;

@@ -21,5 +21,7 @@ export interface GenerateInput {
 
 export interface ChatProvider {
   readonly name: string;
+  /** `gen_ai.system` of the spans: `openai` (any OpenAI-compatible API), `huggingface`, `parley.static`. */
+  readonly system: string;
   stream(input: GenerateInput): AsyncIterable<ProviderEvent>;
 }

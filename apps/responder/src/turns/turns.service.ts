@@ -38,13 +38,14 @@ import {
   decode,
   encode,
   purgeSubject,
-  outgoingHeaders,
+  injectHeaders,
   request,
   type HistoryStore,
   type JetStreamHandles,
   type NatsHandle,
 } from '@parley/messaging';
-import type { Logger } from '@parley/tracing';
+import { context, trace, type Span } from '@opentelemetry/api';
+import { recordError, tracer, type Logger } from '@parley/tracing';
 import { fitContext } from '../context/context-window.js';
 import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
@@ -88,10 +89,25 @@ export class TurnsService {
     return { service: 'responder', instanceId: this.instanceId };
   }
 
-  async start(turn: TurnStart, traceparent: string | undefined): Promise<TurnAccepted> {
+  /** Runs in the consumer span of the turn's request; the turn gets its own span, which ends with it. */
+  async start(turn: TurnStart): Promise<TurnAccepted> {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'responder replica is shutting down');
     if (this.active.has(turn.turnId)) throw new ParleyError('invalid_request', 'turn is already running');
-    const headers = outgoingHeaders(traceparent);
+    const span = tracer().startSpan('turn', {
+      attributes: { 'parley.turn.id': turn.turnId, 'parley.turn.kind': turn.kind, 'gen_ai.request.model': turn.model },
+    });
+    const turnContext = trace.setSpan(context.active(), span);
+    try {
+      return await context.with(turnContext, () => this.accept(turn, span));
+    } catch (error) {
+      recordError(span, error);
+      span.end();
+      throw error;
+    }
+  }
+
+  private async accept(turn: TurnStart, span: Span): Promise<TurnAccepted> {
+    const headers = injectHeaders();
     const { messages, prior } = await this.modelInput(turn);
     const { limits } = turn;
     // Subscribe before asking inference to publish, so no chunk can be missed.
@@ -121,7 +137,7 @@ export class TurnsService {
         payload: generate,
         schema: GenerateAcceptedSchema,
         timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
-        headers,
+        traced: true,
         unavailable: 'no_inference',
       });
       generating = true;
@@ -143,7 +159,9 @@ export class TurnsService {
       if (generating) this.cancelInference(turn.turnId, 'shutdown');
       throw error;
     }
-    this.active.track(turn.turnId, chunks, () => this.relay(turn, chunks, headers, prior));
+    this.active.track(turn.turnId, chunks, () =>
+      this.relay(turn, chunks, headers, prior, span).finally(() => span.end()),
+    );
     return { turnId: turn.turnId };
   }
 
@@ -179,6 +197,7 @@ export class TurnsService {
     chunks: SequenceReader<typeof ChunkSchema>,
     headers: MsgHdrs,
     prior: PriorHistory,
+    span: Span,
   ): Promise<void> {
     const stored = turn.kind === 'conversation';
     const subject = stored ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId);
@@ -200,6 +219,11 @@ export class TurnsService {
           text += chunk.text;
           await publish({ type: 'delta', text: chunk.text });
         } else if (chunk.type === 'end') {
+          span.setAttribute('gen_ai.response.finish_reasons', [chunk.finishReason]);
+          if (chunk.usage) {
+            span.setAttribute('gen_ai.usage.input_tokens', chunk.usage.prompt_tokens);
+            span.setAttribute('gen_ai.usage.output_tokens', chunk.usage.completion_tokens);
+          }
           const messageId = stored ? await this.storeReply(turn, text, chunk, prior) : undefined;
           terminal = true;
           await publish({
@@ -213,6 +237,7 @@ export class TurnsService {
           if (messageId === ERASED) await purgeSubject(this.jetstream.jsm, Streams.frames.name, subject);
         } else {
           terminal = true;
+          recordError(span, chunk.error);
           await publish({ type: 'error', error: chunk.error });
         }
       }
@@ -230,6 +255,7 @@ export class TurnsService {
         error instanceof ParleyError ? error : new ParleyError('internal_error', 'the turn failed', { cause: error });
       if (!(error instanceof ParleyError)) this.log.error({ err: error, turnId: turn.turnId }, 'turn failed');
       this.cancelInference(turn.turnId, 'timeout');
+      recordError(span, failure);
       await publish({ type: 'error', error: failure.toInfo() }).catch((publishError: unknown) =>
         this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
       );

@@ -6,7 +6,15 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { createLogger, createMetricsRegistry, NestPinoLogger, type Logger, type Registry } from '@parley/tracing';
+import {
+  createLogger,
+  createMetricsRegistry,
+  NestPinoLogger,
+  startTelemetry,
+  type Logger,
+  type Registry,
+  type TelemetryConfig,
+} from '@parley/tracing';
 import { connectNats, type NatsHandle } from '../connection.js';
 import { ensureJetStream, type JetStreamHandles } from '../jetstream.js';
 import { startOpsServer } from '../ops-server.js';
@@ -34,18 +42,23 @@ export interface NatsServiceOptions {
   module: (context: ServiceContext) => DynamicModule;
   /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
   onShutdown: (app: { get<T>(token: unknown): T }, graceMs: number) => Promise<void>;
+  /** Subjects whose handling is traced (turns, generations; not probes). */
+  tracedSubjects: string[];
+  /** Tracing configuration (`OTEL_*`). */
+  telemetry: TelemetryConfig;
   /** Extra fields for the `ready` log line. */
   readyFields?: Record<string, unknown>;
 }
 
 export async function runNatsService(options: NatsServiceOptions): Promise<void> {
   const started = performance.now();
+  const telemetry = startTelemetry({ service: options.service, config: options.telemetry });
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
   const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
   const metrics = createMetricsRegistry(options.service);
   const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
-  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log });
+  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     options.module({ log, nats, jetstream, metrics }),
     {
@@ -69,6 +82,7 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
       await app.close();
       await nats.drain();
       await ops.close();
+      await telemetry.shutdown();
       log.info('stopped');
       process.exit(0);
     } catch (error) {
@@ -79,5 +93,13 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
   // Ready only once a SIGTERM would be handled gracefully.
-  log.info({ ...options.readyFields, opsPort: ops.port, startupMs: Math.round(performance.now() - started) }, 'ready');
+  log.info(
+    {
+      ...options.readyFields,
+      opsPort: ops.port,
+      traces: telemetry.exportTo,
+      startupMs: Math.round(performance.now() - started),
+    },
+    'ready',
+  );
 }

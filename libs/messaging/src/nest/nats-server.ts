@@ -13,7 +13,9 @@ import {
 } from '@nats-io/transport-node';
 import { ServerNats, type NatsContext } from '@nestjs/microservices';
 import { Headers, ParleyError, type ErrorInfo } from '@parley/contracts';
-import type { Logger } from '@parley/tracing';
+import { SpanKind } from '@opentelemetry/api';
+import { withSpan, type Logger } from '@parley/tracing';
+import { extractContext } from '../headers.js';
 import { encode } from '../codec.js';
 
 const decoder = new TextDecoder();
@@ -28,7 +30,7 @@ interface ReplyPacket {
 export class ParleyNatsServer extends ServerNats {
   constructor(
     private readonly connection: NatsConnection,
-    { queue, log }: { queue: string; log: Logger },
+    { queue, log, tracedSubjects = [] }: { queue: string; log: Logger; tracedSubjects?: string[] },
   ) {
     super({
       queue,
@@ -43,7 +45,10 @@ export class ParleyNatsServer extends ServerNats {
       },
     });
     this.errorLog = log;
+    this.tracedSubjects = new Set(tracedSubjects);
   }
+
+  private readonly tracedSubjects: Set<string>;
 
   private readonly errorLog: Logger;
 
@@ -72,6 +77,24 @@ export class ParleyNatsServer extends ServerNats {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
+  }
+
+  /** Turns and generations are traced: a consumer span, child of the caller's, is active in the handler. */
+  override async handleMessage(channel: string, natsMsg: Msg): Promise<unknown> {
+    if (!this.tracedSubjects.has(channel)) return super.handleMessage(channel, natsMsg);
+    return withSpan(
+      `process ${channel}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: extractContext(natsMsg.headers),
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': channel,
+          'messaging.operation.type': 'process',
+        },
+      },
+      () => super.handleMessage(channel, natsMsg),
+    );
   }
 
   override getPublisher(natsMsg: Msg, _id: string, _ctx: NatsContext): (packet: ReplyPacket) => unknown {
