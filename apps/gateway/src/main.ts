@@ -8,7 +8,7 @@ import { AppModule } from './app.module.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
-import { traceRequests } from './http/tracing.middleware.js';
+import { httpMetrics, traceRequests } from './http/tracing.middleware.js';
 
 const started = performance.now();
 const config = loadConfigOrExit('gateway', gatewayEnvSchema);
@@ -23,10 +23,11 @@ try {
   process.exit(1);
 }
 
-const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
+const metrics = createMetricsRegistry('gateway');
+const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log, registry: metrics });
 const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS });
 const app = await NestFactory.create<NestExpressApplication>(
-  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics: createMetricsRegistry('gateway') }),
+  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }),
   {
     bodyParser: false,
     logger: new NestPinoLogger(log),
@@ -35,7 +36,7 @@ const app = await NestFactory.create<NestExpressApplication>(
 app.set('trust proxy', config.PARLEY_TRUST_PROXY);
 app.disable('x-powered-by');
 app.use(requestId());
-app.use(traceRequests());
+app.use(traceRequests(log, httpMetrics(metrics)));
 app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
 app.use(bodyErrors());
 app.useGlobalFilters(new HttpErrorFilter(log));

@@ -2,13 +2,14 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { InferenceConfig } from '@parley/config';
 import type { ServiceContext } from '@parley/messaging';
 import { GenerationController } from './generation/generation.controller.js';
+import { GenerationMetrics } from './generation/generation.metrics.js';
 import { GenerationService } from './generation/generation.service.js';
 import type { Router } from './routing/router.js';
 import { Tokens } from './tokens.js';
 
 @Module({})
 export class AppModule {
-  static create(config: InferenceConfig, router: Router, { log, nats }: ServiceContext): DynamicModule {
+  static create(config: InferenceConfig, router: Router, { log, nats, metrics }: ServiceContext): DynamicModule {
     return {
       module: AppModule,
       controllers: [GenerationController],
@@ -18,6 +19,7 @@ export class AppModule {
         { provide: Tokens.log, useValue: log },
         { provide: Tokens.nats, useValue: nats },
         { provide: Tokens.router, useValue: router },
+        { provide: GenerationMetrics, useValue: new GenerationMetrics(metrics) },
       ],
     };
   }

@@ -8,7 +8,7 @@ import { TurnsService } from './turns/turns.service.js';
 
 @Module({})
 export class AppModule {
-  static create(config: ResponderConfig, { log, nats, jetstream }: ServiceContext): DynamicModule {
+  static create(config: ResponderConfig, { log, nats, jetstream, metrics }: ServiceContext): DynamicModule {
     return {
       module: AppModule,
       controllers: [TurnsController],
@@ -19,6 +19,7 @@ export class AppModule {
         { provide: Tokens.log, useValue: log },
         { provide: Tokens.nats, useValue: nats },
         { provide: Tokens.jetstream, useValue: jetstream },
+        { provide: Tokens.metrics, useValue: metrics },
         { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
       ],
     };

@@ -5,4 +5,5 @@ export const Tokens = {
   nats: Symbol('nats'),
   jetstream: Symbol('jetstream'),
   history: Symbol('history'),
+  metrics: Symbol('metrics'),
 } as const;

@@ -3,7 +3,7 @@
  * It reconnects forever and notices a dead server within seconds, so readiness can follow the connection.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '@parley/tracing';
+import { natsReconnects, type Logger, type Registry } from '@parley/tracing';
 
 /** Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead. */
 const PING_INTERVAL_MS = 5_000;
@@ -22,7 +22,19 @@ export interface NatsHandle {
  * Connects to NATS (retrying until the first connection succeeds) and tracks connection state.
  * @example const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log });
  */
-export async function connectNats({ url, name, log }: { url: string; name: string; log: Logger }): Promise<NatsHandle> {
+export async function connectNats({
+  url,
+  name,
+  log,
+  registry,
+}: {
+  url: string;
+  name: string;
+  log: Logger;
+  /** Where to count reconnections (`parley_nats_reconnects_total`). */
+  registry?: Registry;
+}): Promise<NatsHandle> {
+  const reconnects = registry ? natsReconnects(registry) : undefined;
   const nc = await connect({
     servers: url.split(','),
     name,
@@ -40,6 +52,7 @@ export async function connectNats({ url, name, log }: { url: string; name: strin
         log.warn({ server: status.server }, 'nats disconnected');
       } else if (status.type === 'reconnect') {
         connected = true;
+        reconnects?.inc();
         log.info({ server: status.server }, 'nats reconnected');
       } else if (status.type === 'error') {
         log.error({ err: status.error }, 'nats error');

@@ -24,6 +24,7 @@ import { SpanKind, context, trace, type Context } from '@opentelemetry/api';
 import { recordError, tracer, type Logger } from '@parley/tracing';
 import type { GenerateInput } from '../providers/provider.js';
 import type { Router, Target } from '../routing/router.js';
+import { GenerationMetrics } from './generation.metrics.js';
 import { Tokens } from '../tokens.js';
 
 interface ActiveGeneration {
@@ -85,6 +86,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(Tokens.router) private readonly router: Router,
     @Inject(Tokens.log) private readonly log: Logger,
+    @Inject(GenerationMetrics) private readonly metrics: GenerationMetrics,
   ) {}
 
   ping(): PingReply {
@@ -167,6 +169,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     );
     const started = performance.now();
     let firstTokenMs: number | undefined;
+    this.metrics.active.inc();
     try {
       for (let attempt = reserved.index; attempt < targets.length; attempt++) {
         const candidate = targets[attempt]!;
@@ -203,13 +206,20 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
           const { iterator, first } = candidate.guard
             ? await candidate.guard.open((attemptSignal) => openStream(candidate, input(attemptSignal)), signal)
             : await openStream(candidate, input(signal));
+          const labels = { model: request.model, target: candidate.name };
+          let lastTokenAt = 0;
           for (let next = first; !next.done; next = await iterator.next()) {
             const event = next.value;
             if (event.type === 'delta') {
+              const now = performance.now();
               if (firstTokenMs === undefined) {
-                firstTokenMs = performance.now() - started;
+                firstTokenMs = now - started;
                 span.setAttribute('parley.time_to_first_token_ms', Math.round(firstTokenMs));
+                this.metrics.timeToFirstToken.observe(labels, firstTokenMs / 1000);
+              } else if (lastTokenAt > 0) {
+                this.metrics.interTokenLatency.observe(labels, (now - lastTokenAt) / 1000);
               }
+              lastTokenAt = now;
               publish({ type: 'delta', text: event.text });
             } else {
               span.setAttribute('gen_ai.response.model', candidate.upstreamModel);
@@ -217,6 +227,8 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
               if (event.usage) {
                 span.setAttribute('gen_ai.usage.input_tokens', event.usage.prompt_tokens);
                 span.setAttribute('gen_ai.usage.output_tokens', event.usage.completion_tokens);
+                this.metrics.tokens.inc({ ...labels, direction: 'input' }, event.usage.prompt_tokens);
+                this.metrics.tokens.inc({ ...labels, direction: 'output' }, event.usage.completion_tokens);
               }
               publish({ type: 'end', finishReason: event.finishReason, usage: event.usage });
             }
@@ -248,6 +260,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
       if (reason === 'cancelled') publish({ type: 'end', finishReason: 'cancelled' });
       else publish({ type: 'error', error: reason ?? info });
     } finally {
+      this.metrics.active.dec();
       clearTimeout(turnTimer);
       cancel.unsubscribe();
       this.log.debug(

@@ -45,7 +45,8 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import { context, trace, type Span } from '@opentelemetry/api';
-import { recordError, tracer, type Logger } from '@parley/tracing';
+import type { Gauge, Histogram } from 'prom-client';
+import { activeStreams, latencyHistogram, recordError, tracer, type Logger, type Registry } from '@parley/tracing';
 import { fitContext } from '../context/context-window.js';
 import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
@@ -79,9 +80,19 @@ export class TurnsService {
     @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.log) private readonly log: Logger,
+    @Inject(Tokens.metrics) metrics: Registry,
   ) {
     this.index = new ConversationIndex(jetstream.index);
+    this.historyWrite = latencyHistogram(metrics, {
+      name: 'parley_history_write_seconds',
+      help: 'Appending one message to the conversation history (JetStream publish with ack)',
+      labelNames: [],
+    });
+    this.activeTurns = activeStreams(metrics, 'Turns in progress');
   }
+
+  private readonly historyWrite: Histogram;
+  private readonly activeTurns: Gauge;
 
   private readonly index: ConversationIndex;
 
@@ -142,7 +153,7 @@ export class TurnsService {
       });
       generating = true;
       if (turn.kind === 'conversation') {
-        await this.history.append(
+        await this.append(
           turn.conversationId,
           {
             id: turn.userMessage.id,
@@ -159,10 +170,35 @@ export class TurnsService {
       if (generating) this.cancelInference(turn.turnId, 'shutdown');
       throw error;
     }
+    const started = performance.now();
+    this.activeTurns.inc();
     this.active.track(turn.turnId, chunks, () =>
-      this.relay(turn, chunks, headers, prior, span).finally(() => span.end()),
+      this.relay(turn, chunks, headers, prior, span).finally(() => {
+        this.activeTurns.dec();
+        // One line per turn, written in the turn's span so it carries the trace id. Never the content.
+        this.log.info(
+          {
+            turnId: turn.turnId,
+            kind: turn.kind,
+            model: turn.model,
+            durationMs: Math.round(performance.now() - started),
+          },
+          'turn ended',
+        );
+        span.end();
+      }),
     );
     return { turnId: turn.turnId };
+  }
+
+  /** Appends to the history, timing the write. */
+  private async append(...args: Parameters<HistoryStore['append']>): Promise<boolean> {
+    const started = performance.now();
+    try {
+      return await this.history.append(...args);
+    } finally {
+      this.historyWrite.observe((performance.now() - started) / 1000);
+    }
   }
 
   /** Waits up to `graceMs` for running turns; the rest end with a retryable `shutting_down` frame. */
@@ -276,7 +312,7 @@ export class TurnsService {
     if (!entry || entry.operation !== 'PUT') return ERASED;
     const record = decode(ConversationRecordSchema, entry.value, 'conversation');
     const id = newId('message');
-    await this.history.append(
+    await this.append(
       turn.conversationId,
       {
         id,

@@ -54,9 +54,9 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const started = performance.now();
   const telemetry = startTelemetry({ service: options.service, config: options.telemetry });
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
-  const nats = await connectNats({ url: options.natsUrl, name: options.service, log });
-  const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
   const metrics = createMetricsRegistry(options.service);
+  const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
+  const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
   const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
   const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
