@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, Stack, collectSse, eventually } from './stack.js';
 
@@ -150,5 +152,40 @@ describe('tracing', () => {
           l.includes('status="200"'),
       );
     expect(Number(requests?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('observability - every metric the alerts and the dashboard use is one the services expose', async () => {
+    const exposed = new Set<string>();
+    for (const url of [
+      `${stack.gatewayUrl}/metrics`,
+      `${stack.opsUrl('responder')}/metrics`,
+      `${stack.opsUrl('inference')}/metrics`,
+    ]) {
+      for (const match of (await (await fetch(url)).text()).matchAll(/^# TYPE (\S+) /gm)) exposed.add(match[1]!);
+    }
+    const root = new URL('../../../docker/', import.meta.url);
+    const alerts = parse(readFileSync(new URL('prometheus/alerts.yml', root), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string; for: string; labels: { severity: string } }[] }[];
+    };
+    const rules = alerts.groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'ParleyHighErrorRate',
+        'ParleySlowFirstToken',
+        'ParleyBreakerOpen',
+        'ParleyNoInferenceReplica',
+        'ParleyNatsDisconnected',
+      ]),
+    );
+    for (const rule of rules) expect(['page', 'warn']).toContain(rule.labels.severity);
+    const dashboard = JSON.parse(readFileSync(new URL('grafana/dashboards/parley.json', root), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const exprs = [...rules.map((r) => r.expr), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\bparley_[a-z_]+/g)].map((m) => m[0])));
+    const family = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
+    const missing = [...used].filter((name) => !exposed.has(name) && !exposed.has(family(name)));
+    expect(missing).toEqual([]);
+    expect(used.size).toBeGreaterThan(8);
   });
 });

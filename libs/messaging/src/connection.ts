@@ -3,7 +3,7 @@
  * It reconnects forever and notices a dead server within seconds, so readiness can follow the connection.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsReconnects, type Logger, type Registry } from '@parley/tracing';
+import { natsConnected, natsReconnects, type Logger, type Registry } from '@parley/tracing';
 
 /** Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead. */
 const PING_INTERVAL_MS = 5_000;
@@ -60,9 +60,11 @@ export async function connectNats({
     }
   })();
   log.info({ server: nc.getServer() }, 'nats connected');
+  const isConnected = () => connected && !nc.isClosed();
+  if (registry) natsConnected(registry, isConnected);
   return {
     nc,
-    connected: () => connected && !nc.isClosed(),
+    connected: isConnected,
     async drain() {
       if (nc.isClosed()) return;
       await nc.drain().catch(() => nc.close());

@@ -12,6 +12,18 @@ export function natsReconnects(registry: Registry): Counter {
   return new Counter({ name: 'parley_nats_reconnects_total', help: 'Reconnections to NATS', registers: [registry] });
 }
 
+/** 1 while connected to NATS, 0 while reconnecting (read at scrape time). */
+export function natsConnected(registry: Registry, connected: () => boolean): Gauge {
+  return new Gauge({
+    name: 'parley_nats_connected',
+    help: '1 while connected to NATS, 0 while cut off',
+    registers: [registry],
+    collect() {
+      this.set(connected() ? 1 : 0);
+    },
+  });
+}
+
 export function activeStreams(registry: Registry, help: string): Gauge {
   return new Gauge({ name: 'parley_active_streams', help, registers: [registry] });
 }
