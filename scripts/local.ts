@@ -50,9 +50,9 @@ export function printPrefixed(name: string, line: string): void {
   process.stdout.write(`${name.padEnd(11)} | ${line}\n`);
 }
 
-function printLines(name: string, stream: Readable, onLine: (line: string) => void): void {
+function printLines(name: string, stream: Readable, onLine: (line: string) => void, echo: boolean): void {
   createInterface({ input: stream }).on('line', (line) => {
-    printPrefixed(name, line);
+    if (echo) printPrefixed(name, line);
     onLine(line);
   });
 }
@@ -74,13 +74,15 @@ export interface RunOptions {
    * a script that stops its services in order, each once; without it they also get the terminal's signal.
    */
   detached?: boolean;
+  /** Print the service's output (default); the benchmark reads it without printing. */
+  echo?: boolean;
 }
 
 /** Starts a built service with `env`, its output prefixed with its name. */
 export function run(
   app: App,
   env: NodeJS.ProcessEnv,
-  { readyTimeoutMs = READY_TIMEOUT_MS, detached = false }: RunOptions = {},
+  { readyTimeoutMs = READY_TIMEOUT_MS, detached = false, echo = true }: RunOptions = {},
 ): Running {
   const child = spawn(process.execPath, [builtMain(app)], {
     cwd: ROOT,
@@ -105,8 +107,8 @@ export function run(
       clearTimeout(timer);
       resolve(record);
     };
-    printLines(app, child.stdout!, onLine);
-    printLines(app, child.stderr!, onLine);
+    printLines(app, child.stdout!, onLine, echo);
+    printLines(app, child.stderr!, onLine, echo);
   });
   // Callers may watch the child's end instead; an unobserved rejection must not crash the script.
   ready.catch(() => undefined);

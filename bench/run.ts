@@ -1,0 +1,421 @@
+/**
+ * `npm run bench [-- --quick]`: Parley side by side with a peer gateway (Portkey) against the same llm-sim,
+ * in one run: added time to first token and token gaps at several concurrencies, smooth and bursty streams,
+ * lost or reordered tokens, non-streaming throughput, memory, CPU per 1,000 turns and time to ready.
+ * Writes raw JSON to bench/results/ and (full runs) the report to docs/benchmarks.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, run, stop, type Running } from '../scripts/local.ts';
+
+const QUICK = process.argv.includes('--quick');
+const CONCURRENCY = QUICK ? [1, 10] : [1, 10, 64, 256];
+const MODES = QUICK ? (['smooth'] as const) : (['smooth', 'bursty'] as const);
+const REPEATS = QUICK ? 1 : 3;
+const TOKENS = QUICK ? 10 : 30;
+const KEY = 'pk-bench';
+const TARGETS = ['direct', 'portkey', 'parley-openai', 'parley-conversation'] as const;
+type Target = (typeof TARGETS)[number];
+
+/** DESIGN.md's performance budget. */
+const BUDGET = { addedTtftP50Ms: 2, addedTtftP99Ms: 6, rssMb: 100, readyMs: 1_500 };
+
+const REPLY = Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(' ');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const median = (values: number[]) => percentile(values, 50);
+const round = (value: number) => Math.round(value * 100) / 100;
+
+function procStat(pid: number): { rssMb: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { rssMb: rss, cpuS: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+// ── start everything ─────────────────────────────────────────────────────────────────────────────
+const children: ChildProcess[] = [];
+const natsPort = await freePort();
+const storeDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], {
+  stdio: 'ignore',
+});
+children.push(nats);
+await waitForPort(natsPort);
+
+const base = { ...process.env, NATS_URL: `nats://127.0.0.1:${natsPort}`, LOG_LEVEL: 'info' };
+const sim = run('llm-sim', { ...base, LLM_SIM_PORT: '0' }, { echo: false });
+children.push(sim.child);
+const simUrl = String((await sim.ready).url);
+const env = {
+  ...base,
+  PARLEY_UPSTREAM_BASE_URL: `${simUrl}/v1`,
+  PARLEY_API_KEYS: KEY,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  PARLEY_OPS_PORT: '0',
+};
+const readyMs: Record<string, number> = {};
+const timed = async (
+  app: 'gateway' | 'responder' | 'inference',
+): Promise<Running & { record: Record<string, unknown> }> => {
+  const started = performance.now();
+  const service = run(app, env, { echo: false });
+  children.push(service.child);
+  const record = await service.ready;
+  readyMs[app] = Math.round(performance.now() - started);
+  return { ...service, record };
+};
+const [inference, responder] = await Promise.all([timed('inference'), timed('responder')]);
+const gateway = await timed('gateway');
+const gatewayUrl = `http://127.0.0.1:${String(gateway.record.port)}`;
+const services = { gateway, responder, inference };
+
+const portkeyPort = await freePort();
+const portkey = spawn(
+  process.execPath,
+  [
+    '--import',
+    join(ROOT, 'bench/portkey-preload.mjs'),
+    join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js'),
+    `--port=${portkeyPort}`,
+    '--headless',
+  ],
+  { stdio: 'ignore' },
+);
+children.push(portkey);
+await waitForPort(portkeyPort);
+
+async function configureSim(patch: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${simUrl}/sim/config`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
+  if (!res.ok) throw new Error(`llm-sim: ${await res.text()}`);
+}
+
+// ── one measurement ──────────────────────────────────────────────────────────────────────────────
+interface LoadResult {
+  ttftMs: number[];
+  gapsMs: number[];
+  errors: string[];
+  elapsedS: number;
+  count: number;
+}
+
+const openaiBody = (stream: boolean) => ({
+  model: 'sim-model',
+  stream,
+  messages: [{ role: 'user', content: 'Where is my order?' }],
+});
+
+async function jobFor(target: Target, count: number, stream: boolean) {
+  if (target === 'direct') {
+    return {
+      url: simUrl,
+      headers: {},
+      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
+    };
+  }
+  if (target === 'portkey') {
+    return {
+      url: `http://127.0.0.1:${portkeyPort}`,
+      headers: {
+        authorization: 'Bearer sk-bench',
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `${simUrl}/v1`,
+      },
+      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
+    };
+  }
+  const headers = { authorization: `Bearer ${KEY}` };
+  if (target === 'parley-openai') {
+    return {
+      url: gatewayUrl,
+      headers,
+      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
+    };
+  }
+  // Conversations are created before the clock starts: one per request, so every turn starts fresh.
+  const requests = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${gatewayUrl}/v1/conversations`, { method: 'POST', headers });
+    const { id } = (await res.json()) as { id: string };
+    requests.push({ path: `/v1/conversations/${id}/messages`, body: { content: 'Where is my order?' } });
+  }
+  return { url: gatewayUrl, headers, requests };
+}
+
+function load(job: object): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/load.ts'), JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`)),
+    );
+  });
+}
+
+// ── streaming runs ───────────────────────────────────────────────────────────────────────────────
+let peakRss: Record<string, number> = { gateway: 0, responder: 0, inference: 0 };
+const sampler = setInterval(() => {
+  for (const [name, service] of Object.entries(services)) {
+    peakRss[name] = Math.max(peakRss[name]!, procStat(service.child.pid!).rssMb);
+  }
+}, 200);
+
+const warm = async () => {
+  await configureSim({ replyText: REPLY, ttftMs: 20, interTokenMs: 20, burst: 1, fault: null });
+  for (const target of TARGETS) {
+    const job = await jobFor(target, 20, true);
+    await load({
+      ...job,
+      concurrency: 4,
+      stream: true,
+      format: target === 'parley-conversation' ? 'conversation' : 'openai',
+      expectedText: REPLY,
+    });
+  }
+};
+await warm();
+const steadyRss = Object.fromEntries(
+  Object.entries(services).map(([n, s]) => [n, round(procStat(s.child.pid!).rssMb)]),
+);
+peakRss = { ...steadyRss };
+
+interface Row {
+  mode: string;
+  concurrency: number;
+  target: Target;
+  repeat: number;
+  ttft: { p50: number; p90: number; p99: number };
+  gapP99: number;
+  errors: number;
+  lost: number;
+  requests: number;
+}
+const rows: Row[] = [];
+const cpuBefore = Object.values(services).reduce((sum, s) => sum + procStat(s.child.pid!).cpuS, 0);
+let parleyTurns = 0;
+
+for (const mode of MODES) {
+  // 50 tokens/s: one token every 20 ms (smooth) or ten every 200 ms (bursty).
+  await configureSim(
+    mode === 'smooth'
+      ? { replyText: REPLY, ttftMs: 20, interTokenMs: 20, burst: 1 }
+      : { replyText: REPLY, ttftMs: 20, interTokenMs: 200, burst: 10 },
+  );
+  for (const concurrency of CONCURRENCY) {
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      const order = [...TARGETS].sort(() => Math.random() - 0.5);
+      for (const target of order) {
+        const count = Math.max(QUICK ? 10 : 40, concurrency * (QUICK ? 1 : 2));
+        const job = await jobFor(target, count, true);
+        const format = target === 'parley-conversation' ? 'conversation' : 'openai';
+        const result = await load({ ...job, concurrency, stream: true, format, expectedText: REPLY });
+        if (target.startsWith('parley')) parleyTurns += count;
+        rows.push({
+          mode,
+          concurrency,
+          target,
+          repeat,
+          ttft: {
+            p50: percentile(result.ttftMs, 50),
+            p90: percentile(result.ttftMs, 90),
+            p99: percentile(result.ttftMs, 99),
+          },
+          gapP99: percentile(result.gapsMs, 99),
+          errors: result.errors.filter((e) => e !== 'lost or reordered tokens').length,
+          lost: result.errors.filter((e) => e === 'lost or reordered tokens').length,
+          requests: result.count,
+        });
+        process.stderr.write(
+          `bench | ${mode} c=${concurrency} #${repeat} ${target}: ttft p50 ${round(percentile(result.ttftMs, 50))} ms, errors ${result.errors.length}\n`,
+        );
+      }
+    }
+  }
+}
+const cpuAfter = Object.values(services).reduce((sum, s) => sum + procStat(s.child.pid!).cpuS, 0);
+
+// ── non-streaming throughput at saturation ───────────────────────────────────────────────────────
+await configureSim({ replyText: 'ok', ttftMs: 0, interTokenMs: 0, burst: 1 });
+const throughput: Record<string, number> = {};
+for (const target of ['direct', 'portkey', 'parley-openai'] as const) {
+  const count = QUICK ? 100 : 2_000;
+  const job = await jobFor(target, count, false);
+  const result = await load({ ...job, concurrency: QUICK ? 16 : 64, stream: false, format: 'openai' });
+  throughput[target] = Math.round((result.count - result.errors.length) / result.elapsedS);
+}
+clearInterval(sampler);
+
+// ── summary ──────────────────────────────────────────────────────────────────────────────────────
+interface Summary {
+  mode: string;
+  concurrency: number;
+  target: Target;
+  added: { p50: number; p90: number; p99: number };
+  addedGapP99: number;
+  errors: number;
+  lost: number;
+  requests: number;
+}
+const summaries: Summary[] = [];
+for (const mode of MODES) {
+  for (const concurrency of CONCURRENCY) {
+    const of = (target: Target) =>
+      rows.filter((r) => r.mode === mode && r.concurrency === concurrency && r.target === target);
+    const direct = of('direct');
+    for (const target of TARGETS.filter((t) => t !== 'direct')) {
+      const mine = of(target);
+      // Per repeat, minus the baseline's same percentile in the same repeat; then the median over repeats.
+      const added = (key: 'p50' | 'p90' | 'p99') =>
+        round(median(mine.map((r, i) => r.ttft[key] - (direct[i]?.ttft[key] ?? NaN))));
+      summaries.push({
+        mode,
+        concurrency,
+        target,
+        added: { p50: added('p50'), p90: added('p90'), p99: added('p99') },
+        addedGapP99: round(median(mine.map((r, i) => r.gapP99 - (direct[i]?.gapP99 ?? NaN)))),
+        errors: mine.reduce((s, r) => s + r.errors, 0),
+        lost: mine.reduce((s, r) => s + r.lost, 0),
+        requests: mine.reduce((s, r) => s + r.requests, 0),
+      });
+    }
+  }
+}
+const report = {
+  date: new Date().toISOString(),
+  quick: QUICK,
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  versions: {
+    parley: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    portkey: (
+      JSON.parse(readFileSync(join(ROOT, 'node_modules/@portkey-ai/gateway/package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version,
+  },
+  settings: { concurrency: CONCURRENCY, modes: MODES, repeats: REPEATS, tokensPerReply: TOKENS },
+  summaries,
+  throughputRps: throughput,
+  memoryMb: { steady: steadyRss, peak: Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, round(v)])) },
+  cpuSecondsPer1000Turns: round(((cpuAfter - cpuBefore) / Math.max(1, parleyTurns)) * 1000),
+  readyMs,
+  rows,
+};
+
+for (const child of children.reverse()) {
+  if (child === nats) continue;
+  await stop(child);
+}
+nats.kill();
+rmSync(storeDir, { recursive: true, force: true });
+
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const stamp = report.date.replace(/[:.]/g, '-');
+writeFileSync(
+  join(ROOT, `bench/results/${QUICK ? 'quick' : 'bench'}-${stamp}.json`),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
+const markdown = renderReport(report);
+writeFileSync(join(ROOT, QUICK ? 'bench/results/quick.md' : 'docs/benchmarks.md'), markdown);
+process.stdout.write(markdown);
+
+const failures = summaries.filter((s) => s.errors > 0 || s.lost > 0);
+if (failures.length > 0) {
+  process.stderr.write(`bench | errors or lost tokens in ${failures.length} configurations\n`);
+  process.exitCode = 1;
+}
+
+function renderReport(r: typeof report): string {
+  const met = (ok: boolean) => (ok ? 'met' : '**not met**');
+  const at10 = r.summaries.filter((s) => s.concurrency === 10 && s.mode === 'smooth');
+  const parley = at10.find((s) => s.target === 'parley-openai');
+  const peer = at10.find((s) => s.target === 'portkey');
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\`${r.quick ? ' --quick (harness check only; not a measurement)' : ''} on ${r.date}.`,
+    `Machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}.`,
+    `Versions: Parley ${r.versions.parley}, Portkey gateway ${r.versions.portkey}. Upstream: llm-sim, ${TOKENS} tokens per reply at 50 tokens/s,`,
+    `first token after 20 ms. ${r.settings.repeats} repeats in random order after a warm-up; "added" is each percentile minus`,
+    'the same percentile straight to llm-sim in the same repeat (median over repeats). The load generator is a',
+    'separate process with keep-alive sockets and Nagle off.',
+    '',
+    '## Targets (DESIGN.md)',
+    '',
+    '| target | budget | measured | |',
+    '|---|---|---|---|',
+    `| added TTFT p50 at 10 streams (Parley /v1/chat/completions) | ≤ ${BUDGET.addedTtftP50Ms} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= BUDGET.addedTtftP50Ms)} |`,
+    `| added TTFT p99 at 10 streams | ≤ ${BUDGET.addedTtftP99Ms} ms | ${parley?.added.p99} ms | ${met((parley?.added.p99 ?? Infinity) <= BUDGET.addedTtftP99Ms)} |`,
+    `| at most half of Portkey's added TTFT p50 | ≤ ${round((peer?.added.p50 ?? NaN) / 2)} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= (peer?.added.p50 ?? -Infinity) / 2)} |`,
+    ...Object.entries(r.memoryMb.steady).map(
+      ([name, mb]) =>
+        `| steady memory, ${name} | ≤ ${BUDGET.rssMb} MB | ${mb} MB (peak ${r.memoryMb.peak[name]} MB) | ${met(mb <= BUDGET.rssMb)} |`,
+    ),
+    ...Object.entries(r.readyMs).map(
+      ([name, ms]) =>
+        `| ready after start, ${name} | ≤ ${BUDGET.readyMs} ms | ${ms} ms | ${met(ms <= BUDGET.readyMs)} |`,
+    ),
+    `| ${Math.max(...CONCURRENCY)} streams, no lost or reordered tokens | 0 | ${r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).reduce((n, s) => n + s.lost, 0)} | ${met(r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).every((s) => s.lost === 0))} |`,
+    '',
+    '## Streaming: added time to first token and token gaps (ms)',
+    '',
+    '| mode | streams | target | TTFT p50 | p90 | p99 | gap p99 | errors | lost/reordered | requests |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...r.summaries.map(
+      (s) =>
+        `| ${s.mode} | ${s.concurrency} | ${s.target} | ${s.added.p50} | ${s.added.p90} | ${s.added.p99} | ${s.addedGapP99} | ${s.errors} | ${s.lost} | ${s.requests} |`,
+    ),
+    '',
+    '## Non-streaming throughput at saturation',
+    '',
+    '| target | requests/s |',
+    '|---|---|',
+    ...Object.entries(r.throughputRps).map(([t, rps]) => `| ${t} | ${rps} |`),
+    '',
+    `CPU seconds per 1,000 Parley turns (gateway + responder + inference): ${r.cpuSecondsPer1000Turns}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
