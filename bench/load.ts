@@ -24,7 +24,10 @@ interface Result {
   error?: string;
 }
 
-const job = JSON.parse(process.argv[2]!) as Job;
+// The job comes on stdin: thousands of request bodies do not fit in argv.
+let input = '';
+for await (const chunk of process.stdin) input += String(chunk);
+const job = JSON.parse(input) as Job;
 const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
 const base = new URL(job.url);
 

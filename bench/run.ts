@@ -15,7 +15,7 @@ const QUICK = process.argv.includes('--quick');
 const CONCURRENCY = QUICK ? [1, 10] : [1, 10, 64, 256];
 const MODES = QUICK ? (['smooth'] as const) : (['smooth', 'bursty'] as const);
 const REPEATS = QUICK ? 1 : 3;
-const TOKENS = QUICK ? 10 : 30;
+const TOKENS = QUICK ? 10 : 20;
 const KEY = 'pk-bench';
 const TARGETS = ['direct', 'portkey', 'parley-openai', 'parley-conversation'] as const;
 type Target = (typeof TARGETS)[number];
@@ -65,6 +65,10 @@ function procStat(pid: number): { rssMb: number; cpuS: number } {
 
 // ── start everything ─────────────────────────────────────────────────────────────────────────────
 const children: ChildProcess[] = [];
+// Whatever happens, nothing the benchmark started outlives it.
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
 const natsPort = await freePort();
 const storeDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
 const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], {
@@ -179,9 +183,8 @@ async function jobFor(target: Target, count: number, stream: boolean) {
 
 function load(job: object): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/load.ts'), JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(process.execPath, [join(ROOT, 'bench/load.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdin.end(JSON.stringify(job));
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('close', (code) =>
@@ -233,17 +236,17 @@ const cpuBefore = Object.values(services).reduce((sum, s) => sum + procStat(s.ch
 let parleyTurns = 0;
 
 for (const mode of MODES) {
-  // 50 tokens/s: one token every 20 ms (smooth) or ten every 200 ms (bursty).
+  // 50 tokens/s: one token every 20 ms, sent one by one (smooth) or ten per chunk (bursty: llm-sim's burst).
   await configureSim(
     mode === 'smooth'
       ? { replyText: REPLY, ttftMs: 20, interTokenMs: 20, burst: 1 }
-      : { replyText: REPLY, ttftMs: 20, interTokenMs: 200, burst: 10 },
+      : { replyText: REPLY, ttftMs: 20, interTokenMs: 20, burst: 10 },
   );
   for (const concurrency of CONCURRENCY) {
     for (let repeat = 0; repeat < REPEATS; repeat++) {
       const order = [...TARGETS].sort(() => Math.random() - 0.5);
       for (const target of order) {
-        const count = Math.max(QUICK ? 10 : 40, concurrency * (QUICK ? 1 : 2));
+        const count = Math.max(QUICK ? 10 : 20, concurrency * (QUICK ? 1 : 2));
         const job = await jobFor(target, count, true);
         const format = target === 'parley-conversation' ? 'conversation' : 'openai';
         const result = await load({ ...job, concurrency, stream: true, format, expectedText: REPLY });

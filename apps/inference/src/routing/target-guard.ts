@@ -38,8 +38,9 @@ export interface GuardOptions {
 }
 
 export const DEFAULT_GUARD: GuardOptions = {
-  maxConcurrency: 64,
-  maxQueue: 64,
+  // vLLM's own default batch is 256 sequences (--max-num-seqs); a smaller cap would refuse work it can take.
+  maxConcurrency: 256,
+  maxQueue: 256,
   retries: 2,
   retryInitialDelayMs: 100,
   retryMaxDelayMs: 2_000,
