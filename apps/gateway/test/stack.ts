@@ -2,7 +2,14 @@
  * The whole product for integration tests: a private nats-server on a free port, llm-sim, and the built
  * inference, responder and gateway processes, all over real TCP. Each test file starts its own stack.
  */
-import { startNatsServer, startService, type NatsServerHandle, type ServiceHandle } from '@parley/testing';
+import {
+  LlmSimClient,
+  startNatsServer,
+  startService,
+  type NatsServerHandle,
+  type ServiceHandle,
+  type SimRecord,
+} from '@parley/testing';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,22 +130,21 @@ export class Stack {
     });
   }
 
-  async configureSim(patch: Record<string, unknown>, sim = 0): Promise<void> {
-    const res = await fetch(`${this.simUrls[sim]}/sim/config`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(patch),
-    });
-    if (!res.ok) throw new Error(`llm-sim refused ${JSON.stringify(patch)}: ${await res.text()}`);
+  /** The control API of llm-sim number `sim` (0 unless the stack has several). */
+  sim(sim = 0): LlmSimClient {
+    return new LlmSimClient(this.simUrls[sim]!);
   }
 
-  async simRequests(sim = 0): Promise<SimRecord[]> {
-    const res = await fetch(`${this.simUrls[sim]}/sim/requests`);
-    return ((await res.json()) as { requests: SimRecord[] }).requests;
+  configureSim(patch: Record<string, unknown>, sim = 0): Promise<void> {
+    return this.sim(sim).configure(patch);
   }
 
-  async clearSimRequests(sim = 0): Promise<void> {
-    await fetch(`${this.simUrls[sim]}/sim/requests`, { method: 'DELETE' });
+  simRequests(sim = 0): Promise<SimRecord[]> {
+    return this.sim(sim).requests();
+  }
+
+  clearSimRequests(sim = 0): Promise<void> {
+    return this.sim(sim).clearRequests();
   }
 
   async stop(): Promise<void> {
@@ -147,16 +153,6 @@ export class Stack {
     this.services.clear();
     await this.nats?.stop();
   }
-}
-
-export interface SimRecord {
-  id: string;
-  body: { messages: { role: string; content: string }[]; model: string } | null;
-  headers: { traceparent?: string; 'x-parley-conversation-id'?: string };
-  status: string;
-  aborted: boolean;
-  /** Epoch milliseconds. */
-  receivedAt: number;
 }
 
 /** Polls `check` until it returns a value, or fails after `timeoutMs` with `what`. */

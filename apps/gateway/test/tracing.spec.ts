@@ -73,19 +73,20 @@ describe('tracing', () => {
       json: { content: 'trace me' },
     });
     await collectSse(res);
-    const chat = await eventually('the upstream call span', async () =>
-      spans.find((s) => s.traceId === traceId && s.name.startsWith('chat ')),
-    );
-    const trace = spans.filter((s) => s.traceId === traceId);
-    const byId = new Map(trace.map((s) => [s.spanId, s]));
-    // Walk from the upstream call up to the caller's span.
-    const path: string[] = [];
-    let span: ExportedSpan | undefined = chat;
-    while (span) {
-      path.push(`${span.service}:${span.name}`);
-      if (span.parentSpanId === callerSpan) break;
-      span = byId.get(span.parentSpanId);
-    }
+    // Spans arrive in batches from three processes: wait until the whole chain has.
+    const walk = () => {
+      const chat = spans.find((s) => s.traceId === traceId && s.name.startsWith('chat '));
+      const byId = new Map(spans.filter((s) => s.traceId === traceId).map((s) => [s.spanId, s]));
+      const path: string[] = [];
+      let span: ExportedSpan | undefined = chat;
+      while (span) {
+        path.push(`${span.service}:${span.name}`);
+        if (span.parentSpanId === callerSpan) return { chat: chat!, path };
+        span = byId.get(span.parentSpanId);
+      }
+      return undefined;
+    };
+    const { chat, path } = await eventually('every span of the chat, up to the caller', async () => walk());
     expect(path.reverse()).toEqual([
       'gateway:POST /v1/conversations/:id/messages',
       'gateway:send parley.turn.start.v1',

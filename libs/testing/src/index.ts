@@ -1,4 +1,5 @@
 export { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.js';
+export { LlmSimClient, collect, type SimRecord } from './llm-sim-client.js';
 export { freePort } from './ports.js';
 export type { ExitStatus } from './process-output.js';
 export {

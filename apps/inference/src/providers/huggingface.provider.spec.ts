@@ -1,25 +1,13 @@
 import { newId } from '@parley/contracts';
-import { startService, type ServiceHandle } from '@parley/testing';
+import { LlmSimClient, collect, startService, type ServiceHandle } from '@parley/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HuggingFaceProvider } from './huggingface.provider.js';
-import type { GenerateInput, ProviderEvent } from './provider.js';
+import type { GenerateInput } from './provider.js';
 
 let sim: ServiceHandle;
 let simUrl: string;
+let simClient: LlmSimClient;
 let provider: HuggingFaceProvider;
-
-async function configure(patch: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${simUrl}/sim/config`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(patch),
-  });
-  expect(res.status).toBe(200);
-}
-
-async function requests(): Promise<{ aborted: boolean; headers: Record<string, unknown>; body: { model: string } }[]> {
-  return ((await (await fetch(`${simUrl}/sim/requests`)).json()) as { requests: [] }).requests;
-}
 
 const input = (overrides: Partial<GenerateInput> = {}): GenerateInput => ({
   model: 'sim-model',
@@ -30,23 +18,18 @@ const input = (overrides: Partial<GenerateInput> = {}): GenerateInput => ({
   ...overrides,
 });
 
-async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
-  const all: ProviderEvent[] = [];
-  for await (const event of events) all.push(event);
-  return all;
-}
-
 beforeAll(async () => {
   sim = await startService('llm-sim', {
     env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '1', LLM_SIM_INTER_TOKEN_MS: '1' },
   });
   simUrl = String(sim.ready.url);
+  simClient = new LlmSimClient(simUrl);
   provider = new HuggingFaceProvider({ endpointUrl: simUrl, accessToken: 'hf_secret' });
 });
 afterAll(() => sim?.kill());
 beforeEach(async () => {
-  await configure({ fault: null, replyText: 'one two three', interTokenMs: 1 });
-  await fetch(`${simUrl}/sim/requests`, { method: 'DELETE' });
+  await simClient.configure({ fault: null, replyText: 'one two three', interTokenMs: 1 });
+  await simClient.clearRequests();
 });
 
 describe('hugging face provider', () => {
@@ -56,8 +39,8 @@ describe('hugging face provider', () => {
     const events = await collect(provider.stream(input({ traceparent, conversationId })));
     expect(events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('')).toBe('one two three');
     expect(events.at(-1)).toMatchObject({ type: 'end', finishReason: 'stop' });
-    const [record] = await requests();
-    expect(record?.body.model).toBe('sim-model');
+    const [record] = await simClient.requests();
+    expect(record?.body?.model).toBe('sim-model');
     expect(record?.headers).toMatchObject({
       traceparent,
       'x-parley-conversation-id': conversationId,
@@ -66,14 +49,14 @@ describe('hugging face provider', () => {
   });
 
   it('huggingface - upstream failures map to stable codes', async () => {
-    await configure({ fault: { kind: 'status', status: 500 } });
+    await simClient.configure({ fault: { kind: 'status', status: 500 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
-    await configure({ fault: { kind: 'status', status: 429 } });
+    await simClient.configure({ fault: { kind: 'status', status: 429 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'rate_limited' });
   });
 
   it('huggingface - aborting ends quietly and aborts the upstream request', async () => {
-    await configure({ replyText: null, tokens: 500, interTokenMs: 20 });
+    await simClient.configure({ replyText: null, tokens: 500, interTokenMs: 20 });
     const controller = new AbortController();
     let deltas = 0;
     for await (const event of provider.stream(input({ signal: controller.signal }))) {
@@ -81,7 +64,8 @@ describe('hugging face provider', () => {
     }
     expect(deltas).toBe(2);
     const deadline = Date.now() + 5_000;
-    while (!(await requests())[0]?.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    expect((await requests())[0]?.aborted).toBe(true);
+    while (!(await simClient.requests())[0]?.aborted && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await simClient.requests())[0]?.aborted).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { ParleyError, newId } from '@parley/contracts';
-import { startService, type ServiceHandle } from '@parley/testing';
+import { LlmSimClient, collect, startService, type ServiceHandle } from '@parley/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAICompatibleProvider } from './openai-compatible.provider.js';
 import type { GenerateInput, ProviderEvent } from './provider.js';
@@ -7,20 +7,8 @@ import type { GenerateInput, ProviderEvent } from './provider.js';
 const SECRET = 'sk-upstream-secret-123';
 let sim: ServiceHandle;
 let simUrl: string;
+let simClient: LlmSimClient;
 let provider: OpenAICompatibleProvider;
-
-async function configure(patch: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${simUrl}/sim/config`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(patch),
-  });
-  expect(res.status).toBe(200);
-}
-
-async function requests(): Promise<{ aborted: boolean; headers: Record<string, unknown> }[]> {
-  return ((await (await fetch(`${simUrl}/sim/requests`)).json()) as { requests: [] }).requests;
-}
 
 function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
   return {
@@ -33,23 +21,18 @@ function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
   };
 }
 
-async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
-  const all: ProviderEvent[] = [];
-  for await (const event of events) all.push(event);
-  return all;
-}
-
 beforeAll(async () => {
   sim = await startService('llm-sim', {
     env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '1', LLM_SIM_INTER_TOKEN_MS: '1' },
   });
   simUrl = String(sim.ready.url);
+  simClient = new LlmSimClient(simUrl);
   provider = new OpenAICompatibleProvider({ baseUrl: `${simUrl}/v1`, apiKey: SECRET, requestTimeoutMs: 5_000 });
 });
 afterAll(() => sim?.kill());
 beforeEach(async () => {
-  await configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
-  await fetch(`${simUrl}/sim/requests`, { method: 'DELETE' });
+  await simClient.configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
+  await simClient.clearRequests();
 });
 
 describe('openai-compatible provider', () => {
@@ -67,7 +50,7 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - upstream 429 becomes rate_limited with Retry-After', async () => {
-    await configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    await simClient.configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({
       code: 'rate_limited',
       retryAfterSeconds: 7,
@@ -75,9 +58,9 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - upstream 500 and a cut stream become upstream_error', async () => {
-    await configure({ fault: { kind: 'status', status: 500 } });
+    await simClient.configure({ fault: { kind: 'status', status: 500 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
-    await configure({ fault: { kind: 'cut', afterTokens: 2 } });
+    await simClient.configure({ fault: { kind: 'cut', afterTokens: 2 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
   });
 
@@ -96,7 +79,7 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - aborting stops the iteration quietly and aborts the upstream request', async () => {
-    await configure({ replyText: null, tokens: 500, interTokenMs: 20 });
+    await simClient.configure({ replyText: null, tokens: 500, interTokenMs: 20 });
     const controller = new AbortController();
     const events: ProviderEvent[] = [];
     for await (const event of provider.stream(input({ signal: controller.signal }))) {
@@ -107,7 +90,7 @@ describe('openai-compatible provider', () => {
     const deadline = Date.now() + 5_000;
     let aborted = false;
     while (!aborted && Date.now() < deadline) {
-      aborted = (await requests())[0]?.aborted === true;
+      aborted = (await simClient.requests())[0]?.aborted === true;
       if (!aborted) await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(aborted).toBe(true);
@@ -117,7 +100,7 @@ describe('openai-compatible provider', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const conversationId = newId('conversation');
     await collect(provider.stream(input({ traceparent, conversationId })));
-    const [record] = await requests();
+    const [record] = await simClient.requests();
     expect(record?.headers).toMatchObject({
       traceparent,
       'x-parley-conversation-id': conversationId,

@@ -1,0 +1,44 @@
+/**
+ * The llm-sim control API over HTTP, for tests: change the knobs and faults, read what it received.
+ */
+
+/** One chat completion request as llm-sim saw it (the fields tests assert on). */
+export interface SimRecord {
+  id: string;
+  /** Epoch milliseconds. */
+  receivedAt: number;
+  body: { messages: { role: string; content: string }[]; model: string } | null;
+  headers: { traceparent?: string; 'x-parley-conversation-id'?: string; authorization: boolean };
+  status: string;
+  aborted: boolean;
+}
+
+export class LlmSimClient {
+  constructor(readonly url: string) {}
+
+  /** `PUT /sim/config` with a partial update; throws with llm-sim's reason when refused. */
+  async configure(patch: Record<string, unknown>): Promise<void> {
+    const res = await fetch(`${this.url}/sim/config`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(patch),
+    });
+    if (!res.ok) throw new Error(`llm-sim refused ${JSON.stringify(patch)}: ${await res.text()}`);
+  }
+
+  /** The requests received, oldest first. */
+  async requests(): Promise<SimRecord[]> {
+    return ((await (await fetch(`${this.url}/sim/requests`)).json()) as { requests: SimRecord[] }).requests;
+  }
+
+  async clearRequests(): Promise<void> {
+    await fetch(`${this.url}/sim/requests`, { method: 'DELETE' });
+  }
+}
+
+/** Drains an async iterable into an array (provider events, frames). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
