@@ -48,7 +48,13 @@ export default tseslint.config(
     // Application code reads configuration through @parley/config, never process.env directly.
     files: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],
     // libs/testing passes PATH and HOME (only those) on to the processes it spawns.
-    ignores: ['libs/config/src/**', 'libs/testing/src/**', '**/*.spec.ts', 'apps/llm-sim/src/main.ts'],
+    ignores: [
+      'libs/config/src/**',
+      'libs/testing/src/**',
+      '**/*.spec.ts',
+      '**/*.test-kit.ts',
+      'apps/llm-sim/src/main.ts',
+    ],
     rules: {
       'no-restricted-properties': [
         'error',
@@ -58,7 +64,7 @@ export default tseslint.config(
   },
   {
     // Tests may use the shared test harness from any scope.
-    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.test-kit.ts', '**/test/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

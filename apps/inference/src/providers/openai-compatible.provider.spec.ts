@@ -1,38 +1,18 @@
 import { ParleyError, newId } from '@parley/contracts';
-import { LlmSimClient, collect, startService, type ServiceHandle } from '@parley/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collect } from '@parley/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OpenAICompatibleProvider } from './openai-compatible.provider.js';
-import type { GenerateInput, ProviderEvent } from './provider.js';
+import type { ProviderEvent } from './provider.js';
+import { input, useLlmSim } from './provider.test-kit.js';
 
 const SECRET = 'sk-upstream-secret-123';
-let sim: ServiceHandle;
-let simUrl: string;
-let simClient: LlmSimClient;
+const sim = useLlmSim();
 let provider: OpenAICompatibleProvider;
 
-function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
-  return {
-    model: 'sim-model',
-    messages: [{ role: 'user', content: 'hello' }],
-    params: {},
-    includeUsage: true,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
-
-beforeAll(async () => {
-  sim = await startService('llm-sim', {
-    env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '1', LLM_SIM_INTER_TOKEN_MS: '1' },
-  });
-  simUrl = String(sim.ready.url);
-  simClient = new LlmSimClient(simUrl);
-  provider = new OpenAICompatibleProvider({ baseUrl: `${simUrl}/v1`, apiKey: SECRET, requestTimeoutMs: 5_000 });
-});
-afterAll(() => sim?.kill());
 beforeEach(async () => {
-  await simClient.configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
-  await simClient.clearRequests();
+  provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, apiKey: SECRET, requestTimeoutMs: 5_000 });
+  await sim.client.configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
+  await sim.client.clearRequests();
 });
 
 describe('openai-compatible provider', () => {
@@ -50,7 +30,7 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - upstream 429 becomes rate_limited with Retry-After', async () => {
-    await simClient.configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    await sim.client.configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({
       code: 'rate_limited',
       retryAfterSeconds: 7,
@@ -58,9 +38,9 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - upstream 500 and a cut stream become upstream_error', async () => {
-    await simClient.configure({ fault: { kind: 'status', status: 500 } });
+    await sim.client.configure({ fault: { kind: 'status', status: 500 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
-    await simClient.configure({ fault: { kind: 'cut', afterTokens: 2 } });
+    await sim.client.configure({ fault: { kind: 'cut', afterTokens: 2 } });
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
   });
 
@@ -79,7 +59,7 @@ describe('openai-compatible provider', () => {
   });
 
   it('provider - aborting stops the iteration quietly and aborts the upstream request', async () => {
-    await simClient.configure({ replyText: null, tokens: 500, interTokenMs: 20 });
+    await sim.client.configure({ replyText: null, tokens: 500, interTokenMs: 20 });
     const controller = new AbortController();
     const events: ProviderEvent[] = [];
     for await (const event of provider.stream(input({ signal: controller.signal }))) {
@@ -90,7 +70,7 @@ describe('openai-compatible provider', () => {
     const deadline = Date.now() + 5_000;
     let aborted = false;
     while (!aborted && Date.now() < deadline) {
-      aborted = (await simClient.requests())[0]?.aborted === true;
+      aborted = (await sim.client.requests())[0]?.aborted === true;
       if (!aborted) await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(aborted).toBe(true);
@@ -100,7 +80,7 @@ describe('openai-compatible provider', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const conversationId = newId('conversation');
     await collect(provider.stream(input({ traceparent, conversationId })));
-    const [record] = await simClient.requests();
+    const [record] = await sim.client.requests();
     expect(record?.headers).toMatchObject({
       traceparent,
       'x-parley-conversation-id': conversationId,

@@ -1,0 +1,33 @@
+/**
+ * What the provider specs share: an llm-sim process started for the file, and a generate input builder.
+ * (Test code: excluded from the build, linted with the spec rules.)
+ */
+import { LlmSimClient, startService, type ServiceHandle } from '@parley/testing';
+import { afterAll, beforeAll } from 'vitest';
+import type { GenerateInput } from './provider.js';
+
+export function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
+  return {
+    model: 'sim-model',
+    messages: [{ role: 'user', content: 'hello' }],
+    params: {},
+    includeUsage: true,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+/** Starts a fast llm-sim before the file's tests and stops it after; `url` and `client` are set by then. */
+export function useLlmSim(): { url: string; client: LlmSimClient } {
+  const sim = { url: '', client: new LlmSimClient('') };
+  let process: ServiceHandle | undefined;
+  beforeAll(async () => {
+    process = await startService('llm-sim', {
+      env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '1', LLM_SIM_INTER_TOKEN_MS: '1' },
+    });
+    sim.url = String(process.ready.url);
+    sim.client = new LlmSimClient(sim.url);
+  });
+  afterAll(() => process?.kill());
+  return sim;
+}
