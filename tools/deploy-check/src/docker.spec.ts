@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { composeProblems, interpolate, parseCompose } from './compose.js';
+import { dockerfileProblems } from './dockerfile.js';
+import { repoPath } from './paths.js';
+
+const COMPOSE = repoPath('docker/docker-compose.yml');
+const DOCKERFILE = readFileSync(repoPath('docker/Dockerfile'), 'utf8');
+
+describe('docker - Dockerfile', () => {
+  it('pins its base image, installs production dependencies only, runs as non-root with a HEALTHCHECK', () => {
+    expect(dockerfileProblems(DOCKERFILE, repoPath('.'))).toEqual([]);
+  });
+
+  it('rejects an unpinned base, a root user, a missing HEALTHCHECK and a missing COPY source', () => {
+    const bad = DOCKERFILE.replace(/node:24\.9\.0-bookworm-slim/g, 'node:latest')
+      .replace('USER 1000:1000', 'USER root')
+      .replace(/^HEALTHCHECK.*$/m, '')
+      .replace('docker/healthcheck.mjs', 'docker/nothing-here.mjs');
+    const problems = dockerfileProblems(bad, repoPath('.'));
+    expect(problems).toContain('FROM ${NODE_IMAGE}: image node:latest uses the latest tag');
+    expect(problems).toContain('the final stage does not switch to a non-root USER');
+    expect(problems).toContain('the final stage has no HEALTHCHECK');
+    expect(problems).toContain('COPY docker/nothing-here.mjs: not in the build context');
+    expect(dockerfileProblems('FROM node AS x\nUSER 1000\nHEALTHCHECK CMD true\n', '.')).toContain(
+      'FROM node: image node has no tag',
+    );
+  });
+});
+
+describe('docker - compose', () => {
+  const text = readFileSync(COMPOSE, 'utf8');
+
+  it('parses, pins every image, and references only files, services and variables that exist', () => {
+    const compose = parseCompose(text);
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining([
+        'nats',
+        'gateway',
+        'responder',
+        'inference',
+        'llm-sim',
+        'vllm',
+        'otel-collector',
+        'prometheus',
+        'grafana',
+      ]),
+    );
+    expect(composeProblems(compose, COMPOSE)).toEqual([]);
+  });
+
+  it('runs vLLM only in the gpu profile, on an NVIDIA device', () => {
+    const vllm = parseCompose(text).services.vllm!;
+    expect(vllm.profiles).toEqual(['gpu']);
+    expect(JSON.stringify(vllm.deploy)).toContain('"driver":"nvidia"');
+  });
+
+  it('wires the Prometheus rules and the Grafana dashboard in', () => {
+    const prometheus = readFileSync(repoPath('docker/prometheus/prometheus.yml'), 'utf8');
+    expect(prometheus).toContain('/etc/prometheus/alerts.yml');
+    expect(text).toContain('./prometheus/alerts.yml:/etc/prometheus/alerts.yml');
+    expect(text).toContain('./grafana/dashboards:/var/lib/grafana/dashboards');
+  });
+
+  it('interpolates like Compose with nothing set', () => {
+    expect(interpolate('a ${X:-1} ${Y-2} ${Z:?need Z} $W $$V')).toBe('a 1 2 unset unset $V');
+  });
+
+  it('rejects unpinned images, unknown variables, missing files and a model name vLLM does not serve', () => {
+    const bad = text
+      .replace('prom/prometheus:v3.5.0', 'prom/prometheus')
+      .replace('grafana/grafana:12.1.1', 'grafana/grafana:latest')
+      .replace("PARLEY_OPS_PORT: '9101'", "PARLEY_OPS_PORT: '9101'\n      PARLEY_OPS_PROT: '9101'")
+      .replace('./otel-collector/config.yaml', './otel-collector/missing.yaml')
+      .replace('--served-model-name=llama-3.1-8b-instruct', '--served-model-name=other');
+    const problems = composeProblems(parseCompose(bad), COMPOSE);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'compose service prometheus: image prom/prometheus has no tag',
+        'compose service grafana: image grafana/grafana:latest uses the latest tag',
+        'compose service responder: PARLEY_OPS_PROT is not a variable responder reads',
+        'compose service otel-collector: mounted ./otel-collector/missing.yaml does not exist',
+        'models.gpu.yaml: target vllm asks for llama-3.1-8b-instruct, vllm serves other',
+      ]),
+    );
+  });
+});

@@ -1,0 +1,355 @@
+/**
+ * Rules every rendered overlay must follow, beyond schema validity. Each rule returns the problems it found
+ * (empty when the objects comply), so a spec can show that a bad object is rejected for the right reason.
+ */
+import { Defaults } from '@parley/config';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { isParleyService, serviceEnvNames } from './env-names.js';
+import { ref, type K8sObject } from './manifests.js';
+import { flagValue, hostAndPort, readRouting, type RoutingTarget } from './routing.js';
+
+type Workload = IDeployment | IStatefulSet;
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
+
+function workloads(objects: K8sObject[]): (Workload & K8sObject)[] {
+  return objects.filter((o) => WORKLOAD_KINDS.has(o.kind)) as (Workload & K8sObject)[];
+}
+
+function podSpec(workload: Workload): IPodSpec {
+  return workload.spec?.template.spec ?? { containers: [] };
+}
+
+function podLabels(workload: Workload): Record<string, string> {
+  return workload.spec?.template.metadata?.labels ?? {};
+}
+
+function find<T>(objects: K8sObject[], kind: string, name: string): (T & K8sObject) | undefined {
+  return objects.find((o) => o.kind === kind && o.metadata.name === name) as (T & K8sObject) | undefined;
+}
+
+/** True when every pair of `selector` is among `labels` (an empty selector selects nothing here). */
+export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  const pairs = Object.entries(selector ?? {});
+  return pairs.length > 0 && pairs.every(([key, value]) => labels[key] === value);
+}
+
+/** An image reference with an explicit tag (or digest) that is not `latest`. */
+export function imageProblems(image: string | undefined, where: string): string[] {
+  if (!image) return [`${where}: no image`];
+  const [name, digest] = image.split('@');
+  const lastSegment = name!.slice(name!.lastIndexOf('/') + 1);
+  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : undefined;
+  if (tag === undefined && !digest) return [`${where}: image ${image} has no tag`];
+  if (tag === 'latest') return [`${where}: image ${image} uses the latest tag`];
+  return [];
+}
+
+/** Probes, requests and limits, and the restricted security context, on every container of every workload. */
+export function containerProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    const pod = spec.securityContext ?? {};
+    const all: [IContainer, boolean][] = [
+      ...(spec.initContainers ?? []).map((c): [IContainer, boolean] => [c, false]),
+      ...spec.containers.map((c): [IContainer, boolean] => [c, true]),
+    ];
+    for (const [container, main] of all) {
+      const where = `${ref(workload)} container ${container.name}`;
+      problems.push(...imageProblems(container.image, where));
+      if (main && !container.livenessProbe) problems.push(`${where}: no livenessProbe`);
+      if (main && !container.readinessProbe) problems.push(`${where}: no readinessProbe`);
+      const { requests = {}, limits = {} } = container.resources ?? {};
+      for (const resource of ['cpu', 'memory']) {
+        if (requests[resource] === undefined) problems.push(`${where}: no ${resource} request`);
+        if (limits[resource] === undefined) problems.push(`${where}: no ${resource} limit`);
+      }
+      const sc = container.securityContext ?? {};
+      if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
+      if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
+      if (!sc.capabilities?.drop?.includes('ALL')) problems.push(`${where}: capabilities do not drop ALL`);
+      if (sc.privileged === true) problems.push(`${where}: privileged`);
+      if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) problems.push(`${where}: runAsNonRoot is not true`);
+      if ((sc.runAsUser ?? pod.runAsUser) === 0) problems.push(`${where}: runs as uid 0`);
+      if ((sc.seccompProfile ?? pod.seccompProfile)?.type !== 'RuntimeDefault') {
+        problems.push(`${where}: seccompProfile is not RuntimeDefault`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Every workload is selected by a Service and covered by a PodDisruptionBudget. */
+export function coverageProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const services = objects.filter((o) => o.kind === 'Service') as (IService & K8sObject)[];
+  const budgets = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+  for (const workload of workloads(objects)) {
+    const labels = podLabels(workload);
+    if (!services.some((s) => selects(s.spec?.selector, labels))) {
+      problems.push(`${ref(workload)}: no Service selects its pods`);
+    }
+    const pdbSelector = (pdb: K8sObject) =>
+      (pdb.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
+    if (!budgets.some((pdb) => selects(pdbSelector(pdb), labels))) {
+      problems.push(`${ref(workload)}: no PodDisruptionBudget covers its pods`);
+    }
+    if (workload.kind === 'StatefulSet') {
+      const name = (workload as IStatefulSet).spec?.serviceName;
+      const headless = name ? find<IService>(objects, 'Service', name) : undefined;
+      if (headless?.spec?.clusterIP !== 'None')
+        problems.push(`${ref(workload)}: serviceName is not a headless Service`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Autoscalers point at workloads that exist, and no workload has two (an HPA and a KEDA ScaledObject would
+ * fight over its replica count).
+ */
+export function scalingProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const scaler of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject')) {
+    const target = (scaler.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+    const kind = target?.kind ?? 'Deployment';
+    if (!target?.name || !find(objects, kind, target.name)) {
+      problems.push(`${ref(scaler)}: scale target ${kind}/${target?.name ?? '?'} does not exist`);
+      continue;
+    }
+    const key = `${kind}/${target.name}`;
+    const other = seen.get(key);
+    if (other) problems.push(`${ref(scaler)}: ${key} is already scaled by ${other}`);
+    seen.set(key, ref(scaler));
+  }
+  return problems;
+}
+
+/** Preemption-safe shutdown: a preStop pause and a grace period that covers it plus the service's own drain. */
+export function shutdownProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects).filter((w) => w.kind === 'Deployment')) {
+    const spec = podSpec(workload);
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+    for (const container of spec.containers) {
+      const where = `${ref(workload)} container ${container.name}`;
+      const preStop = container.lifecycle?.preStop;
+      if (!preStop) {
+        problems.push(`${where}: no preStop pause`);
+        continue;
+      }
+      const pause = preStop.sleep?.seconds ?? 0;
+      if (!isParleyService(container.name)) {
+        if (grace <= pause) problems.push(`${where}: terminationGracePeriodSeconds ${grace} <= preStop ${pause} s`);
+        continue;
+      }
+      const env = resolvedEnv(objects, container);
+      // The gateway lets open streams end with their turn; the others drain within PARLEY_SHUTDOWN_GRACE_MS.
+      const drainMs =
+        container.name === 'gateway'
+          ? Number(env.get('PARLEY_TURN_TIMEOUT_MS') ?? Defaults.TURN_TIMEOUT_MS)
+          : Number(env.get('PARLEY_SHUTDOWN_GRACE_MS') ?? 10_000);
+      if (grace < pause + drainMs / 1000) {
+        problems.push(
+          `${where}: terminationGracePeriodSeconds ${grace} < preStop ${pause} s + drain ${drainMs / 1000} s`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** The literal environment of a container: env values and the ConfigMaps of envFrom (later wins, like kubelet). */
+function resolvedEnv(objects: K8sObject[], container: IContainer): Map<string, string | undefined> {
+  const env = new Map<string, string | undefined>();
+  for (const source of container.envFrom ?? []) {
+    const name = source.configMapRef?.name;
+    const data = name ? find<IConfigMap>(objects, 'ConfigMap', name)?.data : undefined;
+    for (const [key, value] of Object.entries(data ?? {})) env.set(`${source.prefix ?? ''}${key}`, value);
+  }
+  for (const variable of container.env ?? []) env.set(variable.name, variable.value);
+  return env;
+}
+
+/**
+ * The three services get only variables their configuration reads (from the zod schemas), plus, for
+ * inference, the key variables its routing file names. ConfigMaps used by envFrom must exist; Secrets may
+ * not be used by envFrom, because their keys cannot be checked here.
+ */
+export function envProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    for (const container of podSpec(workload).containers) {
+      if (!isParleyService(container.name)) continue;
+      const where = `${ref(workload)} container ${container.name}`;
+      const allowed = serviceEnvNames(container.name);
+      if (container.name === 'inference') {
+        for (const target of routingOf(objects, workload, container).targets) {
+          if (target.apiKeyEnv) allowed.add(target.apiKeyEnv);
+        }
+      }
+      for (const source of container.envFrom ?? []) {
+        if (source.secretRef) problems.push(`${where}: envFrom secretRef ${source.secretRef.name} cannot be checked`);
+        const name = source.configMapRef?.name;
+        if (name && !find(objects, 'ConfigMap', name)) problems.push(`${where}: envFrom ConfigMap ${name} is missing`);
+      }
+      for (const name of resolvedEnv(objects, container).keys()) {
+        if (!allowed.has(name)) problems.push(`${where}: ${name} is not a variable ${container.name} reads`);
+      }
+    }
+  }
+  return problems;
+}
+
+interface Routing {
+  targets: RoutingTarget[];
+  problems: string[];
+}
+
+/** The routing file inference is pointed at (PARLEY_MODELS_FILE), read from the ConfigMap mounted there. */
+function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): Routing {
+  const path = resolvedEnv(objects, container).get('PARLEY_MODELS_FILE');
+  if (!path) return { targets: [], problems: [] };
+  const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+  const volume = podSpec(workload).volumes?.find((v) => v.name === mount?.name);
+  const name = volume?.configMap?.name;
+  const key = path.slice((mount?.mountPath.length ?? 0) + 1);
+  const text = name ? find<IConfigMap>(objects, 'ConfigMap', name)?.data?.[key] : undefined;
+  if (text === undefined)
+    return { targets: [], problems: [`PARLEY_MODELS_FILE ${path}: no ConfigMap key mounted there`] };
+  return readRouting(text, `ConfigMap/${name} ${key}`);
+}
+
+/** The workload behind an in-cluster Service URL such as `http://vllm:8000/v1`. */
+function workloadBehind(objects: K8sObject[], url: string): { service?: IService; workload?: Workload & K8sObject } {
+  const { host, port } = hostAndPort(url);
+  const service = find<IService>(objects, 'Service', host.split('.')[0]!);
+  if (!service || !service.spec?.ports?.some((p) => p.port === port)) return {};
+  return { service, workload: workloads(objects).find((w) => selects(service.spec?.selector, podLabels(w))) };
+}
+
+/**
+ * The routing file agrees with the model servers: each in-cluster target's Service exists, and the model it
+ * asks for is the name the server serves (vLLM's --served-model-name, llm-sim's LLM_SIM_MODEL). The
+ * responder's context window fits the server's --max-model-len.
+ */
+export function routingProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const inference = workloads(objects).find((w) => w.metadata.name === 'inference');
+  const container = inference && podSpec(inference).containers.find((c) => c.name === 'inference');
+  if (!inference || !container) return ['no inference Deployment'];
+  const routing = routingOf(objects, inference, container);
+  problems.push(...routing.problems);
+  const responder = workloads(objects).find((w) => w.metadata.name === 'responder');
+  const responderContainer = responder && podSpec(responder).containers.find((c) => c.name === 'responder');
+  const contextWindow = Number(
+    (responderContainer && resolvedEnv(objects, responderContainer).get('PARLEY_CONTEXT_WINDOW_TOKENS')) ??
+      Defaults.CONTEXT_WINDOW_TOKENS,
+  );
+  for (const target of routing.targets) {
+    if (target.provider !== 'openai-compatible' || !target.baseUrl) continue;
+    const { host } = hostAndPort(target.baseUrl);
+    // Short names are Services of this namespace; anything with a dot is outside the manifests.
+    if (host.includes('.')) continue;
+    const { workload } = workloadBehind(objects, target.baseUrl);
+    if (!workload) {
+      problems.push(`target ${target.name}: no Service and workload behind ${target.baseUrl}`);
+      continue;
+    }
+    const server = podSpec(workload).containers[0]!;
+    const args = [...(server.command ?? []), ...(server.args ?? [])];
+    const served = flagValue(args, '--served-model-name') ?? resolvedEnv(objects, server).get('LLM_SIM_MODEL');
+    if (served !== target.model) {
+      problems.push(`target ${target.name}: asks for model ${target.model}, ${ref(workload)} serves ${served}`);
+    }
+    const maxModelLen = flagValue(args, '--max-model-len');
+    if (maxModelLen !== undefined && contextWindow > Number(maxModelLen)) {
+      problems.push(
+        `PARLEY_CONTEXT_WINDOW_TOKENS ${contextWindow} exceeds ${ref(workload)} --max-model-len ${maxModelLen}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Ingress backends and PodMonitor ports point at things that exist. */
+export function referenceProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
+    const rules = (
+      ingress.spec as {
+        rules?: {
+          http?: { paths?: { backend: { service?: { name: string; port?: { name?: string; number?: number } } } }[] };
+        }[];
+      }
+    ).rules;
+    for (const path of rules?.flatMap((r) => r.http?.paths ?? []) ?? []) {
+      const backend = path.backend.service;
+      const service = backend && find<IService>(objects, 'Service', backend.name);
+      const port = service?.spec?.ports?.find(
+        (p) => p.name === backend?.port?.name || p.port === backend?.port?.number,
+      );
+      if (!port) problems.push(`${ref(ingress)}: backend ${backend?.name ?? '?'} has no such Service port`);
+    }
+  }
+  for (const monitor of objects.filter((o) => o.kind === 'PodMonitor')) {
+    const spec = monitor.spec as {
+      selector?: { matchLabels?: Record<string, string> };
+      podMetricsEndpoints?: { port?: string }[];
+    };
+    const matched = workloads(objects).filter((w) => selects(spec.selector?.matchLabels, podLabels(w)));
+    if (matched.length === 0) problems.push(`${ref(monitor)}: selects no pods`);
+    for (const endpoint of spec.podMetricsEndpoints ?? []) {
+      const hasPort = matched.some((w) =>
+        podSpec(w).containers.some((c) => c.ports?.some((p) => p.name === endpoint.port)),
+      );
+      if (!hasPort) problems.push(`${ref(monitor)}: no selected container has a port named ${endpoint.port}`);
+    }
+  }
+  return problems;
+}
+
+/** Secrets are referenced by name only: none may be rendered with a value. Returns the names referenced. */
+export function secretReferences(objects: K8sObject[]): { names: Set<string>; problems: string[] } {
+  const names = new Set<string>();
+  const problems = objects
+    .filter((o) => o.kind === 'Secret' && (o.data !== undefined || o.stringData !== undefined))
+    .map((o) => `${ref(o)}: a Secret with a value is in the manifests`);
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    for (const volume of spec.volumes ?? []) if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const container of [...spec.containers, ...(spec.initContainers ?? [])]) {
+      for (const variable of container.env ?? []) {
+        const name = variable.valueFrom?.secretKeyRef?.name;
+        if (name) names.add(name);
+      }
+    }
+  }
+  for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
+    for (const tls of (ingress.spec as { tls?: { secretName?: string }[] }).tls ?? []) {
+      if (tls.secretName) names.add(tls.secretName);
+    }
+  }
+  return { names, problems };
+}
+
+/** Every rule above, over one rendered overlay. */
+export function manifestProblems(objects: K8sObject[]): string[] {
+  return [
+    ...containerProblems(objects),
+    ...coverageProblems(objects),
+    ...scalingProblems(objects),
+    ...shutdownProblems(objects),
+    ...envProblems(objects),
+    ...referenceProblems(objects),
+    ...routingProblems(objects),
+    ...secretReferences(objects).problems,
+  ];
+}

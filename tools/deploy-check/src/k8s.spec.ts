@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { manifestProblems, secretReferences } from './k8s-policy.js';
+import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { repoPath } from './paths.js';
+
+const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
+const rendered = new Map<string, K8sObject[]>(TARGETS.map((dir) => [dir, renderKustomize(repoPath(dir))]));
+
+describe.each(TARGETS)('k8s - %s', (dir) => {
+  const objects = rendered.get(dir)!;
+
+  it('renders objects of kinds with a schema, each valid against it', () => {
+    expect(objects.length).toBeGreaterThan(10);
+    const errors = objects.flatMap((object) => {
+      try {
+        validateObject(object);
+        return [];
+      } catch (error) {
+        return [(error as Error).message];
+      }
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it('follows every policy rule', () => {
+    expect(manifestProblems(objects)).toEqual([]);
+  });
+
+  it('has unique kind/name pairs', () => {
+    const keys = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(keys.length).toBe(new Set(keys).size);
+  });
+});
+
+describe('k8s - overlays', () => {
+  it('dev runs llm-sim and prod runs vLLM on a GPU', () => {
+    const names = (dir: string) =>
+      rendered
+        .get(dir)!
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => o.metadata.name);
+    expect(names('k8s/overlays/dev')).toContain('llm-sim');
+    expect(names('k8s/overlays/dev')).not.toContain('vllm');
+    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vllm');
+    expect(JSON.stringify(vllm)).toContain('"nvidia.com/gpu":"1"');
+  });
+
+  it('every Secret the manifests reference is explained in docs/deploy.md', () => {
+    const docs = readFileSync(repoPath('docs/deploy.md'), 'utf8');
+    const names = new Set(TARGETS.flatMap((dir) => [...secretReferences(rendered.get(dir)!).names]));
+    expect([...names].filter((name) => !docs.includes(name))).toEqual([]);
+    expect(names.size).toBeGreaterThan(0);
+  });
+});

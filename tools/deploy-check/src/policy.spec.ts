@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { serviceEnvNames } from './env-names.js';
+import { imageProblems, manifestProblems } from './k8s-policy.js';
+import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { repoPath } from './paths.js';
+
+// Each rule is shown to reject a deliberately broken copy of the prod overlay, so a rule that stopped
+// working would fail here rather than pass everything.
+const prod = renderKustomize(repoPath('k8s/overlays/prod'));
+
+// `any` in the mutators below: they reach into manifests whose shape the spec knows, to break one field.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** A deep copy of the overlay with `change` applied to the object `kind/name`. */
+function broken(kind: string, name: string, change: (object: Record<string, any>) => void): K8sObject[] {
+  const copy = structuredClone(prod);
+  const object = copy.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!object) throw new Error(`no ${kind}/${name}`);
+  change(object);
+  return copy;
+}
+
+const container = (o: Record<string, any>) => o.spec.template.spec.containers[0];
+
+describe('policy - rejects', () => {
+  it('the overlay as rendered has no problems (the baseline for the cases below)', () => {
+    expect(manifestProblems(prod)).toEqual([]);
+  });
+
+  it('an untagged image, a latest tag, and accepts a digest', () => {
+    expect(imageProblems('nats', 'x')).toEqual(['x: image nats has no tag']);
+    expect(imageProblems('registry:5000/nats', 'x')).toEqual(['x: image registry:5000/nats has no tag']);
+    expect(imageProblems('nats:latest', 'x')).toEqual(['x: image nats:latest uses the latest tag']);
+    expect(imageProblems(`nats@sha256:${'a'.repeat(64)}`, 'x')).toEqual([]);
+  });
+
+  it('a container without probes, resources or a hardened security context', () => {
+    const objects = broken('Deployment', 'gateway', (o) => {
+      const c = container(o);
+      delete c.livenessProbe;
+      delete c.readinessProbe;
+      delete c.resources.limits;
+      c.securityContext = {};
+      c.image = 'parley/gateway:latest';
+    });
+    expect(manifestProblems(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/gateway container gateway: no livenessProbe',
+        'Deployment/gateway container gateway: no readinessProbe',
+        'Deployment/gateway container gateway: no memory limit',
+        'Deployment/gateway container gateway: readOnlyRootFilesystem is not true',
+        'Deployment/gateway container gateway: capabilities do not drop ALL',
+        'Deployment/gateway container gateway: allowPrivilegeEscalation is not false',
+        'Deployment/gateway container gateway: image parley/gateway:latest uses the latest tag',
+      ]),
+    );
+  });
+
+  it('a workload no Service selects and no PodDisruptionBudget covers', () => {
+    const objects = broken('Deployment', 'responder', (o) => {
+      o.spec.template.metadata.labels = { 'app.kubernetes.io/name': 'orphan' };
+    });
+    expect(manifestProblems(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/responder: no Service selects its pods',
+        'Deployment/responder: no PodDisruptionBudget covers its pods',
+      ]),
+    );
+  });
+
+  it('an autoscaler whose target does not exist, and two autoscalers on one workload', () => {
+    const missing = broken('HorizontalPodAutoscaler', 'gateway', (o) => (o.spec.scaleTargetRef.name = 'gone'));
+    expect(manifestProblems(missing)).toContain(
+      'HorizontalPodAutoscaler/gateway: scale target Deployment/gone does not exist',
+    );
+    const twice = broken('HorizontalPodAutoscaler', 'gateway', (o) => (o.spec.scaleTargetRef.name = 'inference'));
+    // Whichever of the two comes second in the render is the one reported.
+    expect(manifestProblems(twice)).toContainEqual(
+      expect.stringMatching(
+        /Deployment\/inference is already scaled by (ScaledObject\/inference|HorizontalPodAutoscaler\/gateway)$/,
+      ),
+    );
+  });
+
+  it('a variable the service does not read, in env or in a ConfigMap used by envFrom', () => {
+    const inEnv = broken('Deployment', 'inference', (o) =>
+      container(o).env.push({ name: 'PARLEY_UPSTREAM_URL', value: 'x' }),
+    );
+    expect(manifestProblems(inEnv)).toContain(
+      'Deployment/inference container inference: PARLEY_UPSTREAM_URL is not a variable inference reads',
+    );
+    const common = prod.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('parley-common'))!.metadata
+      .name;
+    const inConfigMap = broken('ConfigMap', common, (o) => (o.data.PARLEY_TURN_TIMEOUT_MS = '1000'));
+    // Gateway reads it; responder and inference do not.
+    expect(manifestProblems(inConfigMap)).toContain(
+      'Deployment/responder container responder: PARLEY_TURN_TIMEOUT_MS is not a variable responder reads',
+    );
+    expect(manifestProblems(inConfigMap).some((p) => p.startsWith('Deployment/gateway'))).toBe(false);
+  });
+
+  it('a grace period too short for the drain, and a missing preStop pause', () => {
+    const objects = broken('Deployment', 'gateway', (o) => {
+      o.spec.template.spec.terminationGracePeriodSeconds = 30;
+    });
+    expect(manifestProblems(objects)).toContain(
+      'Deployment/gateway container gateway: terminationGracePeriodSeconds 30 < preStop 10 s + drain 120 s',
+    );
+    const noPause = broken('Deployment', 'vllm', (o) => delete container(o).lifecycle);
+    expect(manifestProblems(noPause)).toContain('Deployment/vllm container vllm: no preStop pause');
+  });
+
+  it('a routing target asking for a model vLLM does not serve', () => {
+    const objects = broken('Deployment', 'vllm', (o) => {
+      const c = container(o);
+      c.args = c.args.map((a: string) => (a.startsWith('--served-model-name=') ? '--served-model-name=other' : a));
+    });
+    expect(manifestProblems(objects)).toContain(
+      'target vllm: asks for model llama-3.1-8b-instruct, Deployment/vllm serves other',
+    );
+  });
+
+  it('a Secret with a value in the manifests', () => {
+    const objects = [
+      ...prod,
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hf-token' }, stringData: { token: 'hf_x' } },
+    ];
+    expect(manifestProblems(objects)).toContain('Secret/hf-token: a Secret with a value is in the manifests');
+  });
+});
+
+describe('policy - schemas', () => {
+  it('an object of a kind without a schema fails instead of being skipped', () => {
+    expect(() => validateObject({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toThrow(
+      'example.com/v1/Widget w: no schema for this kind',
+    );
+  });
+
+  it('an object that breaks its schema', () => {
+    const bad = structuredClone(prod.find((o) => o.kind === 'Deployment')!) as Record<string, any>;
+    bad.spec.template.spec.containers[0].resources.limits.cpu = 'lots';
+    expect(() => validateObject(bad as K8sObject)).toThrow(/resources\/limits\/cpu/);
+  });
+
+  it('the allowed variables come from the zod schemas of @parley/config', () => {
+    expect(serviceEnvNames('gateway')).toContain('PARLEY_API_KEYS_FILE');
+    expect(serviceEnvNames('responder')).toContain('PARLEY_CONTEXT_WINDOW_TOKENS');
+    expect(serviceEnvNames('inference')).toContain('PARLEY_MODELS_FILE');
+    expect(serviceEnvNames('inference')).not.toContain('PARLEY_API_KEYS');
+  });
+});
