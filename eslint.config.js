@@ -31,6 +31,7 @@ export default tseslint.config(
             { sourceTag: 'scope:responder', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:inference', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:widget', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
           ],

@@ -14,10 +14,12 @@ export default defineConfig({
       project('tracing', 'libs/tracing', ['src/**/*.spec.ts']),
       project('messaging', 'libs/messaging', ['src/**/*.spec.ts']),
       project('testing', 'libs/testing', ['src/**/*.spec.ts']),
+      project('widget', 'apps/widget', ['src/**/*.spec.ts']),
       project('llm-sim', 'apps/llm-sim', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
       project('responder', 'apps/responder', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
       project('inference', 'apps/inference', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
       project('gateway', 'apps/gateway', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 30_000),
+      project('deploy', 'tools/deploy-check', ['src/**/*.spec.ts'], 60_000),
     ],
   },
 });

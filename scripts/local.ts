@@ -36,11 +36,19 @@ export function builtMain(app: App): string {
  * Only for when no key is configured.
  */
 export function localApiKey(): { key: string; created: boolean } {
-  const file = join(STATE_DIR, 'api-key');
+  return localSecret('api-key', () => `sk-${randomBytes(32).toString('base64url')}`);
+}
+
+/**
+ * A value kept in `.parley/<name>` (git-ignored, mode 600) so it stays the same across `npm start`s: the local
+ * API key, the demo's widget key, the visitor-token secret.
+ */
+export function localSecret(name: string, make: () => string): { key: string; created: boolean } {
+  const file = join(STATE_DIR, name);
   const existing = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (existing) return { key: existing, created: false };
   mkdirSync(STATE_DIR, { recursive: true });
-  const key = `pk-${randomBytes(32).toString('base64url')}`;
+  const key = make();
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return { key, created: true };
 }

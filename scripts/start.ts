@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT, STATE_DIR, describeEnd, localApiKey, printPrefixed, run, stop, type App } from './local.ts';
+import { randomBytes } from 'node:crypto';
+import { ROOT, STATE_DIR, describeEnd, localApiKey, localSecret, printPrefixed, run, stop, type App } from './local.ts';
 
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -164,6 +165,17 @@ try {
     if (created) say('generated an API key for local use in .parley/api-key');
   }
 
+  // The demo page's widget: a public key for this machine's own origins, and a stable visitor-token secret so
+  // visitors keep their conversations across restarts.
+  const port = env.PORT ?? '3000';
+  if (!env.PARLEY_WIDGET_KEYS) {
+    const { key } = localSecret('widget-key', () => `pk_local_${randomBytes(16).toString('hex')}`);
+    env.PARLEY_WIDGET_KEYS = `${key}=http://localhost:${port}|http://127.0.0.1:${port}`;
+  }
+  env.PARLEY_VISITOR_TOKEN_SECRET ??= localSecret('visitor-token-secret', () =>
+    randomBytes(32).toString('base64url'),
+  ).key;
+
   const [inference] = await Promise.all([startService('inference'), startService('responder')]);
   const gateway = await startService('gateway');
   const url = `http://localhost:${String(gateway.port ?? env.PORT ?? 3000)}`;
@@ -171,7 +183,7 @@ try {
   process.stdout.write(
     [
       '',
-      `  Parley is running at ${url}`,
+      `  Parley is running at ${url}  (the demo page, with the chat widget)`,
       `  API key: ${localKey ? `${localKey} (from .parley/api-key)` : 'the one you configured'}`,
       '',
       '  Try it:',

@@ -16,6 +16,10 @@ import { ModelsService } from './models/models.service.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { Tokens } from './tokens.js';
 import { TurnClient } from './turns/turn-client.service.js';
+import { VisitorTokens } from './widget/visitor-tokens.js';
+import { WidgetController } from './widget/widget.controller.js';
+import { WidgetKeys } from './widget/widget-keys.js';
+import type { WidgetScript } from './widget/widget-script.js';
 
 @Module({})
 export class AppModule {
@@ -23,6 +27,7 @@ export class AppModule {
     config: GatewayConfig,
     apiKeys: ApiKeys,
     { log, nats, jetstream, metrics }: ServiceContext,
+    widget: { keys: WidgetKeys; script: WidgetScript | undefined },
   ): DynamicModule {
     return {
       module: AppModule,
@@ -35,6 +40,7 @@ export class AppModule {
         ChatCompletionsController,
         ConversationsController,
         UsersController,
+        WidgetController,
       ],
       providers: [
         ApiKeyGuard,
@@ -49,6 +55,12 @@ export class AppModule {
         { provide: Tokens.nats, useValue: nats },
         { provide: Tokens.jetstream, useValue: jetstream },
         { provide: Tokens.apiKeys, useValue: apiKeys },
+        { provide: Tokens.widgetKeys, useValue: widget.keys },
+        { provide: Tokens.widgetScript, useValue: widget.script },
+        {
+          provide: Tokens.visitorTokens,
+          useValue: new VisitorTokens(config.PARLEY_VISITOR_TOKEN_SECRET, config.PARLEY_VISITOR_TOKEN_TTL_S),
+        },
         { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
       ],
     };

@@ -9,6 +9,9 @@ import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
 import { httpMetrics, traceRequests } from './http/tracing.middleware.js';
+import { widgetCors } from './widget/cors.js';
+import { WidgetKeys } from './widget/widget-keys.js';
+import { DEFAULT_WIDGET_FILE, loadWidgetScript } from './widget/widget-script.js';
 
 const started = performance.now();
 const config = loadConfigOrExit('gateway', gatewayEnvSchema);
@@ -23,11 +26,18 @@ try {
   process.exit(1);
 }
 
+const widgetKeys = new WidgetKeys(config.PARLEY_WIDGET_KEYS);
+const widgetScript = loadWidgetScript(config.PARLEY_WIDGET_FILE ?? DEFAULT_WIDGET_FILE);
+if (!widgetScript) log.warn({ file: config.PARLEY_WIDGET_FILE ?? 'dist/apps/widget/widget.js' }, 'widget not built');
+if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
+  log.warn('PARLEY_VISITOR_TOKEN_SECRET is not set: visitor sessions end when this gateway restarts');
+}
+
 const metrics = createMetricsRegistry('gateway');
 const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log, registry: metrics });
 const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS });
 const app = await NestFactory.create<NestExpressApplication>(
-  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }),
+  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }, { keys: widgetKeys, script: widgetScript }),
   {
     bodyParser: false,
     logger: new NestPinoLogger(log),
@@ -36,6 +46,7 @@ const app = await NestFactory.create<NestExpressApplication>(
 app.set('trust proxy', config.PARLEY_TRUST_PROXY);
 app.disable('x-powered-by');
 app.use(requestId());
+app.use(['/v1/widget', '/v1/conversations'], widgetCors(widgetKeys));
 app.use(traceRequests(log, httpMetrics(metrics)));
 app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
 app.use(bodyErrors());

@@ -7,4 +7,7 @@ export const Tokens = {
   history: Symbol('history'),
   apiKeys: Symbol('apiKeys'),
   adminKeys: Symbol('adminKeys'),
+  widgetKeys: Symbol('widgetKeys'),
+  visitorTokens: Symbol('visitorTokens'),
+  widgetScript: Symbol('widgetScript'),
 } as const;

@@ -28,6 +28,8 @@ export interface StackOptions {
   sim?: Record<string, unknown>;
   /** How many llm-sim processes (default 1). */
   sims?: number;
+  /** Extra environment for the gateway only, applied last (a fixed PORT, widget keys). */
+  gatewayEnv?: Record<string, string>;
   /** A routing file for inference, given the sims' base URLs (`.../v1`). */
   routing?: (simBaseUrls: string[]) => string;
 }
@@ -77,7 +79,13 @@ export class Stack {
       return { ...inference, PARLEY_UPSTREAM_BASE_URL: `${this.simUrl}/v1`, PARLEY_UPSTREAM_MODEL: MODEL };
     }
     if (app === 'gateway')
-      return { ...common, PORT: '0', HOST: '127.0.0.1', PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}` };
+      return {
+        ...common,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}`,
+        ...this.options.gatewayEnv,
+      };
     return { ...common, PARLEY_OPS_PORT: '0' };
   }
 

@@ -54,4 +54,27 @@ describe('config', () => {
     expect(() => loadConfig(schema, { P: '70000' })).toThrow(/P: /);
     expect(() => loadConfig(schema, { F: 'maybe' })).toThrow(/F: expected true or false/);
   });
+
+  it('config - widget keys parse into keys and origins; malformed entries are refused', () => {
+    const config = loadConfig(gatewayEnvSchema, {
+      PARLEY_WIDGET_KEYS:
+        'pk_aaaaaaaaaaaaaaaa=https://shop.example|http://localhost:3000, pk_bbbbbbbbbbbbbbbb=https://b.example',
+    });
+    expect(config.PARLEY_WIDGET_KEYS).toEqual([
+      { key: 'pk_aaaaaaaaaaaaaaaa', origins: ['https://shop.example', 'http://localhost:3000'] },
+      { key: 'pk_bbbbbbbbbbbbbbbb', origins: ['https://b.example'] },
+    ]);
+    for (const bad of [
+      'sk_aaaaaaaaaaaaaaaa=https://a.example',
+      'pk_short=https://a.example',
+      'pk_aaaaaaaaaaaaaaaa',
+      'pk_aaaaaaaaaaaaaaaa=https://a.example/path',
+      'pk_aaaaaaaaaaaaaaaa=*',
+    ]) {
+      expect(() => loadConfig(gatewayEnvSchema, { PARLEY_WIDGET_KEYS: bad }), bad).toThrow(/PARLEY_WIDGET_KEYS/);
+    }
+    expect(() => loadConfig(gatewayEnvSchema, { PARLEY_VISITOR_TOKEN_SECRET: 'short' })).toThrow(
+      /PARLEY_VISITOR_TOKEN_SECRET: must be at least 32/,
+    );
+  });
 });

@@ -14,9 +14,11 @@ export {
 } from './config.js';
 export {
   Defaults,
+  WIDGET_KEY,
   gatewayEnvSchema,
   inferenceEnvSchema,
   responderEnvSchema,
+  widgetKeys,
   type GatewayConfig,
   type InferenceConfig,
   type ResponderConfig,

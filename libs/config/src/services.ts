@@ -22,7 +22,51 @@ export const Defaults = {
   RETENTION_SWEEP_MS: 60 * 60_000,
   UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
   UPSTREAM_MODEL: 'sim-model',
+  VISITOR_TOKEN_TTL_S: 7 * 24 * 3600,
 } as const;
+
+/** A public widget key: `pk_` and 16 to 128 letters, digits, `_` or `-`. */
+export const WIDGET_KEY = /^pk_[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * `PARLEY_WIDGET_KEYS`: comma-separated entries `pk_<key>=<origin>|<origin>…`, e.g.
+ * `pk_live_4f9c…=https://shop.example|https://www.shop.example`. Each key works only from its origins.
+ */
+export function widgetKeys() {
+  return z.string().transform((raw, ctx) => {
+    const keys: { key: string; origins: string[] }[] = [];
+    for (const entry of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const [key = '', origins = ''] = entry.split('=', 2);
+      if (!WIDGET_KEY.test(key)) {
+        ctx.addIssue({ code: 'custom', message: 'each key must be pk_ followed by 16 to 128 of [A-Za-z0-9_-]' });
+        return z.NEVER;
+      }
+      const list = origins.split('|').filter(Boolean);
+      const bad = list.find((origin) => !isOrigin(origin));
+      if (list.length === 0 || bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${key.slice(0, 6)}…: origins must be scheme://host[:port] separated by |${bad ? ` (got ${bad})` : ''}`,
+        });
+        return z.NEVER;
+      }
+      keys.push({ key, origins: list });
+    }
+    return keys;
+  });
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export const gatewayEnvSchema = z.object({
   ...commonEnv,
@@ -41,6 +85,19 @@ export const gatewayEnvSchema = z.object({
   PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
   /** Trust `X-Forwarded-*` from a proxy in front. */
   PARLEY_TRUST_PROXY: flag(false),
+  /** Public keys for the chat widget and the origins each may be used from (see {@link widgetKeys}). */
+  PARLEY_WIDGET_KEYS: widgetKeys().optional(),
+  /**
+   * Signs visitor tokens (HS256); at least 32 characters, the same on every gateway replica. Unset: a random
+   * secret per process, so visitors lose their session when the gateway restarts.
+   */
+  PARLEY_VISITOR_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a visitor token is valid; the widget renews it when half has passed. */
+  PARLEY_VISITOR_TOKEN_TTL_S: positiveInt(Defaults.VISITOR_TOKEN_TTL_S),
+  /** Serve the demo page at `/` (it embeds the widget with the first widget key). */
+  PARLEY_DEMO_PAGE: flag(true),
+  /** The built widget script; by default the one `npm run build` writes to dist/apps/widget. */
+  PARLEY_WIDGET_FILE: z.string().optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 

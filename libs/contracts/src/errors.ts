@@ -8,6 +8,8 @@ export const ErrorCodes = {
   invalid_id: { status: 400, retryable: false },
   context_length_exceeded: { status: 400, retryable: false },
   unauthorized: { status: 401, retryable: false },
+  forbidden: { status: 403, retryable: false },
+  origin_not_allowed: { status: 403, retryable: false },
   not_found: { status: 404, retryable: false },
   conversation_not_found: { status: 404, retryable: false },
   model_not_found: { status: 404, retryable: false },

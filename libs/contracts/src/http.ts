@@ -52,6 +52,27 @@ export type Conversation = z.infer<typeof ConversationSchema>;
 export const ConversationWithMessagesSchema = ConversationSchema.extend({ messages: z.array(HistoryMessageSchema) });
 export type ConversationWithMessages = z.infer<typeof ConversationWithMessagesSchema>;
 
+/** `POST /v1/widget/session`: a public widget key, and the visitor's current token to renew it. */
+export const WidgetSessionBodySchema = z
+  .object({
+    key: z.string().min(1).max(160).describe('The public widget key (`pk_...`).'),
+    visitorToken: z
+      .string()
+      .max(2048)
+      .optional()
+      .describe("The visitor's current, still valid token: the new one names the same visitor."),
+  })
+  .strict();
+export type WidgetSessionBody = z.infer<typeof WidgetSessionBodySchema>;
+
+export const WidgetSessionSchema = z.object({
+  visitorToken: z.string().describe('Bearer token for this visitor: their own conversations and nothing else.'),
+  visitorId: z.string(),
+  expiresAt: z.string().describe('ISO time the token stops working.'),
+  renewAfter: z.string().describe('ISO time after which the widget should renew the token.'),
+});
+export type WidgetSession = z.infer<typeof WidgetSessionSchema>;
+
 /** Data of the SSE events of a conversation turn (`event: delta | done | error`, `id` = frame sequence). */
 export const DeltaEventSchema = z.object({ text: z.string() });
 export const DoneEventSchema = z.object({

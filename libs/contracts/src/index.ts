@@ -78,6 +78,8 @@ export {
   OpenAIErrorBodySchema,
   OpenAIMessageSchema,
   SendMessageBodySchema,
+  WidgetSessionBodySchema,
+  WidgetSessionSchema,
 } from './http.js';
 export type {
   ChatCompletionBody,
@@ -88,6 +90,8 @@ export type {
   UserErasureReceipt,
   FeedbackBody,
   SendMessageBody,
+  WidgetSession,
+  WidgetSessionBody,
 } from './http.js';
 export {
   Buckets,

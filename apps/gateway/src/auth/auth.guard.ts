@@ -1,34 +1,81 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ParleyError } from '@parley/contracts';
 import type { Request } from 'express';
 import { Tokens } from '../tokens.js';
+import { VisitorTokens, type Visitor } from '../widget/visitor-tokens.js';
+import type { WidgetKeys } from '../widget/widget-keys.js';
 import type { ApiKeys } from './api-keys.js';
 
-const BEARER = /^Bearer ([^\s]{1,512})$/;
+const BEARER = /^Bearer ([^\s]{1,2048})$/;
+const ALLOW_VISITORS = 'parley:allowVisitors';
 
-/** The key in `Authorization: Bearer <key>`, if the header has that form. */
+/** Who is calling: an API key, or a widget visitor (whose conversations the widget key owns). */
+export interface Caller {
+  /** The owner of the caller's conversations: an API key's id or a widget key's id. */
+  keyId: string;
+  visitor?: Visitor;
+}
+
+type AuthenticatedRequest = Request & { caller?: Caller };
+
+/**
+ * Marks a route (or controller) that a widget visitor's token may use. Every other `/v1` route refuses
+ * visitor tokens with `forbidden`, so a public widget key can never reach the OpenAI-compatible endpoint,
+ * listings, admin or erasure-by-user routes.
+ */
+export const AllowVisitors = () => SetMetadata(ALLOW_VISITORS, true);
+
+/** The token in `Authorization: Bearer <token>`, if the header has that form. */
 export function bearerToken(req: Request): string | undefined {
   return BEARER.exec(req.headers.authorization ?? '')?.[1];
 }
 
-/** The key id of the authenticated caller, set by {@link ApiKeyGuard}. */
-export function keyIdOf(req: Request): string {
-  const keyId = (req as Request & { keyId?: string }).keyId;
-  if (!keyId) throw new ParleyError('unauthorized', 'missing API key');
-  return keyId;
+/** The authenticated caller, set by {@link ApiKeyGuard}. */
+export function callerOf(req: Request): Caller {
+  const caller = (req as AuthenticatedRequest).caller;
+  if (!caller) throw new ParleyError('unauthorized', 'missing API key');
+  return caller;
 }
 
-/** Every `/v1` route requires `Authorization: Bearer <key>`. */
+/** The key id of the authenticated caller, set by {@link ApiKeyGuard}. */
+export function keyIdOf(req: Request): string {
+  return callerOf(req).keyId;
+}
+
+/** Every `/v1` route requires `Authorization: Bearer <key>`, or a visitor token where {@link AllowVisitors} says so. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(@Inject(Tokens.apiKeys) private readonly keys: ApiKeys) {}
+  constructor(
+    @Inject(Tokens.apiKeys) private readonly keys: ApiKeys,
+    @Inject(Tokens.widgetKeys) private readonly widgetKeys: WidgetKeys,
+    @Inject(Tokens.visitorTokens) private readonly visitorTokens: VisitorTokens,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request & { keyId?: string }>();
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = bearerToken(req);
+    if (token && VisitorTokens.looksLikeToken(token)) {
+      const visitor = await this.visitorTokens.verify(token);
+      const widgetKey = this.widgetKeys.byKeyId(visitor.keyId);
+      // Removing a widget key from the configuration revokes every token issued for it.
+      if (!widgetKey) throw new ParleyError('unauthorized', 'the widget key of this visitor token is not configured');
+      const origin = req.headers.origin;
+      if (origin !== undefined && !widgetKey.origins.has(origin)) {
+        throw new ParleyError('origin_not_allowed', 'this widget key may not be used from this origin');
+      }
+      const allowed = this.reflector.getAllAndOverride<boolean | undefined>(ALLOW_VISITORS, [
+        context.getHandler(),
+        context.getClass(),
+      ]);
+      if (!allowed) throw new ParleyError('forbidden', 'a visitor token can use only its own conversations');
+      req.caller = { keyId: visitor.keyId, visitor };
+      return true;
+    }
     const keyId = token ? this.keys.verify(token) : undefined;
     if (!keyId) throw new ParleyError('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
-    req.keyId = keyId;
+    req.caller = { keyId };
     return true;
   }
 }

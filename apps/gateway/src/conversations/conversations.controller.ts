@@ -27,7 +27,7 @@ import {
 } from '@parley/messaging';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { ApiKeyGuard, keyIdOf } from '../auth/auth.guard.js';
+import { AllowVisitors, ApiKeyGuard, callerOf, keyIdOf } from '../auth/auth.guard.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
@@ -54,7 +54,18 @@ export class ConversationsController {
 
   @Post()
   @HttpCode(201)
+  @AllowVisitors()
   async create(@Req() req: Request): Promise<Conversation> {
+    const { visitor } = callerOf(req);
+    if (visitor) {
+      // A visitor chooses nothing: no model, prompt or metadata of their own (the system prompt is the operator's).
+      parseBody(VisitorCreateBodySchema, req.body ?? {});
+      const record = await this.conversations.create(visitor.keyId, await this.models.defaultModel(), {
+        externalUserId: visitor.externalUserId,
+        metadata: { channel: 'widget', origin: visitor.origin },
+      });
+      return toConversation(record);
+    }
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
     const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
     const { systemPrompt, externalUserId, metadata } = body;
@@ -86,15 +97,17 @@ export class ConversationsController {
   }
 
   @Get(':id')
+  @AllowVisitors()
   async get(@Req() req: Request, @Param('id') id: string): Promise<ConversationWithMessages> {
-    const record = await this.conversations.get(id, keyIdOf(req));
+    const record = await this.conversations.get(id, callerOf(req));
     return { ...toConversation(record), messages: await this.conversations.messages(record.id) };
   }
 
   /** Erases the conversation and everything derived from it. */
   @Delete(':id')
+  @AllowVisitors()
   async erase(@Req() req: Request, @Param('id') id: string): Promise<ErasureReceipt> {
-    return this.conversations.erase(await this.conversations.get(id, keyIdOf(req)));
+    return this.conversations.erase(await this.conversations.get(id, callerOf(req)));
   }
 
   /**
@@ -102,9 +115,11 @@ export class ConversationsController {
    * turn the first request started instead of starting another.
    */
   @Post(':id/messages')
+  @AllowVisitors()
   async send(@Req() req: Request, @Res() res: Response, @Param('id') id: string): Promise<void> {
-    const ownerKeyId = keyIdOf(req);
-    const record = await this.conversations.get(id, ownerKeyId);
+    const caller = callerOf(req);
+    const ownerKeyId = caller.keyId;
+    const record = await this.conversations.get(id, caller);
     const body = parseBody(SendMessageBodySchema, req.body);
     assertMessageSize(body.content, this.config.PARLEY_MAX_MESSAGE_BYTES, 'content');
     const idempotencyKey = req.headers['idempotency-key'];
@@ -164,13 +179,14 @@ export class ConversationsController {
    * in order; after the frames expired, the stored reply.
    */
   @Get(':id/turns/:turnId/events')
+  @AllowVisitors()
   async events(
     @Req() req: Request,
     @Res() res: Response,
     @Param('id') id: string,
     @Param('turnId') turnId: string,
   ): Promise<void> {
-    const record = await this.conversations.get(id, keyIdOf(req));
+    const record = await this.conversations.get(id, callerOf(req));
     await this.conversations.assertTurn(record, turnId);
     const afterSeq = lastEventId(req);
     const stored = await countSubject(this.jetstream.jsm, Streams.frames.name, turnFramesSubject(turnId));
@@ -187,13 +203,14 @@ export class ConversationsController {
 
   /** Stops a turn: the upstream request is aborted, the partial reply is stored, the stream ends `cancelled`. */
   @Post(':id/turns/:turnId/cancel')
+  @AllowVisitors()
   @HttpCode(202)
   async cancel(
     @Req() req: Request,
     @Param('id') id: string,
     @Param('turnId') turnId: string,
   ): Promise<{ turnId: string; status: 'cancelling' }> {
-    const record = await this.conversations.get(id, keyIdOf(req));
+    const record = await this.conversations.get(id, callerOf(req));
     await this.conversations.assertTurn(record, turnId);
     this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
     return { turnId, status: 'cancelling' };
@@ -201,13 +218,14 @@ export class ConversationsController {
 
   /** Rates a reply (`up` or `down`, with an optional reason); a new rating replaces the earlier one. */
   @Post(':id/turns/:turnId/feedback')
+  @AllowVisitors()
   @HttpCode(200)
   async feedback(
     @Req() req: Request,
     @Param('id') id: string,
     @Param('turnId') turnId: string,
   ): Promise<{ turnId: string; rating: string; reason?: string }> {
-    const record = await this.conversations.get(id, keyIdOf(req));
+    const record = await this.conversations.get(id, callerOf(req));
     const body = parseBody(FeedbackBodySchema, req.body);
     const { rating, reason } = await this.conversations.rate(record, turnId, body);
     return { turnId, rating, ...(reason ? { reason } : {}) };
@@ -237,6 +255,8 @@ function lastEventId(req: Request): number {
   }
   return value;
 }
+
+const VisitorCreateBodySchema = z.object({}).strict();
 
 const ListQuerySchema = z
   .object({

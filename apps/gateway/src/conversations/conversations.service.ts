@@ -32,6 +32,7 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
+import type { Caller } from '../auth/auth.guard.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 
@@ -122,12 +123,19 @@ export class ConversationsService {
   }
 
   /** The caller's conversation; `invalid_id` for a malformed id, `conversation_not_found` otherwise. */
-  async get(id: string, ownerKeyId: string): Promise<ConversationRecord> {
+  /**
+   * The conversation, if `caller` may see it: its owner key, and for a widget visitor only their own
+   * conversations. To anyone else it does not exist.
+   */
+  async get(id: string, caller: Caller): Promise<ConversationRecord> {
     if (!isValidId(id)) throw new ParleyError('invalid_id', 'conversation id is malformed', { param: 'id' });
     const entry = await this.jetstream.conversations.get(id);
     const record =
       entry && entry.operation === 'PUT' ? decode(ConversationRecordSchema, entry.value, 'conversation') : undefined;
-    if (!record || record.ownerKeyId !== ownerKeyId) {
+    const visible =
+      record?.ownerKeyId === caller.keyId &&
+      (caller.visitor === undefined || record.externalUserId === caller.visitor.externalUserId);
+    if (!record || !visible) {
       throw new ParleyError('conversation_not_found', 'no such conversation');
     }
     return record;

@@ -18,6 +18,8 @@ import {
   OpenAIErrorBodySchema,
   SendMessageBodySchema,
   UserErasureReceiptSchema,
+  WidgetSessionBodySchema,
+  WidgetSessionSchema,
 } from '@parley/contracts';
 import { z } from 'zod';
 
@@ -78,6 +80,45 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           summary: 'Prometheus metrics (process metrics, `parley_feedback_total{model,rating}`)',
           security: [],
           responses: { '200': { description: 'Prometheus text format' } },
+        },
+      },
+      '/': {
+        get: {
+          summary: 'Demo page embedding the chat widget (`PARLEY_DEMO_PAGE`)',
+          security: [],
+          responses: { '200': { description: 'HTML' }, '404': error('Demo page turned off (`not_found`)') },
+        },
+      },
+      '/widget.js': {
+        get: {
+          summary: 'The embeddable chat widget',
+          description:
+            'With `?v=<version>` (the ETag without quotes) cached for a year as immutable; without it revalidated ' +
+            'every 5 minutes. Served gzip or brotli by `Accept-Encoding`.',
+          security: [],
+          parameters: [{ name: 'v', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+            '304': { description: 'Not modified (`If-None-Match`)' },
+          },
+        },
+      },
+      '/v1/widget/session': {
+        post: {
+          summary: 'Start or renew a widget visitor session',
+          description:
+            'Called by the widget with its public key (`pk_...`) from an origin that key allows (the `Origin` header ' +
+            'is required and checked; CORS answers only those origins). The visitor token it returns works as ' +
+            "`Authorization: Bearer` on the conversation routes for the visitor's own conversations only; every " +
+            'other `/v1` route answers `403 forbidden`. A still valid token of the same key keeps the same visitor.',
+          security: [],
+          requestBody: { required: true, content: json('WidgetSessionRequest') },
+          responses: {
+            '201': { description: 'A visitor token', content: json('WidgetSession') },
+            '400': error('Invalid body (`invalid_request`, `invalid_json`)'),
+            '401': error('Unknown widget key (`unauthorized`)'),
+            '403': error('Origin missing or not allowed for this key (`origin_not_allowed`)'),
+          },
         },
       },
       '/openapi.json': {
@@ -254,7 +295,15 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key, or on the conversation routes a widget visitor token from `POST /v1/widget/session` ' +
+            "(that visitor's conversations only)",
+        },
+      },
       schemas: {
         Error: schema(ErrorBodySchema),
         OpenAIError: schema(OpenAIErrorBodySchema),
@@ -263,6 +312,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
         SendMessageRequest: schema(SendMessageBodySchema, 'input'),
         FeedbackRequest: schema(FeedbackBodySchema, 'input'),
+        WidgetSessionRequest: schema(WidgetSessionBodySchema, 'input'),
+        WidgetSession: schema(WidgetSessionSchema),
         ConversationList: schema(ConversationListSchema),
         UserErasureReceipt: schema(UserErasureReceiptSchema),
         Conversation: schema(ConversationSchema),
