@@ -35,7 +35,10 @@ if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
 
 const metrics = createMetricsRegistry('gateway');
 const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log, registry: metrics });
-const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS });
+const jetstream = await ensureJetStream(nats.nc, {
+  framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
+  replicas: config.PARLEY_JETSTREAM_REPLICAS,
+});
 const app = await NestFactory.create<NestExpressApplication>(
   AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }, { keys: widgetKeys, script: widgetScript }),
   {

@@ -14,6 +14,7 @@ await runNatsService({
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
+  jetStreamReplicas: config.PARLEY_JETSTREAM_REPLICAS,
   opsPort: config.PARLEY_OPS_PORT,
   tracedSubjects: [Subjects.turnStart],
   telemetry: config,

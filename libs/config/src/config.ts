@@ -99,6 +99,11 @@ export const commonEnv = {
   PARLEY_SHUTDOWN_GRACE_MS: positiveInt(10_000),
   /** How long the frames of a turn are kept for resuming (the stream's max age; same on every service). */
   PARLEY_FRAMES_TTL_MS: positiveInt(15 * 60_000),
+  /**
+   * Copies JetStream keeps of every stream and bucket: 1 on a single server, 3 on a three-node cluster (a
+   * node can then fail without losing history). Applied when a service creates or updates them at start.
+   */
+  PARLEY_JETSTREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** OTLP/HTTP collector base URL (traces go to `<url>/v1/traces`); unset: no export, no connection attempts. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
   /** Full URL for traces, overriding the endpoint above. */
@@ -114,6 +119,7 @@ export interface CommonConfig {
   LOG_LEVEL: (typeof LOG_LEVELS)[number];
   PARLEY_SHUTDOWN_GRACE_MS: number;
   PARLEY_FRAMES_TTL_MS: number;
+  PARLEY_JETSTREAM_REPLICAS: number;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
   OTEL_TRACES_EXPORTER?: 'otlp' | 'none';

@@ -13,6 +13,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Buckets, Streams } from '@parley/contracts';
+import { isDeepStrictEqual } from 'node:util';
 
 /** Frames are kept long enough for a client to reconnect and resume, then dropped (default). */
 export const FRAMES_MAX_AGE_MS = 15 * 60_000;
@@ -20,6 +21,12 @@ export const FRAMES_MAX_AGE_MS = 15 * 60_000;
 export const RECORDS_TTL_MS = 24 * 60 * 60_000;
 /** Window in which a repeated message id is recognised as a duplicate (idempotent appends). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+/**
+ * Attempts of a JetStream publish when no server answers for the stream, as while a cluster elects a new
+ * stream leader after a node failed (about 2 s): with the backoff of the NATS client that is up to ~5 s. Every
+ * stored publish carries a message id, so a retry of a publish that did land is recognised as a duplicate.
+ */
+export const PUBLISH_RETRIES = 7;
 /** Upper bound on one conversation's stored messages (oldest dropped first). */
 export const HISTORY_MAX_MESSAGES_PER_CONVERSATION = 10_000;
 
@@ -33,15 +40,23 @@ export interface JetStreamHandles {
   index: KV;
 }
 
+export interface JetStreamOptions {
+  /** How long frames are kept for resuming. */
+  framesMaxAgeMs?: number;
+  /** Copies of every stream and bucket (1 on a single server, 3 on a three-node cluster). */
+  replicas?: number;
+}
+
 export async function ensureJetStream(
   nc: NatsConnection,
-  { framesMaxAgeMs = FRAMES_MAX_AGE_MS }: { framesMaxAgeMs?: number } = {},
+  { framesMaxAgeMs = FRAMES_MAX_AGE_MS, replicas = 1 }: JetStreamOptions = {},
 ): Promise<JetStreamHandles> {
   const jsm = await jetstreamManager(nc);
   await addOrUpdate(jsm, {
     name: Streams.history.name,
     subjects: [...Streams.history.subjects],
     storage: StorageType.File,
+    num_replicas: replicas,
     max_msgs_per_subject: HISTORY_MAX_MESSAGES_PER_CONVERSATION,
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
@@ -50,30 +65,45 @@ export async function ensureJetStream(
     name: Streams.frames.name,
     subjects: [...Streams.frames.subjects],
     storage: StorageType.File,
+    num_replicas: replicas,
     max_age: nanos(framesMaxAgeMs),
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
   const kvm = new Kvm(nc);
-  const conversations = await kvm.create(Buckets.conversations, { history: 1, storage: StorageType.File });
-  const records = { history: 1, storage: StorageType.File, ttl: RECORDS_TTL_MS };
-  const turns = await kvm.create(Buckets.turns, records);
-  const idempotency = await kvm.create(Buckets.idempotency, records);
-  const feedback = await kvm.create(Buckets.feedback, { history: 1, storage: StorageType.File });
-  const index = await kvm.create(Buckets.index, { history: 1, storage: StorageType.File });
+  const bucket = async (name: string, ttl?: number): Promise<KV> => {
+    const kv = await kvm.create(name, { history: 1, storage: StorageType.File, replicas, ...(ttl ? { ttl } : {}) });
+    // An existing bucket keeps its settings on create; raise or lower its copies when the cluster changed.
+    const info = await jsm.streams.info(`KV_${name}`);
+    if (info.config.num_replicas !== replicas) {
+      await jsm.streams.update(info.config.name, { ...info.config, num_replicas: replicas });
+    }
+    return kv;
+  };
+  const conversations = await bucket(Buckets.conversations);
+  const turns = await bucket(Buckets.turns, RECORDS_TTL_MS);
+  const idempotency = await bucket(Buckets.idempotency, RECORDS_TTL_MS);
+  const feedback = await bucket(Buckets.feedback);
+  const index = await bucket(Buckets.index);
   return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index };
 }
 
 type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0];
 
 async function addOrUpdate(jsm: JetStreamManager, config: StreamConfig & { name: string }): Promise<void> {
+  let current: StreamConfig;
   try {
-    await jsm.streams.info(config.name);
+    current = (await jsm.streams.info(config.name)).config;
   } catch {
     await jsm.streams.add(config);
     return;
   }
-  await jsm.streams.update(config.name, config);
+  // Every service runs this at start: update only what differs, so a clustered stream is not disturbed
+  // (an update goes through the stream's leader and makes its peers apply it) on every restart.
+  const differs = Object.entries(config).some(
+    ([key, value]) => !isDeepStrictEqual(current[key as keyof StreamConfig], value),
+  );
+  if (differs) await jsm.streams.update(config.name, { ...current, ...config });
 }
 
 /** Removes every stored message on one subject of a stream (erasure). */

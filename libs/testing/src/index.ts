@@ -1,5 +1,11 @@
 export { CHROMIUM_PATH, launchChromium } from './browser.js';
-export { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.js';
+export {
+  startNatsCluster,
+  startNatsServer,
+  type NatsClusterHandle,
+  type NatsServerHandle,
+  type NatsServerOptions,
+} from './nats-server.js';
 export { LlmSimClient, collect, type SimRecord } from './llm-sim-client.js';
 export { freePort } from './ports.js';
 export type { ExitStatus } from './process-output.js';

@@ -2,10 +2,13 @@
  * A real nats-server with JetStream for tests: on a free port, with its own store directory, stopped and
  * restarted on the same port and store to prove that data survives and clients reconnect.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './ports.js';
 import { ProcessOutput } from './process-output.js';
 
@@ -15,6 +18,10 @@ const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 /** First-start attempts: another process may take the free port between `freePort()` and the bind. */
 const PORT_ATTEMPTS = 3;
+/** How long a cluster may take to start and elect its JetStream leader. */
+const CLUSTER_READY_TIMEOUT_MS = 20_000;
+/** Pause between JetStream availability checks while a cluster elects its leader. */
+const JETSTREAM_POLL_MS = 100;
 
 export interface NatsServerOptions {
   /** The nats-server executable, looked up on PATH unless it is a path. */
@@ -65,7 +72,7 @@ export async function startNatsServer({
     for (let attempt = 1; !running; attempt++) {
       port = await freePort();
       try {
-        running = await launch({ binary, port, storeDir, readyTimeoutMs });
+        running = await launch({ binary, port, args: serverArgs(port, storeDir), readyTimeoutMs });
       } catch (error) {
         if (attempt >= PORT_ATTEMPTS || !String(error).includes('address already in use')) throw error;
       }
@@ -94,23 +101,122 @@ export async function startNatsServer({
     async restart() {
       if (final) throw new Error(`the nats-server of port ${port} was stopped for good: start a new one`);
       await stopProcess();
-      running = await launch({ binary, port, storeDir, readyTimeoutMs });
+      running = await launch({ binary, port, args: serverArgs(port, storeDir), readyTimeoutMs });
     },
   };
+}
+
+export interface NatsClusterHandle {
+  /** One `nats://127.0.0.1:<port>` per server; give a client all of them. */
+  readonly urls: string[];
+  /** Stops one server (a node failure); the others keep running. */
+  stopNode(index: number): Promise<void>;
+  /** Stops every server and removes their stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` nats-servers with JetStream as one cluster (routes between all of them, like the StatefulSet in
+ * k8s/) and resolves once the cluster's JetStream has a leader and accepts replicated streams.
+ *
+ * @throws Error when a server cannot start or JetStream is not available within the timeout.
+ */
+export async function startNatsCluster({
+  size = 3,
+  binary = 'nats-server',
+  readyTimeoutMs = CLUSTER_READY_TIMEOUT_MS,
+}: NatsServerOptions & { size?: number } = {}): Promise<NatsClusterHandle> {
+  const ports = await distinctFreePorts(size * 2);
+  const nodes = Array.from({ length: size }, (_, i) => ({
+    port: ports[i]!,
+    clusterPort: ports[size + i]!,
+    storeDir: mkdtempSync(join(tmpdir(), 'parley-nats-')),
+  }));
+  const routes = nodes.map((node) => `nats://127.0.0.1:${node.clusterPort}`).join(',');
+  const started = await Promise.allSettled(
+    nodes.map((node, i) =>
+      launch({
+        binary,
+        port: node.port,
+        readyTimeoutMs,
+        args: [
+          ...serverArgs(node.port, node.storeDir),
+          ...['--name', `parley-test-${i}`, '--cluster_name', 'parley-test'],
+          ...['--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', routes],
+        ],
+      }),
+    ),
+  );
+  const running = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const stop = async () => {
+    await Promise.all(running.map(terminate));
+    for (const node of nodes) rmSync(node.storeDir, { recursive: true, force: true });
+  };
+  const urls = nodes.map((node) => `nats://127.0.0.1:${node.port}`);
+  try {
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    await waitForJetStream(urls, readyTimeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    urls,
+    stopNode: async (index) => {
+      const node = running[index];
+      if (!node) throw new Error(`the cluster has no server ${index}`);
+      await terminate(node);
+    },
+    stop,
+  };
+}
+
+/** Resolves once a replicated stream can be created (the meta leader is elected and peers are known). */
+async function waitForJetStream(urls: string[], timeoutMs: number): Promise<void> {
+  const nc = await connect({ servers: urls, timeout: timeoutMs });
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  try {
+    while (Date.now() < deadline) {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+        await jsm.streams.add({ name: 'HARNESS_READY', subjects: ['harness.ready'], num_replicas: urls.length });
+        await jsm.streams.delete('HARNESS_READY');
+        return;
+      } catch (error) {
+        last = error;
+        await delay(JETSTREAM_POLL_MS);
+      }
+    }
+    throw new Error(`the nats cluster's JetStream was not ready within ${timeoutMs} ms: ${String(last)}`);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+function serverArgs(port: number, storeDir: string): string[] {
+  return ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
 }
 
 async function launch({
   binary,
   port,
-  storeDir,
+  args,
   readyTimeoutMs,
 }: {
   binary: string;
   port: number;
-  storeDir: string;
+  args: string[];
   readyTimeoutMs: number;
 }): Promise<Running> {
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const running = { child, output: new ProcessOutput(child) };

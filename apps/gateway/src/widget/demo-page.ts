@@ -27,7 +27,7 @@ export function demoPage({ origin, key, version }: { origin: string; key?: strin
   code { background: #e8ebf0; padding: .1em .35em; border-radius: 4px; font-size: .9em; }
   .warn { background: #fff4d6; border: 1px solid #e0b84c; padding: .75rem 1rem; border-radius: 8px; }
   @media (prefers-color-scheme: dark) {
-    body { color: #e6e9ef; background: #14171c; } code { background: #262b33; }
+    body { color: #e6e9ef; background: #14171c; } code { background: #262b33; } a { color: #9dbbff; }
     .warn { background: #3a3019; border-color: #8a6d1f; }
   }
 </style>

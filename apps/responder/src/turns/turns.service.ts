@@ -34,6 +34,7 @@ import type { ResponderConfig } from '@parley/config';
 import {
   ActiveStreams,
   ConversationIndex,
+  PUBLISH_RETRIES,
   SequenceReader,
   decode,
   encode,
@@ -242,7 +243,11 @@ export class TurnsService {
       seq += 1;
       const data = encode({ ...frame, seq });
       if (stored) {
-        await this.jetstream.js.publish(subject, data, { headers, msgID: `${turn.turnId}.${seq}` });
+        await this.jetstream.js.publish(subject, data, {
+          headers,
+          msgID: `${turn.turnId}.${seq}`,
+          retries: PUBLISH_RETRIES,
+        });
       } else {
         this.nats.nc.publish(subject, data, { headers });
       }

@@ -36,6 +36,8 @@ export interface NatsServiceOptions {
   logLevel: string;
   shutdownGraceMs: number;
   framesMaxAgeMs: number;
+  /** Copies of every JetStream stream and bucket. */
+  jetStreamReplicas: number;
   /** The operations port (`/healthz`, `/readyz`, `/metrics`); 0 picks a free one. */
   opsPort: number;
   /** Builds the root module from the connected context. */
@@ -56,7 +58,10 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
   const metrics = createMetricsRegistry(options.service);
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
-  const jetstream = await ensureJetStream(nats.nc, { framesMaxAgeMs: options.framesMaxAgeMs });
+  const jetstream = await ensureJetStream(nats.nc, {
+    framesMaxAgeMs: options.framesMaxAgeMs,
+    replicas: options.jetStreamReplicas,
+  });
   const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
   const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(

@@ -1,0 +1,48 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Buckets, Streams, newId } from '@parley/contracts';
+import { startNatsCluster, type NatsClusterHandle } from '@parley/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HistoryStore } from './history.js';
+import { ensureJetStream } from './jetstream.js';
+
+let cluster: NatsClusterHandle;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  cluster = await startNatsCluster({ size: 3 });
+  nc = await connect({ servers: cluster.urls });
+}, 30_000);
+afterAll(async () => {
+  await nc?.close();
+  await cluster?.stop();
+});
+
+const STREAMS = [Streams.history.name, Streams.frames.name, ...Object.values(Buckets).map((b) => `KV_${b}`)];
+
+describe('JetStream on a three-node cluster', () => {
+  it('jetstream - PARLEY_JETSTREAM_REPLICAS=3 replicates every stream and bucket, also ones created with 1', async () => {
+    await ensureJetStream(nc, { replicas: 1 }); // an earlier single-copy deployment
+    const { jsm } = await ensureJetStream(nc, { replicas: 3 });
+    for (const name of STREAMS) {
+      const info = await jsm.streams.info(name);
+      expect({ name, replicas: info.config.num_replicas }).toEqual({ name, replicas: 3 });
+    }
+  });
+
+  it('jetstream - history written before a node fails is still read and appended after', async () => {
+    const { js, jsm } = await ensureJetStream(nc, { replicas: 3 });
+    const history = new HistoryStore(js, jsm);
+    const conversation = newId('conversation');
+    const entry = (content: string) => ({
+      id: newId('message'),
+      turnId: newId('turn'),
+      role: 'user' as const,
+      content,
+      createdAt: new Date().toISOString(),
+    });
+    expect(await history.append(conversation, entry('before'), 't1.user')).toBe(true);
+    await cluster.stopNode(0);
+    expect(await history.append(conversation, entry('after'), 't2.user')).toBe(true);
+    expect((await history.list(conversation)).map((m) => m.content)).toEqual(['before', 'after']);
+  });
+});
