@@ -5,7 +5,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { HistoryMessageSchema, ParleyError, Streams, historySubject, type HistoryMessage } from '@parley/contracts';
 import { decode, encode } from './codec.js';
-import { PUBLISH_RETRIES } from './jetstream.js';
+import { STORED_PUBLISH } from './jetstream.js';
 
 /** Time allowed to read a conversation's history. */
 const READ_TIMEOUT_MS = 5_000;
@@ -23,7 +23,7 @@ export class HistoryStore {
   async append(conversationId: string, message: HistoryMessage, dedupeId: string): Promise<boolean> {
     const ack = await this.js.publish(historySubject(conversationId), encode(message), {
       msgID: dedupeId,
-      retries: PUBLISH_RETRIES,
+      ...STORED_PUBLISH,
     });
     return !ack.duplicate;
   }

@@ -22,11 +22,12 @@ export const RECORDS_TTL_MS = 24 * 60 * 60_000;
 /** Window in which a repeated message id is recognised as a duplicate (idempotent appends). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 /**
- * Attempts of a JetStream publish when no server answers for the stream, as while a cluster elects a new
- * stream leader after a node failed (about 2 s): with the backoff of the NATS client that is up to ~5 s. Every
+ * Options for every stored publish (history, frames): a publish sent just as the client's server went away
+ * gets no answer, so each attempt waits 2 s, not the client's default 5 s; one that finds no stream leader (a
+ * cluster electing a new one after a node failed, about 2 s) is retried after the client's backoff. Every
  * stored publish carries a message id, so a retry of a publish that did land is recognised as a duplicate.
  */
-export const PUBLISH_RETRIES = 7;
+export const STORED_PUBLISH = { timeout: 2_000, retries: 7 } as const;
 /** Upper bound on one conversation's stored messages (oldest dropped first). */
 export const HISTORY_MAX_MESSAGES_PER_CONVERSATION = 10_000;
 

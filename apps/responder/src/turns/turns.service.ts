@@ -34,7 +34,7 @@ import type { ResponderConfig } from '@parley/config';
 import {
   ActiveStreams,
   ConversationIndex,
-  PUBLISH_RETRIES,
+  STORED_PUBLISH,
   SequenceReader,
   decode,
   encode,
@@ -246,7 +246,7 @@ export class TurnsService {
         await this.jetstream.js.publish(subject, data, {
           headers,
           msgID: `${turn.turnId}.${seq}`,
-          retries: PUBLISH_RETRIES,
+          ...STORED_PUBLISH,
         });
       } else {
         this.nats.nc.publish(subject, data, { headers });
