@@ -28,8 +28,24 @@ export class HistoryStore {
     return !ack.duplicate;
   }
 
-  /** All entries of a conversation in order (empty when it has none). */
+  /**
+   * All entries of a conversation in order (empty when it has none).
+   * @throws ParleyError `service_unavailable` (retryable) when JetStream cannot serve the read, e.g. for the
+   *   seconds a cluster takes to elect new leaders after losing a server.
+   */
   async list(conversationId: string): Promise<HistoryMessage[]> {
+    try {
+      return await this.read(conversationId);
+    } catch (error) {
+      if (error instanceof ParleyError) throw error;
+      throw new ParleyError('service_unavailable', 'history could not be read, try again', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+  }
+
+  private async read(conversationId: string): Promise<HistoryMessage[]> {
     const subject = historySubject(conversationId);
     const info = await this.jsm.streams.info(Streams.history.name, { subjects_filter: subject });
     const count = info.state.subjects?.[subject] ?? 0;

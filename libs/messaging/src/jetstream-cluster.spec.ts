@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Buckets, Streams, newId } from '@parley/contracts';
+import { Buckets, ParleyError, Streams, newId } from '@parley/contracts';
 import { startNatsCluster, type NatsClusterHandle } from '@parley/testing';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryStore } from './history.js';
 import { ensureJetStream } from './jetstream.js';
@@ -43,6 +44,23 @@ describe('JetStream on a three-node cluster', () => {
     expect(await history.append(conversation, entry('before'), 't1.user')).toBe(true);
     await cluster.stopNode(0);
     expect(await history.append(conversation, entry('after'), 't2.user')).toBe(true);
-    expect((await history.list(conversation)).map((m) => m.content)).toEqual(['before', 'after']);
-  }, 20_000); // leader election, and one 2 s publish timeout when the write raced the client's disconnect
+    // A read creates a consumer, which needs the cluster's meta leader and a live peer: until the cluster has
+    // re-elected and marked the lost server offline (seconds, longer on a busy machine) reads fail with a
+    // retryable error, which a client retries after Retry-After like this.
+    const listed = await retryWhileUnavailable(() => history.list(conversation), 40_000);
+    expect(listed.map((m) => m.content)).toEqual(['before', 'after']);
+  }, 60_000); // leader elections, and one 2 s publish timeout when the write raced the client's disconnect
 });
+
+async function retryWhileUnavailable<T>(read: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      const retryable = error instanceof ParleyError && error.code === 'service_unavailable';
+      if (!retryable || Date.now() > deadline) throw error;
+      await delay(((error as ParleyError).retryAfterSeconds ?? 1) * 1000);
+    }
+  }
+}
