@@ -15,7 +15,7 @@ import { DEFAULT_WIDGET_FILE, loadWidgetScript } from './widget/widget-script.js
 
 const started = performance.now();
 const config = loadConfigOrExit('gateway', gatewayEnvSchema);
-const telemetry = startTelemetry({ service: 'gateway', config });
+const telemetry = await startTelemetry({ service: 'gateway', config });
 const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 
 let apiKeys: ApiKeys;

@@ -11,26 +11,51 @@ afterAll(() => stack?.stop());
 
 describe('chat completions', () => {
   it('chat - the official openai client streams a reply token by token', async () => {
-    const stream = await stack.openai().chat.completions.create({
-      model: MODEL,
-      messages: [{ role: 'user', content: 'Hi' }],
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const deltas: string[] = [];
-    let finish: string | null = null;
-    let usage: unknown;
-    for await (const chunk of stream) {
-      expect(chunk.object).toBe('chat.completion.chunk');
-      const choice = chunk.choices[0];
-      if (choice?.delta.content) deltas.push(choice.delta.content);
-      if (choice?.finish_reason) finish = choice.finish_reason;
-      if (chunk.usage) usage = chunk.usage;
+    // Tokens far enough apart that each must reach the client on its own (nothing waits to batch them).
+    await stack.configureSim({ interTokenMs: 25 });
+    try {
+      const stream = await stack.openai().chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const deltas: string[] = [];
+      let finish: string | null = null;
+      let usage: unknown;
+      for await (const chunk of stream) {
+        expect(chunk.object).toBe('chat.completion.chunk');
+        const choice = chunk.choices[0];
+        if (choice?.delta.content) deltas.push(choice.delta.content);
+        if (choice?.finish_reason) finish = choice.finish_reason;
+        if (chunk.usage) usage = chunk.usage;
+      }
+      expect(deltas).toEqual(REPLY.match(/\S+\s*/g)); // llm-sim's tokens, one chunk each
+      expect(finish).toBe('stop');
+      expect(usage).toMatchObject({ completion_tokens: expect.any(Number), total_tokens: expect.any(Number) });
+    } finally {
+      await stack.configureSim({ interTokenMs: 2 });
     }
-    expect(deltas.length).toBeGreaterThan(3);
-    expect(deltas.join('')).toBe(REPLY);
-    expect(finish).toBe('stop');
-    expect(usage).toMatchObject({ completion_tokens: expect.any(Number), total_tokens: expect.any(Number) });
+  });
+
+  it('chat - tokens that arrive together go out together, complete and in order', async () => {
+    // llm-sim writes the whole reply at once: the responder gets the chunks together and sends fewer frames.
+    const tokens = REPLY.match(/\S+\s*/g)!;
+    await stack.configureSim({ burst: tokens.length });
+    try {
+      const stream = await stack.openai().chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+      });
+      const deltas: string[] = [];
+      for await (const chunk of stream)
+        if (chunk.choices[0]?.delta.content) deltas.push(chunk.choices[0].delta.content);
+      expect(deltas.join('')).toBe(REPLY);
+      expect(deltas.length).toBeLessThan(tokens.length);
+    } finally {
+      await stack.configureSim({ burst: 1 });
+    }
   });
 
   it('chat - the official openai client gets a whole completion without streaming', async () => {

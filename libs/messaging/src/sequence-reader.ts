@@ -57,6 +57,11 @@ export class SequenceReader<S extends z.ZodType<{ seq: number }>> implements Asy
     });
   }
 
+  /** Items received and not yet read: more than 0 means the next read will not wait. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
   /** Stops reading; a pending or later read ends the iteration. */
   close(): void {
     if (this.closed) return;

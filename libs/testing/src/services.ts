@@ -13,6 +13,9 @@ export type ServiceName = 'gateway' | 'responder' | 'inference' | 'llm-sim';
 /** One parsed JSON log line (pino format: `level`, `time`, `service`, `msg`, ...). */
 export type LogRecord = Record<string, unknown>;
 
+/** The V8 flags of scripts/local.ts's SERVICE_NODE_FLAGS and docker/Dockerfile's CMD (a deploy check compares them). */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 const WORKSPACE = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** How long `waitForLog` waits unless told. */
 const WAIT_FOR_LOG_TIMEOUT_MS = 10_000;
@@ -65,7 +68,7 @@ export async function startService(
 ): Promise<ServiceHandle> {
   const main = serviceMain(name);
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
     cwd: WORKSPACE,
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,8 @@
 /**
  * OpenTelemetry tracing for a service: a tracer provider with W3C trace context, and OTLP/HTTP export only
- * when a collector is configured (otherwise spans still get real ids, so `traceparent` keeps flowing, but
- * nothing is exported and no connection is attempted).
+ * when a collector is configured. Without one, the exporter is not even loaded and new traces are not
+ * recorded (spans still get real ids, so `traceparent` keeps flowing, and a caller's sampled trace is still
+ * followed), which keeps span bookkeeping off the token path of a deployment that exports nowhere.
  *
  * Instrumentation is explicit (spans made in the gateway's HTTP middleware, around every NATS hop and around
  * the upstream call), so nothing has to be loaded before the application: there are no NestJS 12 or NATS
@@ -10,9 +11,9 @@
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
@@ -40,9 +41,9 @@ export interface Telemetry {
 }
 
 /**
- * @example const telemetry = startTelemetry({ service: 'gateway', version: '0.1.0', config });
+ * @example const telemetry = await startTelemetry({ service: 'gateway', version: '0.1.0', config });
  */
-export function startTelemetry({
+export async function startTelemetry({
   service,
   version = '0.1.0',
   config,
@@ -50,20 +51,29 @@ export function startTelemetry({
   service: string;
   version?: string;
   config: TelemetryConfig;
-}): Telemetry {
+}): Promise<Telemetry> {
   const url =
     config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
     (config.OTEL_EXPORTER_OTLP_ENDPOINT
       ? `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`
       : undefined);
   const exporting = url !== undefined && config.OTEL_TRACES_EXPORTER !== 'none';
-  const spanProcessors: SpanProcessor[] = exporting
-    ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: EXPORT_DELAY_MS })]
-    : [];
+  const spanProcessors: SpanProcessor[] = [];
+  if (exporting) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    spanProcessors.push(
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: EXPORT_DELAY_MS }),
+    );
+  }
   const ratio = config.OTEL_TRACES_SAMPLER_ARG;
+  const root = !exporting
+    ? new AlwaysOffSampler()
+    : ratio >= 1
+      ? new AlwaysOnSampler()
+      : new TraceIdRatioBasedSampler(ratio);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': service, 'service.version': version }),
-    sampler: new ParentBasedSampler({ root: ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(ratio) }),
+    sampler: new ParentBasedSampler({ root }),
     spanProcessors,
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -28,6 +28,23 @@ describe('docker - Dockerfile', () => {
   });
 });
 
+describe('docker - the services V8 flags', () => {
+  /** The `SERVICE_NODE_FLAGS = [...]` array of a source file, as written. */
+  const flagsIn = (path: string) => {
+    const match = /SERVICE_NODE_FLAGS = \[([^\]]*)\]/.exec(readFileSync(repoPath(path), 'utf8'));
+    return match?.[1]?.split(',').map((flag) => flag.trim().replace(/^'|'$/g, ''));
+  };
+
+  it('are the same in the image, npm start and the test harness', () => {
+    const cmd = /^CMD \[(.*)\]$/m.exec(DOCKERFILE)?.[1];
+    const image = cmd?.split(',').map((part) => JSON.parse(part.trim()) as string);
+    const local = flagsIn('scripts/local.ts');
+    expect(local).toEqual(['--max-semi-space-size=8']);
+    expect(image).toEqual(['node', ...local!, 'main.mjs']);
+    expect(flagsIn('libs/testing/src/services.ts')).toEqual(local);
+  });
+});
+
 describe('docker - compose', () => {
   const text = readFileSync(COMPOSE, 'utf8');
 

@@ -4,13 +4,22 @@ import type { GatewayConfig } from '@parley/config';
 import { request, type NatsHandle } from '@parley/messaging';
 import { Tokens } from '../tokens.js';
 
-/** How long the model list from inference is reused. */
+/** How long the model list from inference is used as is. */
 const MODELS_TTL_MS = 5_000;
+/** After the TTL and up to this age, the list is still used while a refresh runs in the background. */
+const MODELS_STALE_MS = 60_000;
+/** An unknown model triggers a refresh first when the list is older than this (a route just added). */
+const MODELS_RECHECK_MS = 1_000;
 
-/** The model aliases inference serves, cached briefly; used to list models and to reject unknown ones early. */
+/**
+ * The model aliases inference serves, cached; used to list models and to reject unknown ones early. The
+ * refresh is kept off the request path (stale-while-revalidate), so no turn waits for it once the list is
+ * known, and concurrent refreshes are one request.
+ */
 @Injectable()
 export class ModelsService {
   private cached: { at: number; reply: ModelsReply } | undefined;
+  private refreshing: Promise<ModelsReply> | undefined;
 
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
@@ -18,16 +27,30 @@ export class ModelsService {
   ) {}
 
   async list(): Promise<ModelsReply> {
-    if (this.cached && Date.now() - this.cached.at < MODELS_TTL_MS) return this.cached.reply;
-    const reply = await request(this.nats.nc, {
+    const cached = this.cached;
+    const age = cached ? Date.now() - cached.at : Infinity;
+    if (!cached || age >= MODELS_STALE_MS) return this.refresh();
+    // A failed background refresh leaves the cached list; the next call tries again.
+    if (age >= MODELS_TTL_MS) this.refresh().catch(() => undefined);
+    return cached.reply;
+  }
+
+  private refresh(): Promise<ModelsReply> {
+    this.refreshing ??= request(this.nats.nc, {
       subject: Subjects.inferenceModels,
       payload: {},
       schema: ModelsReplySchema,
       timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
       unavailable: 'no_inference',
-    });
-    this.cached = { at: Date.now(), reply };
-    return reply;
+    })
+      .then((reply) => {
+        this.cached = { at: Date.now(), reply };
+        return reply;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
   }
 
   /** The first alias, used when a conversation is created without a model. */
@@ -39,7 +62,10 @@ export class ModelsService {
 
   /** Throws `model_not_found` (404) for an alias inference does not serve. */
   async assertExists(model: string): Promise<string> {
-    const { models } = await this.list();
+    let { models } = await this.list();
+    if (!models.some((m) => m.id === model) && Date.now() - (this.cached?.at ?? 0) > MODELS_RECHECK_MS) {
+      ({ models } = await this.refresh());
+    }
     if (!models.some((m) => m.id === model)) {
       throw new ParleyError('model_not_found', `model "${model}" does not exist`, { param: 'model' });
     }

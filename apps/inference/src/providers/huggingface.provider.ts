@@ -2,13 +2,11 @@
  * Hugging Face through `@huggingface/inference`: Inference Providers by model id (`hfProvider`, e.g. `auto`,
  * `together`), or a dedicated Inference Endpoint / TGI server by `endpointUrl` (the SDK posts to
  * `{endpointUrl}/v1/chat/completions`).
+ *
+ * The SDK is loaded on the first request (about 2 MB and 50 ms of start-up that deployments without a Hugging
+ * Face target should not pay).
  */
-import {
-  InferenceClient,
-  InferenceClientHubApiError,
-  InferenceClientProviderApiError,
-  type InferenceProviderOrPolicy,
-} from '@huggingface/inference';
+import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/inference';
 import { ParleyError } from '@parley/contracts';
 import { chunkEvents } from './chat-chunks.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
@@ -25,11 +23,10 @@ export interface HuggingFaceOptions {
 export class HuggingFaceProvider implements ChatProvider {
   readonly system = 'huggingface';
   readonly name: string;
-  private readonly client: InferenceClient;
+  private client: Promise<InferenceClient> | undefined;
 
   constructor(private readonly options: HuggingFaceOptions) {
     this.name = options.name ?? 'huggingface';
-    this.client = new InferenceClient(options.accessToken);
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
@@ -41,8 +38,8 @@ export class HuggingFaceProvider implements ChatProvider {
       fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
     const { params } = input;
     return chunkEvents(
-      () =>
-        this.client.chatCompletionStream(
+      async () =>
+        (await this.connect()).chatCompletionStream(
           {
             model: input.model,
             ...(this.options.endpointUrl
@@ -63,10 +60,27 @@ export class HuggingFaceProvider implements ChatProvider {
       { signal: input.signal, toError: toParleyError },
     );
   }
+
+  private connect(): Promise<InferenceClient> {
+    this.client ??= loadSdk().then(({ InferenceClient }) => new InferenceClient(this.options.accessToken));
+    return this.client;
+  }
+}
+
+type Sdk = typeof import('@huggingface/inference');
+let sdk: Sdk | undefined;
+
+async function loadSdk(): Promise<Sdk> {
+  sdk ??= await import('@huggingface/inference');
+  return sdk;
 }
 
 function toParleyError(error: unknown): ParleyError {
-  if (error instanceof InferenceClientProviderApiError || error instanceof InferenceClientHubApiError) {
+  // Errors come from the SDK's calls, so it is loaded by the time one is mapped.
+  if (
+    sdk &&
+    (error instanceof sdk.InferenceClientProviderApiError || error instanceof sdk.InferenceClientHubApiError)
+  ) {
     const status = error.httpResponse.status;
     if (status === 429) return new ParleyError('rate_limited', 'the Hugging Face upstream is rate limiting');
     if (status >= 400 && status < 500) {

@@ -253,13 +253,26 @@ export class TurnsService {
       }
     };
     let text = '';
+    // Deltas not yet published: while a frame is being published (a JetStream ack, or a busy event loop) the
+    // next deltas queue up in the reader, and they go out together as one frame instead of one frame each.
+    let unsent = '';
+    const flush = async () => {
+      if (!unsent) return;
+      const delta = unsent;
+      unsent = '';
+      await publish({ type: 'delta', text: delta });
+    };
     let terminal = false;
     try {
       for await (const chunk of chunks) {
         if (chunk.type === 'delta') {
           text += chunk.text;
-          await publish({ type: 'delta', text: chunk.text });
-        } else if (chunk.type === 'end') {
+          unsent += chunk.text;
+          if (chunks.buffered === 0) await flush();
+          continue;
+        }
+        await flush();
+        if (chunk.type === 'end') {
           span.setAttribute('gen_ai.response.finish_reasons', [chunk.finishReason]);
           if (chunk.usage) {
             span.setAttribute('gen_ai.usage.input_tokens', chunk.usage.prompt_tokens);
@@ -283,6 +296,7 @@ export class TurnsService {
         }
       }
       if (!terminal) {
+        await flush();
         this.cancelInference(turn.turnId, 'shutdown');
         terminal = true;
         await publish({ type: 'error', error: new ParleyError('shutting_down', 'responder shut down').toInfo() });
@@ -297,9 +311,11 @@ export class TurnsService {
       if (!(error instanceof ParleyError)) this.log.error({ err: error, turnId: turn.turnId }, 'turn failed');
       this.cancelInference(turn.turnId, 'timeout');
       recordError(span, failure);
-      await publish({ type: 'error', error: failure.toInfo() }).catch((publishError: unknown) =>
-        this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
-      );
+      await flush()
+        .then(() => publish({ type: 'error', error: failure.toInfo() }))
+        .catch((publishError: unknown) =>
+          this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
+        );
     }
   }
 

@@ -54,7 +54,7 @@ export interface NatsServiceOptions {
 
 export async function runNatsService(options: NatsServiceOptions): Promise<void> {
   const started = performance.now();
-  const telemetry = startTelemetry({ service: options.service, config: options.telemetry });
+  const telemetry = await startTelemetry({ service: options.service, config: options.telemetry });
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
   const metrics = createMetricsRegistry(options.service);
   const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
