@@ -16,6 +16,7 @@ import { ModelsService } from './models/models.service.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { Tokens } from './tokens.js';
 import { TurnClient } from './turns/turn-client.service.js';
+import { VisitorLimits } from './widget/visitor-limits.js';
 import { VisitorTokens } from './widget/visitor-tokens.js';
 import { WidgetController } from './widget/widget.controller.js';
 import { WidgetKeys } from './widget/widget-keys.js';
@@ -61,6 +62,7 @@ export class AppModule {
           provide: Tokens.visitorTokens,
           useValue: new VisitorTokens(config.PARLEY_VISITOR_TOKEN_SECRET, config.PARLEY_VISITOR_TOKEN_TTL_S),
         },
+        { provide: Tokens.visitorLimits, useValue: new VisitorLimits(config, metrics) },
         { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
       ],
     };

@@ -9,5 +9,6 @@ export const Tokens = {
   adminKeys: Symbol('adminKeys'),
   widgetKeys: Symbol('widgetKeys'),
   visitorTokens: Symbol('visitorTokens'),
+  visitorLimits: Symbol('visitorLimits'),
   widgetScript: Symbol('widgetScript'),
 } as const;

@@ -34,6 +34,9 @@ beforeAll(async () => {
       PORT: String(gatewayPort),
       PARLEY_WIDGET_KEYS: `${WIDGET_KEY}=${gateway}|${allowed}`,
       PARLEY_VISITOR_TOKEN_SECRET: 'test-secret-that-is-at-least-32-characters',
+      // Every page here is a new visitor from 127.0.0.1; the limits have their own spec.
+      PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: '1000',
+      PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: '1000',
     },
   });
   browser = await launchChromium();

@@ -23,6 +23,9 @@ export const Defaults = {
   UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
   UPSTREAM_MODEL: 'sim-model',
   VISITOR_TOKEN_TTL_S: 7 * 24 * 3600,
+  WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: 30,
+  VISITOR_MESSAGES_PER_MINUTE: 10,
+  WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: 60,
 } as const;
 
 /** A public widget key: `pk_` and 16 to 128 letters, digits, `_` or `-`. */
@@ -94,6 +97,12 @@ export const gatewayEnvSchema = z.object({
   PARLEY_VISITOR_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** How long a visitor token is valid; the widget renews it when half has passed. */
   PARLEY_VISITOR_TOKEN_TTL_S: positiveInt(Defaults.VISITOR_TOKEN_TTL_S),
+  /** New visitor sessions one client address may start per hour (per gateway replica). */
+  PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: positiveInt(Defaults.WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR),
+  /** Messages and new conversations one visitor may send per minute (per gateway replica). */
+  PARLEY_VISITOR_MESSAGES_PER_MINUTE: positiveInt(Defaults.VISITOR_MESSAGES_PER_MINUTE),
+  /** Visitors' messages and new conversations from one client address per minute (per gateway replica). */
+  PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: positiveInt(Defaults.WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE),
   /** Serve the demo page at `/` (it embeds the widget with the first widget key). */
   PARLEY_DEMO_PAGE: flag(true),
   /** The built widget script; by default the one `npm run build` writes to dist/apps/widget. */

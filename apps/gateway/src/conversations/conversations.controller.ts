@@ -28,6 +28,7 @@ import {
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AllowVisitors, ApiKeyGuard, callerOf, keyIdOf } from '../auth/auth.guard.js';
+import { clientAddress, type VisitorLimits } from '../widget/visitor-limits.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
@@ -50,6 +51,7 @@ export class ConversationsController {
     @Inject(ConversationsService) private readonly conversations: ConversationsService,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(TurnClient) private readonly turns: TurnClient,
+    @Inject(Tokens.visitorLimits) private readonly limits: VisitorLimits,
   ) {}
 
   @Post()
@@ -60,6 +62,7 @@ export class ConversationsController {
     if (visitor) {
       // A visitor chooses nothing: no model, prompt or metadata of their own (the system prompt is the operator's).
       parseBody(VisitorCreateBodySchema, req.body ?? {});
+      await this.limits.message(visitor, clientAddress(req));
       const record = await this.conversations.create(visitor.keyId, await this.models.defaultModel(), {
         externalUserId: visitor.externalUserId,
         metadata: { channel: 'widget', origin: visitor.origin },
@@ -143,6 +146,16 @@ export class ConversationsController {
         return writeFrameEvents(res, { turnId: claim.existing.turnId, frames: this.replay(claim.existing.turnId, 0) });
       }
       claimKey = claim.kvKey;
+    }
+    // A public widget key is in every page: a visitor's new messages are rate limited, before the turn starts
+    // (a replay above is not a new message). A refused one leaves nothing behind, not even its key's claim.
+    if (caller.visitor) {
+      try {
+        await this.limits.message(caller.visitor, clientAddress(req));
+      } catch (error) {
+        if (claimKey) await this.conversations.releaseIdempotencyKey(claimKey);
+        throw error;
+      }
     }
     const turn: TurnStart = {
       kind: 'conversation',

@@ -32,6 +32,13 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const turnParam = { name: 'turnId', in: 'path', required: true, schema: { type: 'string' } };
 
 const error = (description: string, body = 'Error') => ({ description, content: json(body) });
+/** A widget visitor over a rate limit (`PARLEY_WIDGET_*_PER_*`, `PARLEY_VISITOR_MESSAGES_PER_MINUTE`). */
+const visitorLimited = {
+  '429': {
+    ...error('A widget visitor or their address is over a rate limit (`rate_limited`); see `Retry-After`'),
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+  },
+};
 const errors = (body = 'Error') => ({
   '400': error('Invalid request or JSON (`invalid_request`, `invalid_json`, `invalid_id`)', body),
   '401': error('Missing or unknown API key (`unauthorized`)', body),
@@ -118,6 +125,10 @@ export function buildOpenApiDocument({ version }: { version: string }) {
             '400': error('Invalid body (`invalid_request`, `invalid_json`)'),
             '401': error('Unknown widget key (`unauthorized`)'),
             '403': error('Origin missing or not allowed for this key (`origin_not_allowed`)'),
+            '429': {
+              ...error('Too many new sessions from this address (`rate_limited`); see `Retry-After`'),
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+            },
           },
         },
       },
@@ -175,6 +186,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: {
             '201': { description: 'Created', content: json('Conversation') },
             '404': error('Unknown model (`model_not_found`)'),
+            ...visitorLimited,
             ...errors(),
           },
         },
@@ -223,6 +235,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
             '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
             '422': error('Idempotency-Key reused with a different body (`idempotency_key_reused`)'),
+            ...visitorLimited,
             ...errors(),
           },
         },

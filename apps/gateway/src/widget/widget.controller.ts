@@ -10,6 +10,7 @@ import type { Request, Response } from 'express';
 import { parseBody } from '../http/body.js';
 import { Tokens } from '../tokens.js';
 import { demoPage } from './demo-page.js';
+import { clientAddress, type VisitorLimits } from './visitor-limits.js';
 import { VisitorTokens } from './visitor-tokens.js';
 import type { WidgetKeys } from './widget-keys.js';
 import type { WidgetScript } from './widget-script.js';
@@ -24,6 +25,7 @@ export class WidgetController {
     @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(Tokens.widgetKeys) private readonly widgetKeys: WidgetKeys,
     @Inject(Tokens.visitorTokens) private readonly visitorTokens: VisitorTokens,
+    @Inject(Tokens.visitorLimits) private readonly limits: VisitorLimits,
     @Inject(Tokens.widgetScript) private readonly script: WidgetScript | undefined,
     @Inject(Tokens.log) private readonly log: Logger,
   ) {}
@@ -47,6 +49,7 @@ export class WidgetController {
       const previous = await this.visitorTokens.verify(body.visitorToken).catch(() => undefined);
       if (previous?.keyId === widgetKey.keyId) visitorId = previous.visitorId;
     }
+    if (!visitorId) await this.limits.newSession(clientAddress(req));
     const session = await this.visitorTokens.issue(widgetKey.keyId, origin, visitorId);
     if (!visitorId) this.log.info({ widgetKeyId: widgetKey.keyId, origin }, 'visitor session started');
     return session;
