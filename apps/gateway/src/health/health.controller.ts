@@ -17,14 +17,20 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready: connected to NATS, and a responder and an inference replica answer. */
+  /**
+   * Ready: this replica can take requests, which needs NATS. Whether a responder and an inference replica
+   * answer is reported in `checks` but does not make the gateway unready: without them every request still
+   * gets a precise `503 no_responder`/`no_inference` with `Retry-After`, and the widget script, the demo page
+   * and `/v1/models` keep working. (Failing readiness on them would take every gateway out of the Service at
+   * once and leave clients with the ingress's own error page.)
+   */
   @Get('readyz')
   async ready(@Res() res: Response): Promise<void> {
     const nats = this.nats.connected();
     const [responder, inference] = nats
       ? await Promise.all([this.ping(Subjects.responderPing), this.ping(Subjects.inferencePing)])
       : [false, false];
-    const ready = nats && responder && inference;
+    const ready = nats;
     res
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not_ready', checks: { nats, responder, inference } });

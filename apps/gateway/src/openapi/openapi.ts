@@ -77,7 +77,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: NATS connected, a responder and an inference replica answering',
+          summary:
+            'Readiness: NATS connected; `checks` also reports whether a responder and an inference replica answer',
           security: [],
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready; `checks` says why' } },
         },
