@@ -1,11 +1,11 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ChunkSchema, Headers, ParleyError, newId } from '@parley/contracts';
+import { ChunkSchema, Headers, ParleyError, Streams, historySubject, newId } from '@parley/contracts';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
-import { ensureJetStream } from './jetstream.js';
+import { ensureJetStream, purgeSubject } from './jetstream.js';
 import { request } from './request.js';
 import { SequenceReader } from './sequence-reader.js';
 import { z } from 'zod';
@@ -204,5 +204,50 @@ describe('history', () => {
     expect((await history.list(a)).map((m) => m.content)).toEqual(['one', 'two']);
     expect((await history.list(b)).map((m) => m.content)).toEqual(['other']);
     expect(await history.list(newId('conversation'))).toEqual([]);
+  });
+
+  it('history - a read conversation is served from memory only while the stream says nothing changed', async () => {
+    const { js, jsm } = await ensureJetStream(nc);
+    const mine = new HistoryStore(js, jsm);
+    const otherReplica = new HistoryStore(js, jsm);
+    const id = newId('conversation');
+    const entry = (content: string) => ({
+      id: newId('message'),
+      turnId: newId('turn'),
+      role: 'user' as const,
+      content,
+      createdAt: new Date().toISOString(),
+    });
+    // Consumers created for history reads, seen on the wire: a read from memory creates none.
+    let created = 0;
+    const creates = nc.subscribe(`$JS.API.CONSUMER.CREATE.${Streams.history.name}.>`, {
+      // Runs as the message is parsed, before a later flush's PONG.
+      callback: () => {
+        created += 1;
+      },
+    });
+    const contents = async (store: HistoryStore) => (await store.list(id)).map((m) => m.content);
+    const createsDuring = async <T>(read: () => Promise<T>): Promise<[T, number]> => {
+      await nc.flush();
+      const before = created;
+      const result = await read();
+      await nc.flush();
+      return [result, created - before];
+    };
+
+    await mine.append(id, entry('one'), 'c1');
+    expect(await createsDuring(() => contents(mine))).toEqual([['one'], 1]); // first read: from the stream
+    await mine.append(id, entry('two'), 'c2'); // its own append keeps the copy current
+    expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two'], 0]);
+    await otherReplica.append(id, entry('three'), 'c3'); // another replica appends: read again
+    expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 1]);
+    expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 0]);
+    await mine.append(id, entry('one'), 'c1'); // a duplicate append changes nothing and drops the copy
+    expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 1]);
+    await purgeSubject(jsm, Streams.history.name, historySubject(id)); // erased elsewhere
+    expect(await createsDuring(() => contents(mine))).toEqual([[], 0]);
+    await otherReplica.append(id, entry('new'), 'c4');
+    expect(await contents(mine)).toEqual(['new']);
+    creates.unsubscribe();
   });
 });
