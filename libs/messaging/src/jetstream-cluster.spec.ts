@@ -4,6 +4,7 @@ import { startNatsCluster, type NatsClusterHandle } from '@parley/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryStore } from './history.js';
+import { userEntry } from './history.test-kit.js';
 import { ensureJetStream } from './jetstream.js';
 
 let cluster: NatsClusterHandle;
@@ -34,16 +35,9 @@ describe('JetStream on a three-node cluster', () => {
     const { js, jsm } = await ensureJetStream(nc, { replicas: 3 });
     const history = new HistoryStore(js, jsm);
     const conversation = newId('conversation');
-    const entry = (content: string) => ({
-      id: newId('message'),
-      turnId: newId('turn'),
-      role: 'user' as const,
-      content,
-      createdAt: new Date().toISOString(),
-    });
-    expect(await history.append(conversation, entry('before'), 't1.user')).toBe(true);
+    expect(await history.append(conversation, userEntry('before'), 't1.user')).toBe(true);
     await cluster.stopNode(0);
-    expect(await history.append(conversation, entry('after'), 't2.user')).toBe(true);
+    expect(await history.append(conversation, userEntry('after'), 't2.user')).toBe(true);
     // A read creates a consumer, which needs the cluster's meta leader and a live peer: until the cluster has
     // re-elected and marked the lost server offline (seconds, longer on a busy machine) reads fail with a
     // retryable error, which a client retries after Retry-After like this.

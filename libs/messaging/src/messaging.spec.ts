@@ -5,6 +5,7 @@ import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
+import { userEntry } from './history.test-kit.js';
 import { ensureJetStream, purgeSubject } from './jetstream.js';
 import { request } from './request.js';
 import { SequenceReader } from './sequence-reader.js';
@@ -189,18 +190,11 @@ describe('history', () => {
     const history = new HistoryStore(js, jsm);
     const a = newId('conversation');
     const b = newId('conversation');
-    const entry = (id: string, content: string) => ({
-      id,
-      turnId: newId('turn'),
-      role: 'user' as const,
-      content,
-      createdAt: new Date().toISOString(),
-    });
-    const first = entry(newId('message'), 'one');
+    const first = userEntry('one');
     expect(await history.append(a, first, 't1.user')).toBe(true);
     expect(await history.append(a, first, 't1.user')).toBe(false);
-    await history.append(b, entry(newId('message'), 'other'), 't2.user');
-    await history.append(a, entry(newId('message'), 'two'), 't3.user');
+    await history.append(b, userEntry('other'), 't2.user');
+    await history.append(a, userEntry('two'), 't3.user');
     expect((await history.list(a)).map((m) => m.content)).toEqual(['one', 'two']);
     expect((await history.list(b)).map((m) => m.content)).toEqual(['other']);
     expect(await history.list(newId('conversation'))).toEqual([]);
@@ -211,13 +205,6 @@ describe('history', () => {
     const mine = new HistoryStore(js, jsm);
     const otherReplica = new HistoryStore(js, jsm);
     const id = newId('conversation');
-    const entry = (content: string) => ({
-      id: newId('message'),
-      turnId: newId('turn'),
-      role: 'user' as const,
-      content,
-      createdAt: new Date().toISOString(),
-    });
     // Consumers created for history reads, seen on the wire: a read from memory creates none.
     let created = 0;
     const creates = nc.subscribe(`$JS.API.CONSUMER.CREATE.${Streams.history.name}.>`, {
@@ -235,18 +222,18 @@ describe('history', () => {
       return [result, created - before];
     };
 
-    await mine.append(id, entry('one'), 'c1');
+    await mine.append(id, userEntry('one'), 'c1');
     expect(await createsDuring(() => contents(mine))).toEqual([['one'], 1]); // first read: from the stream
-    await mine.append(id, entry('two'), 'c2'); // its own append keeps the copy current
+    await mine.append(id, userEntry('two'), 'c2'); // its own append keeps the copy current
     expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two'], 0]);
-    await otherReplica.append(id, entry('three'), 'c3'); // another replica appends: read again
+    await otherReplica.append(id, userEntry('three'), 'c3'); // another replica appends: read again
     expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 1]);
     expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 0]);
-    await mine.append(id, entry('one'), 'c1'); // a duplicate append changes nothing and drops the copy
+    await mine.append(id, userEntry('one'), 'c1'); // a duplicate append changes nothing and drops the copy
     expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two', 'three'], 1]);
     await purgeSubject(jsm, Streams.history.name, historySubject(id)); // erased elsewhere
     expect(await createsDuring(() => contents(mine))).toEqual([[], 0]);
-    await otherReplica.append(id, entry('new'), 'c4');
+    await otherReplica.append(id, userEntry('new'), 'c4');
     expect(await contents(mine)).toEqual(['new']);
     creates.unsubscribe();
   });
