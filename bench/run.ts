@@ -17,7 +17,9 @@ const MODES = QUICK ? (['smooth'] as const) : (['smooth', 'bursty'] as const);
 const REPEATS = QUICK ? 1 : 3;
 const TOKENS = QUICK ? 10 : 20;
 const KEY = 'pk-bench';
-const TARGETS = ['direct', 'portkey', 'parley-openai', 'parley-conversation'] as const;
+// parley-followup: the second message of a conversation (its history is read first, as in every turn after
+// the first of a real chat).
+const TARGETS = ['direct', 'portkey', 'parley-openai', 'parley-conversation', 'parley-followup'] as const;
 type Target = (typeof TARGETS)[number];
 
 /** DESIGN.md's performance budget. */
@@ -178,6 +180,20 @@ async function jobFor(target: Target, count: number, stream: boolean) {
     const { id } = (await res.json()) as { id: string };
     requests.push({ path: `/v1/conversations/${id}/messages`, body: { content: 'Where is my order?' } });
   }
+  if (target === 'parley-followup') {
+    // The first exchange of each, also before the clock (with llm-sim at full speed meanwhile).
+    const current = (await (await fetch(`${simUrl}/sim/config`)).json()) as Record<string, unknown>;
+    await configureSim({ ttftMs: 0, interTokenMs: 0 });
+    const seeded = await load({ url: gatewayUrl, headers, requests, concurrency: 16, stream, format: 'conversation' });
+    await configureSim({ ttftMs: current.ttftMs, interTokenMs: current.interTokenMs });
+    if (seeded.errors.length > 0) throw new Error(`seeding follow-up conversations: ${seeded.errors[0]}`);
+    return {
+      url: gatewayUrl,
+      headers,
+      requests: requests.map((r) => ({ ...r, body: { content: 'And when will it arrive?' } })),
+      seededTurns: count,
+    };
+  }
   return { url: gatewayUrl, headers, requests };
 }
 
@@ -209,7 +225,7 @@ const warm = async () => {
       ...job,
       concurrency: 4,
       stream: true,
-      format: target === 'parley-conversation' ? 'conversation' : 'openai',
+      format: target === 'parley-conversation' || target === 'parley-followup' ? 'conversation' : 'openai',
       expectedText: REPLY,
     });
   }
@@ -249,9 +265,9 @@ for (const mode of MODES) {
         // At 10 streams, ten waves: enough for a p99 that is not simply the slowest of a handful.
         const count = QUICK ? Math.max(10, concurrency) : concurrency === 10 ? 100 : Math.max(20, concurrency * 2);
         const job = await jobFor(target, count, true);
-        const format = target === 'parley-conversation' ? 'conversation' : 'openai';
+        const format = target === 'parley-conversation' || target === 'parley-followup' ? 'conversation' : 'openai';
         const result = await load({ ...job, concurrency, stream: true, format, expectedText: REPLY });
-        if (target.startsWith('parley')) parleyTurns += count;
+        if (target.startsWith('parley')) parleyTurns += count + (job.seededTurns ?? 0);
         rows.push({
           mode,
           concurrency,

@@ -90,7 +90,8 @@ export class HistoryStore {
     ]);
     const count = info.state.subjects?.[subject] ?? 0;
     if (count === 0) {
-      this.cache.delete(conversationId);
+      // Kept (empty) so that the turn's own appends build on it: its next read is then a hit.
+      this.cache.set(conversationId, { messages: [], lastSeq: 0, bytes: 0 });
       return [];
     }
     if (cached && last === cached.lastSeq && count === cached.messages.length) return [...cached.messages];

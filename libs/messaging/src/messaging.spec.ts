@@ -222,8 +222,9 @@ describe('history', () => {
       return [result, created - before];
     };
 
+    expect(await createsDuring(() => contents(mine))).toEqual([[], 0]); // a new conversation
     await mine.append(id, userEntry('one'), 'c1');
-    expect(await createsDuring(() => contents(mine))).toEqual([['one'], 1]); // first read: from the stream
+    expect(await createsDuring(() => contents(mine))).toEqual([['one'], 0]); // built on the empty read
     await mine.append(id, userEntry('two'), 'c2'); // its own append keeps the copy current
     expect(await createsDuring(() => contents(mine))).toEqual([['one', 'two'], 0]);
     await otherReplica.append(id, userEntry('three'), 'c3'); // another replica appends: read again
