@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
 import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
@@ -30,6 +31,15 @@ describe.each(TARGETS)('k8s - %s', (dir) => {
   it('has unique kind/name pairs', () => {
     const keys = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(keys.length).toBe(new Set(keys).size);
+  });
+});
+
+describe('k8s - alerts', () => {
+  it('the PrometheusRule carries exactly the alerts of the compose stack', () => {
+    const rule = rendered.get('k8s/base')!.find((o) => o.kind === 'PrometheusRule') as
+      (K8sObject & { spec: { groups: unknown } }) | undefined;
+    const compose = parse(readFileSync(repoPath('docker/prometheus/alerts.yml'), 'utf8')) as { groups: unknown };
+    expect(rule?.spec.groups).toEqual(compose.groups);
   });
 });
 
