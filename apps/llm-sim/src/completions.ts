@@ -33,7 +33,7 @@ export interface CompletionContext {
 }
 
 /** The faults that act on the connection rather than the status line. */
-type ConnectionFault = Exclude<SimFault, { kind: typeof FaultKind.status }>;
+type ConnectionFault = Exclude<SimFault, { kind: typeof FaultKind.status | typeof FaultKind.hang }>;
 
 interface Plan {
   meta: CompletionMeta;
@@ -72,6 +72,11 @@ export async function handleChatCompletion(ctx: CompletionContext): Promise<void
     const headers: Record<string, string> =
       fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
     sendJson(ctx.res, fault.status, faultErrorBody(fault.status), headers);
+    return;
+  }
+  if (fault?.kind === FaultKind.hang) {
+    record.status = RequestStatus.faulted;
+    await untilAborted(ctx.signal);
     return;
   }
 

@@ -110,6 +110,28 @@ describe('llm-sim faults', () => {
     expect(onlyRecord()).toMatchObject({ status: 'faulted', fault: 'stall', completionTokens: 3, httpStatus: 200 });
   });
 
+  it('llm-sim - a hang answers nothing, not even headers, until the client leaves', async () => {
+    sim.configure({ fault: { kind: 'hang', times: 1 } });
+    const controller = new AbortController();
+    const response = postChat(sim, chatBody({ stream: true }), { signal: controller.signal });
+    let answered = false;
+    void response.then(
+      () => (answered = true),
+      () => undefined,
+    );
+    await vi.waitFor(() => expect(onlyRecord()).toMatchObject({ status: 'faulted', fault: 'hang' }), WAIT);
+    // The record exists once the body was read; a status line would have settled the response by the time the
+    // next request (served normally: the fault was for one request) has been answered whole.
+    await (await postChat(sim, chatBody())).json();
+    expect(answered).toBe(false);
+    controller.abort();
+    await expect(response).rejects.toThrow();
+    await vi.waitFor(
+      () => expect(sim.requests().find((r) => r.fault === 'hang')).toMatchObject({ aborted: true, httpStatus: null }),
+      WAIT,
+    );
+  });
+
   it('llm-sim - a client that aborts mid-stream is recorded as aborted and the stream stops', async () => {
     sim.configure({ tokens: 10_000, interTokenMs: 2 });
     const controller = new AbortController();

@@ -24,6 +24,8 @@ export interface SimRequestRecord {
   /** Epoch milliseconds. */
   receivedAt: number;
   path: string;
+  /** The connection it came on, numbered as connections open: equal numbers mean a kept-alive socket was reused. */
+  connection: number;
   /** The parsed JSON body, or `null` when it was not JSON. */
   body: unknown;
   headers: RecordedHeaders;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import {
   DEFAULT_MAX_RECORDS,
   describeIssue,
@@ -66,12 +66,21 @@ export async function startLlmSim(options: LlmSimOptions = {}): Promise<LlmSim> 
   const openResponses = new Set<ServerResponse>();
   const startedAtSeconds = Math.floor(Date.now() / 1000);
 
+  const connections = new WeakMap<Socket, number>();
+  let opened = 0;
+  const connectionOf = (socket: Socket) => {
+    let n = connections.get(socket);
+    if (n === undefined) connections.set(socket, (n = ++opened));
+    return n;
+  };
+
   const chatCompletion: RouteHandler = async (req, res) => {
     const controller = new AbortController();
     const record = log.add({
       id: `chatcmpl-${randomUUID().replaceAll('-', '')}`,
       receivedAt: Date.now(),
       path: CHAT_COMPLETIONS_PATH,
+      connection: connectionOf(req.socket),
       body: null,
       headers: recordHeaders(req.headers),
       status: RequestStatus.streaming,

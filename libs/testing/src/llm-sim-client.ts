@@ -7,6 +7,8 @@ export interface SimRecord {
   id: string;
   /** Epoch milliseconds. */
   receivedAt: number;
+  /** Equal numbers: the same (kept-alive) connection. */
+  connection: number;
   body: { messages: { role: string; content: string }[]; model: string } | null;
   headers: { traceparent?: string; 'x-parley-conversation-id'?: string; authorization: boolean };
   status: string;
