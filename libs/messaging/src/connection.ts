@@ -43,6 +43,7 @@ export async function connectNats({
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
     waitOnFirstConnect: true,
+    noAsyncTraces: true,
   });
   let connected = true;
   void (async () => {

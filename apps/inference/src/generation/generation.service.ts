@@ -248,10 +248,13 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
           span.end();
         }
       }
-      // An aborted provider stream ends quietly; say why it ended.
-      if (entry.abortReason === 'cancelled') publish({ type: 'end', finishReason: 'cancelled' });
-      else if (entry.abortReason) publish({ type: 'error', error: entry.abortReason });
-      else publish({ type: 'error', error: new ParleyError('upstream_error', 'upstream stream ended early').toInfo() });
+      // An aborted provider stream ends quietly; say why it ended (an error is built only when it is sent).
+      if (!ended) {
+        if (entry.abortReason === 'cancelled') publish({ type: 'end', finishReason: 'cancelled' });
+        else if (entry.abortReason) publish({ type: 'error', error: entry.abortReason });
+        else
+          publish({ type: 'error', error: new ParleyError('upstream_error', 'upstream stream ended early').toInfo() });
+      }
     } catch (error) {
       const info =
         error instanceof ParleyError ? error.toInfo() : new ParleyError('upstream_error', 'upstream failed').toInfo();
