@@ -9,6 +9,7 @@
 import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/inference';
 import { ParleyError } from '@parley/contracts';
 import { chunkEvents } from './chat-chunks.js';
+import { upstreamStatusError } from './upstream-errors.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
 
 export interface HuggingFaceOptions {
@@ -81,12 +82,7 @@ function toParleyError(error: unknown): ParleyError {
     sdk &&
     (error instanceof sdk.InferenceClientProviderApiError || error instanceof sdk.InferenceClientHubApiError)
   ) {
-    const status = error.httpResponse.status;
-    if (status === 429) return new ParleyError('rate_limited', 'the Hugging Face upstream is rate limiting');
-    if (status >= 400 && status < 500) {
-      return new ParleyError('upstream_rejected', `the Hugging Face upstream rejected the request (HTTP ${status})`);
-    }
-    return new ParleyError('upstream_error', `the Hugging Face upstream failed (HTTP ${status})`);
+    return upstreamStatusError(error.httpResponse.status, { upstream: 'the Hugging Face upstream' });
   }
   return new ParleyError('upstream_error', 'the Hugging Face upstream failed', { cause: error });
 }

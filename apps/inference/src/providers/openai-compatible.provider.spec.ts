@@ -1,21 +1,47 @@
 import { ParleyError, newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { OpenAICompatibleProvider } from './openai-compatible.provider.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { OpenAICompatibleProvider, defaultTransport, type OpenAITransport } from './openai-compatible.provider.js';
 import type { ProviderEvent } from './provider.js';
 import { input, useLlmSim } from './provider.test-kit.js';
 
 const SECRET = 'sk-upstream-secret-123';
 const sim = useLlmSim();
-let provider: OpenAICompatibleProvider;
 
-beforeEach(async () => {
-  provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, apiKey: SECRET, requestTimeoutMs: 5_000 });
-  await sim.client.configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
-  await sim.client.clearRequests();
+it('provider - the SDK transport is the default for api.openai.com, the lean one for any other server', () => {
+  expect(defaultTransport('https://api.openai.com/v1')).toBe('sdk');
+  expect(defaultTransport('http://vllm:8000/v1')).toBe('http');
+  expect(defaultTransport('https://openai.example.com/v1')).toBe('http');
 });
 
-describe('openai-compatible provider', () => {
+it('provider - the lean transport streams one request after another on one kept-alive connection', async () => {
+  await sim.client.configure({ fault: null, replyText: 'one two', interTokenMs: 1 });
+  await sim.client.clearRequests();
+  const provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, requestTimeoutMs: 5_000 });
+  expect(provider.transport).toBe('http');
+  for (let i = 0; i < 5; i++) {
+    expect((await collect(provider.stream(input()))).at(-1)).toMatchObject({ type: 'end', finishReason: 'stop' });
+  }
+  const records = await sim.client.requests();
+  expect(records).toHaveLength(5);
+  expect(new Set(records.map((r) => r.connection)).size).toBe(1);
+});
+
+// Both transports keep the same contract: the same events, error codes and cancellation.
+describe.each<OpenAITransport>(['http', 'sdk'])('openai-compatible provider over %s', (transport) => {
+  let provider: OpenAICompatibleProvider;
+
+  beforeEach(async () => {
+    provider = new OpenAICompatibleProvider({
+      baseUrl: `${sim.url}/v1`,
+      apiKey: SECRET,
+      requestTimeoutMs: 5_000,
+      transport,
+    });
+    await sim.client.configure({ fault: null, replyText: 'one two three four', interTokenMs: 1 });
+    await sim.client.clearRequests();
+  });
+
   it('provider - streams deltas in order, then one end with the finish reason and usage', async () => {
     const events = await collect(provider.stream(input()));
     const text = events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
@@ -49,6 +75,7 @@ describe('openai-compatible provider', () => {
       baseUrl: 'http://127.0.0.1:1/v1',
       apiKey: SECRET,
       requestTimeoutMs: 2_000,
+      transport,
     });
     const error = await collect(dead.stream(input())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParleyError);
@@ -74,6 +101,18 @@ describe('openai-compatible provider', () => {
       if (!aborted) await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(aborted).toBe(true);
+  });
+
+  it('provider - an upstream that never answers is upstream_error after the request timeout, and is left', async () => {
+    await sim.client.configure({ fault: { kind: 'hang' } });
+    const impatient = new OpenAICompatibleProvider({
+      baseUrl: `${sim.url}/v1`,
+      apiKey: SECRET,
+      requestTimeoutMs: 300,
+      transport,
+    });
+    await expect(collect(impatient.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
+    await vi.waitFor(async () => expect((await sim.client.requests())[0]?.aborted).toBe(true), { timeout: 5_000 });
   });
 
   it('provider - trace context and conversation id reach the upstream', async () => {

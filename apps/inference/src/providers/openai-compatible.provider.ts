@@ -1,11 +1,23 @@
 /**
- * Any OpenAI-compatible chat completions server (vLLM, TGI, llama.cpp, Ollama, OpenAI itself) through the
- * official `openai` SDK, streamed.
+ * Any OpenAI-compatible chat completions server (vLLM, TGI, llama.cpp, Ollama, OpenAI itself), streamed, over
+ * one of two transports with the same behaviour and error codes:
+ * - `http`: our lean client (sse-chat-client.ts), the default for self-hosted servers, where the transport's CPU
+ *   is on every token's path (docs/adr/0009-lean-transport-for-self-hosted-servers.md);
+ * - `sdk`: the official `openai` SDK, the default for `api.openai.com`, whose API it follows as it changes. It is
+ *   loaded on first use.
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { ParleyError } from '@parley/contracts';
-import { chunkEvents } from './chat-chunks.js';
+import { chunkEvents, type ChatChunkLike } from './chat-chunks.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
+import { SseChatClient } from './sse-chat-client.js';
+import { upstreamStatusError } from './upstream-errors.js';
+
+export type OpenAITransport = 'http' | 'sdk';
+
+/** `sdk` for OpenAI's own API, `http` for every other server. */
+export function defaultTransport(baseUrl: string): OpenAITransport {
+  return new URL(baseUrl).hostname === 'api.openai.com' ? 'sdk' : 'http';
+}
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -13,20 +25,27 @@ export interface OpenAICompatibleOptions {
   name?: string;
   /** Time allowed to connect and receive the response headers. */
   requestTimeoutMs: number;
-  /** Retries are the routing layer's decision; none here by default. */
+  /** Retries are the routing layer's decision; the SDK transport makes none by default. */
   maxRetries?: number;
   /**
    * The header carrying the conversation id, so a session-aware router (vLLM production-stack's
    * `--session-key`) keeps a conversation on the replica whose prefix cache holds it.
    */
   sessionHeader?: string;
+  /** Unset: {@link defaultTransport}. */
+  transport?: OpenAITransport;
 }
+
+type Streamer = (body: object, headers: Record<string, string>, signal: AbortSignal) => AsyncIterable<ChatChunkLike>;
+
+const UPSTREAM = 'the upstream model server';
 
 export class OpenAICompatibleProvider implements ChatProvider {
   readonly system = 'openai';
   readonly name: string;
-  private readonly client: OpenAI;
+  readonly transport: OpenAITransport;
   private readonly sessionHeader: string;
+  private readonly streamer: () => Streamer | Promise<Streamer>;
 
   constructor({
     baseUrl,
@@ -35,11 +54,19 @@ export class OpenAICompatibleProvider implements ChatProvider {
     requestTimeoutMs,
     maxRetries = 0,
     sessionHeader = 'x-parley-conversation-id',
+    transport = defaultTransport(baseUrl),
   }: OpenAICompatibleOptions) {
     this.name = name;
     this.sessionHeader = sessionHeader;
-    // vLLM without --api-key accepts any key; the SDK insists on one.
-    this.client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries, timeout: requestTimeoutMs });
+    this.transport = transport;
+    if (transport === 'http') {
+      const client = new SseChatClient({ baseUrl, apiKey, requestTimeoutMs });
+      const streamer: Streamer = (body, headers, signal) => client.stream(body, headers, signal);
+      this.streamer = () => streamer;
+    } else {
+      let loaded: Promise<Streamer> | undefined;
+      this.streamer = () => (loaded ??= sdkStreamer({ baseUrl, apiKey, requestTimeoutMs, maxRetries }));
+    }
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
@@ -47,47 +74,63 @@ export class OpenAICompatibleProvider implements ChatProvider {
     const headers: Record<string, string> = {};
     if (input.traceparent) headers.traceparent = input.traceparent;
     if (input.conversationId) headers[this.sessionHeader] = input.conversationId;
-    return chunkEvents(
-      () =>
-        this.client.chat.completions.create(
-          {
-            model: input.model,
-            messages: input.messages,
-            stream: true,
-            stream_options: { include_usage: true },
-            temperature: params.temperature,
-            top_p: params.top_p,
-            max_tokens: params.max_tokens,
-            stop: params.stop,
-            seed: params.seed,
-            presence_penalty: params.presence_penalty,
-            frequency_penalty: params.frequency_penalty,
-          },
-          { signal: input.signal, headers },
-        ),
-      { signal: input.signal, toError: toParleyError },
-    );
+    const body = {
+      model: input.model,
+      messages: input.messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: params.temperature,
+      top_p: params.top_p,
+      max_tokens: params.max_tokens,
+      stop: params.stop,
+      seed: params.seed,
+      presence_penalty: params.presence_penalty,
+      frequency_penalty: params.frequency_penalty,
+    };
+    return chunkEvents(async () => (await this.streamer())(body, headers, input.signal), {
+      signal: input.signal,
+      toError: (error) =>
+        error instanceof ParleyError
+          ? error
+          : new ParleyError('upstream_error', `${UPSTREAM} stream failed`, { cause: error }),
+    });
   }
 }
 
-/** Upstream failures by kind; messages name the status, never the request (it carries the key). */
-function toParleyError(error: unknown): ParleyError {
-  if (error instanceof APIUserAbortError) return new ParleyError('upstream_error', 'upstream request aborted');
-  if (error instanceof APIConnectionError) {
-    return new ParleyError('upstream_error', 'could not reach the upstream model server', { cause: error });
-  }
-  if (error instanceof APIError) {
-    const status = error.status;
-    if (status === 429) {
-      const retryAfter = Number(error.headers?.get('retry-after'));
-      return new ParleyError('rate_limited', 'the upstream model server is rate limiting', {
-        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
-      });
+/** The `openai` SDK as a streamer whose failures are already `ParleyError`s. */
+async function sdkStreamer({
+  baseUrl,
+  apiKey,
+  requestTimeoutMs,
+  maxRetries,
+}: {
+  baseUrl: string;
+  apiKey?: string;
+  requestTimeoutMs: number;
+  maxRetries: number;
+}): Promise<Streamer> {
+  const { default: OpenAI, APIConnectionError, APIError, APIUserAbortError } = await import('openai');
+  // vLLM without --api-key accepts any key; the SDK insists on one.
+  const client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries, timeout: requestTimeoutMs });
+  const toParleyError = (error: unknown): ParleyError => {
+    if (error instanceof APIUserAbortError) return new ParleyError('upstream_error', 'upstream request aborted');
+    if (error instanceof APIConnectionError) {
+      return new ParleyError('upstream_error', `could not reach ${UPSTREAM}`, { cause: error });
     }
-    if (status !== undefined && status >= 400 && status < 500) {
-      return new ParleyError('upstream_rejected', `the upstream model server rejected the request (HTTP ${status})`);
+    if (error instanceof APIError) {
+      return upstreamStatusError(error.status, { upstream: UPSTREAM, retryAfter: error.headers?.get('retry-after') });
     }
-    return new ParleyError('upstream_error', `the upstream model server failed (HTTP ${status ?? 'stream error'})`);
-  }
-  return new ParleyError('upstream_error', 'the upstream stream failed', { cause: error });
+    return new ParleyError('upstream_error', `${UPSTREAM} stream failed`, { cause: error });
+  };
+  return async function* (body, headers, signal) {
+    try {
+      const stream = await client.chat.completions.create(
+        body as Parameters<typeof client.chat.completions.create>[0] & { stream: true },
+        { signal, headers },
+      );
+      yield* stream;
+    } catch (error) {
+      throw toParleyError(error);
+    }
+  };
 }

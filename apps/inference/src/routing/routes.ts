@@ -95,6 +95,7 @@ function buildTarget(name: string, target: TargetConfig, config: InferenceConfig
           apiKey,
           requestTimeoutMs: target.timeoutMs ?? config.PARLEY_UPSTREAM_TIMEOUT_MS,
           sessionHeader: target.sessionHeader,
+          transport: target.transport,
         });
   const { breaker = {} } = target;
   return {

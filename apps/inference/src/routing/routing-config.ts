@@ -57,6 +57,8 @@ const TargetSchema = z.discriminatedUnion('provider', [
       model: z.string().min(1),
       /** Connect and response-header timeout. */
       timeoutMs: z.number().int().positive().optional(),
+      /** `http` (our lean client) or `sdk` (the `openai` SDK); unset: `sdk` for api.openai.com, else `http`. */
+      transport: z.enum(['http', 'sdk']).optional(),
       ...guardFields,
     })
     .strict(),
