@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { inferenceEnvSchema, loadConfig } from '@parley/config';
+import type { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
+import { buildRoutes } from './routes.js';
 import { parseRoutingFile } from './routing-config.js';
 
 const VALID = `targets:
@@ -33,5 +36,24 @@ describe('routing file', () => {
     expect(() => parseRoutingFile(keyInFile, 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b: .*apiKey/);
     expect(() => parseRoutingFile('targets: [', 'models.yaml')).toThrow(/^models\.yaml:1: /);
     expect(() => parseRoutingFile('targets: {}\nmodels: {}\n', 'models.yaml')).toThrow(/models: no models/);
+  });
+
+  it('routing file - transport picks the client for an openai-compatible target, by host when unset', () => {
+    const text = `targets:
+  vllm: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m }
+  openai: { provider: openai-compatible, baseUrl: "https://api.openai.com/v1", model: m }
+  pinned: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m, transport: sdk }
+models:
+  support: { split: [{ target: vllm }], fallbacks: [openai, pinned] }
+`;
+    const config = loadConfig(inferenceEnvSchema, {});
+    const route = buildRoutes(parseRoutingFile(text, 'models.yaml'), config).get('support');
+    const transports = [route!.split[0]!.target, ...route!.fallbacks].map(
+      (t) => (t.provider as OpenAICompatibleProvider).transport,
+    );
+    expect(transports).toEqual(['http', 'sdk', 'sdk']);
+    expect(() => parseRoutingFile(text.replace('transport: sdk', 'transport: grpc'), 'models.yaml')).toThrow(
+      /^models\.yaml:4: targets\.pinned\.transport: /,
+    );
   });
 });
