@@ -24,9 +24,9 @@ export function isApp(name: string | undefined): name is App {
   return APPS.some((app) => app === name);
 }
 
-/** The entry point `nx build <app>` produces; throws when it has not been built. */
+/** The entry point `nx build <app>` produces (its bundle, scripts/bundle.ts); throws when it has not been built. */
 export function builtMain(app: App): string {
-  const main = join(ROOT, 'dist/apps', app, 'apps', app, 'src/main.js');
+  const main = join(ROOT, 'dist/apps', app, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   return main;
 }

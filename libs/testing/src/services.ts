@@ -47,9 +47,9 @@ export interface ServiceHandle {
   kill(signal?: NodeJS.Signals): Promise<ExitStatus>;
 }
 
-/** The entry point `nx build <name>` produces. */
+/** The entry point `nx build <name>` produces: its bundle (scripts/bundle.ts), the file that ships. */
 export function serviceMain(name: ServiceName): string {
-  return join(WORKSPACE, 'dist/apps', name, 'apps', name, 'src/main.js');
+  return join(WORKSPACE, 'dist/apps', name, 'main.js');
 }
 
 /**

@@ -13,8 +13,11 @@ export interface WidgetScript {
   br: Buffer;
 }
 
-/** The widget as `npm run build` lays it out beside the gateway: dist/apps/widget/widget.js. */
-export const DEFAULT_WIDGET_FILE = new URL('../../../../../widget/widget.js', import.meta.url);
+/**
+ * The widget as `npm run build` lays it out beside the gateway's bundle (dist/apps/gateway/main.js):
+ * dist/apps/widget/widget.js.
+ */
+export const DEFAULT_WIDGET_FILE = new URL('../widget/widget.js', import.meta.url);
 
 /** The script at `file`, or undefined when it is not there (the gateway then answers 404 for it). */
 export function loadWidgetScript(file: string | URL): WidgetScript | undefined {
