@@ -153,9 +153,9 @@ async function streamReply(ctx: CompletionContext, plan: Plan): Promise<void> {
   }
 
   if (plan.fault !== null) {
-    // A cut before any token still waits for the first one, so it looks like a replica dying mid-prefill rather
-    // than a refused request; a stall at zero tokens is a hung replica and holds from the start.
-    if (sentCount === 0 && plan.fault.kind === FaultKind.cut) await sleepUntil(tokenReadyAt(plan, 1), signal);
+    // A cut or an error before any token still waits for the first one, so it looks like a replica failing
+    // mid-prefill rather than a refused request; a stall at zero tokens is a hung replica and holds from the start.
+    if (sentCount === 0 && plan.fault.kind !== FaultKind.stall) await sleepUntil(tokenReadyAt(plan, 1), signal);
     await applyConnectionFault(ctx, plan.fault);
     return;
   }
@@ -173,6 +173,12 @@ async function streamReply(ctx: CompletionContext, plan: Plan): Promise<void> {
 async function wholeReply(ctx: CompletionContext, plan: Plan): Promise<void> {
   await sleepUntil(tokenReadyAt(plan, plan.sent.length), ctx.signal);
   ctx.record.completionTokens = plan.sent.length;
+  if (plan.fault?.kind === FaultKind.error) {
+    // Whole replies cannot fail halfway: the error is the response.
+    ctx.record.status = RequestStatus.faulted;
+    sendJson(ctx.res, 500, faultErrorBody(500));
+    return;
+  }
   if (plan.fault !== null) {
     await applyConnectionFault(ctx, plan.fault);
     return;
@@ -182,9 +188,13 @@ async function wholeReply(ctx: CompletionContext, plan: Plan): Promise<void> {
   sendJson(ctx.res, 200, completion(plan.meta, { content, finishReason: plan.finishReason, usage }));
 }
 
-/** Cuts the connection, or stalls it until the client gives up. */
+/** Cuts the connection, ends the stream with an error event, or stalls it until the client gives up. */
 async function applyConnectionFault(ctx: CompletionContext, fault: ConnectionFault): Promise<void> {
   ctx.record.status = RequestStatus.faulted;
+  if (fault.kind === FaultKind.error) {
+    ctx.res.end(sseData(faultErrorBody(500)) + SSE_DONE);
+    return;
+  }
   if (fault.kind === FaultKind.cut) {
     ctx.closingOnPurpose();
     await destroyAfterFlush(ctx.res);

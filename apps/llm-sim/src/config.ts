@@ -21,7 +21,7 @@ const MAX_DELAY_MS = 3_600_000;
 const MAX_TOKENS = 1_000_000;
 
 /** Kinds of injected faults. */
-export const FaultKind = { status: 'status', cut: 'cut', stall: 'stall', hang: 'hang' } as const;
+export const FaultKind = { status: 'status', cut: 'cut', stall: 'stall', hang: 'hang', error: 'error' } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 const times = z.int().positive().optional();
@@ -36,6 +36,8 @@ const FaultSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ kind: z.literal(FaultKind.cut), afterTokens, times }),
   z.strictObject({ kind: z.literal(FaultKind.stall), afterTokens, times }),
+  // An error object in the event stream after some tokens, then [DONE]: what vLLM sends when generation fails.
+  z.strictObject({ kind: z.literal(FaultKind.error), afterTokens, times }),
   // Accepts the request and answers nothing, not even the status line, until the client leaves.
   z.strictObject({ kind: z.literal(FaultKind.hang), times }),
 ]);

@@ -110,6 +110,22 @@ describe('llm-sim faults', () => {
     expect(onlyRecord()).toMatchObject({ status: 'faulted', fault: 'stall', completionTokens: 3, httpStatus: 200 });
   });
 
+  it('llm-sim - an error fault sends tokens, then an error event and [DONE], as vLLM does when generation fails', async () => {
+    sim.configure({ fault: { kind: 'error', afterTokens: 2, times: 1 } });
+    const text = await (await postChat(sim, chatBody({ stream: true }))).text();
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+    const contents = events
+      .slice(0, -2)
+      .map((e) => JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] });
+    expect(contents.map((c) => c.choices[0]?.delta.content).filter(Boolean)).toHaveLength(2);
+    expect(JSON.parse(events.at(-2)!.slice(6))).toMatchObject({ error: { code: expect.anything() } });
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(onlyRecord()).toMatchObject({ status: 'faulted', fault: 'error', httpStatus: 200, aborted: false });
+    // Whole replies: the error is the response.
+    sim.configure({ fault: { kind: 'error', afterTokens: 0, times: 1 } });
+    expect((await postChat(sim, chatBody())).status).toBe(500);
+  });
+
   it('llm-sim - a hang answers nothing, not even headers, until the client leaves', async () => {
     sim.configure({ fault: { kind: 'hang', times: 1 } });
     const controller = new AbortController();

@@ -70,6 +70,16 @@ describe.each<OpenAITransport>(['http', 'sdk'])('openai-compatible provider over
     await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
   });
 
+  it('provider - an error event in the stream (vLLM on a failed generation) becomes upstream_error', async () => {
+    await sim.client.configure({ fault: { kind: 'error', afterTokens: 2 } });
+    const events: ProviderEvent[] = [];
+    const failure = await (async () => {
+      for await (const event of provider.stream(input())) events.push(event);
+    })().catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'upstream_error' });
+    expect(events.map((e) => e.type)).toEqual(['delta', 'delta']);
+  });
+
   it('provider - an unreachable upstream is upstream_error and never echoes the key', async () => {
     const dead = new OpenAICompatibleProvider({
       baseUrl: 'http://127.0.0.1:1/v1',
