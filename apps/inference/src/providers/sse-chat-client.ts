@@ -126,12 +126,16 @@ export class SseChatClient {
           ),
         this.requestTimeoutMs,
       );
+      let answered = false;
       req.once('response', (res) => {
+        answered = true;
         clearTimeout(timer);
         resolve(res);
       });
-      req.once('error', (error: NodeJS.ErrnoException) => {
+      // `on`, not `once`: a second error event without a listener would crash the process.
+      req.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        if (answered) return; // after the response started, its own stream reports the failure
         if (error instanceof ParleyError || signal.aborted) {
           reject(error);
         } else if (!retried && req.reusedSocket && error.code === 'ECONNRESET') {
