@@ -58,6 +58,16 @@ const percentile = (values: number[], p: number) => {
 const median = (values: number[]) => percentile(values, 50);
 const round = (value: number) => Math.round(value * 100) / 100;
 
+/**
+ * Memory only this process holds (private pages, USS). Resident memory (RSS) also counts the Node executable's
+ * pages, about 50 MB that every Node process on the host shares.
+ */
+function privateMb(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+}
+
 function procStat(pid: number): { rssMb: number; cpuS: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -235,6 +245,7 @@ const steadyRss = Object.fromEntries(
   Object.entries(services).map(([n, s]) => [n, round(procStat(s.child.pid!).rssMb)]),
 );
 peakRss = { ...steadyRss };
+const steadyPrivate = Object.fromEntries(Object.entries(services).map(([n, s]) => [n, round(privateMb(s.child.pid!))]));
 
 interface Row {
   mode: string;
@@ -358,7 +369,11 @@ const report = {
   settings: { concurrency: CONCURRENCY, modes: MODES, repeats: REPEATS, tokensPerReply: TOKENS },
   summaries,
   throughputRps: throughput,
-  memoryMb: { steady: steadyRss, peak: Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, round(v)])) },
+  memoryMb: {
+    steady: steadyRss,
+    steadyPrivate,
+    peak: Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, round(v)])),
+  },
   cpuSecondsPer1000Turns: round(((cpuAfter - cpuBefore) / Math.max(1, parleyTurns)) * 1000),
   readyMs,
   rows,
@@ -411,13 +426,16 @@ function renderReport(r: typeof report): string {
     `| at most half of Portkey's added TTFT p50 | ≤ ${round((peer?.added.p50 ?? NaN) / 2)} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= (peer?.added.p50 ?? -Infinity) / 2)} |`,
     ...Object.entries(r.memoryMb.steady).map(
       ([name, mb]) =>
-        `| steady memory, ${name} | ≤ ${BUDGET.rssMb} MB | ${mb} MB (peak ${r.memoryMb.peak[name]} MB) | ${met(mb <= BUDGET.rssMb)} |`,
+        `| steady memory, ${name} (resident) | ≤ ${BUDGET.rssMb} MB | ${mb} MB (peak ${r.memoryMb.peak[name]} MB; private ${r.memoryMb.steadyPrivate[name]} MB) | ${met(mb <= BUDGET.rssMb)} |`,
     ),
     ...Object.entries(r.readyMs).map(
       ([name, ms]) =>
         `| ready after start, ${name} | ≤ ${BUDGET.readyMs} ms | ${ms} ms | ${met(ms <= BUDGET.readyMs)} |`,
     ),
     `| ${Math.max(...CONCURRENCY)} streams, no lost or reordered tokens | 0 | ${r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).reduce((n, s) => n + s.lost, 0)} | ${met(r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).every((s) => s.lost === 0))} |`,
+    '',
+    'Resident memory (RSS) includes the pages of the Node executable, about 50 MB that every Node process on the',
+    'host shares; "private" is what only that service holds. The budget is judged on resident memory.',
     '',
     '## Streaming: added time to first token and token gaps (ms)',
     '',
