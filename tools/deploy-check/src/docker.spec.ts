@@ -1,3 +1,4 @@
+import { isBuiltin } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { composeProblems, interpolate, parseCompose } from './compose.js';
@@ -99,6 +100,46 @@ describe('docker - compose', () => {
         'compose service otel-collector: mounted ./otel-collector/missing.yaml does not exist',
         'models.gpu.yaml: target vllm asks for llama-3.1-8b-instruct, vllm serves other',
       ]),
+    );
+  });
+});
+
+describe('docker - the bundles the image runs (scripts/bundle.ts)', () => {
+  const externals =
+    /const EXTERNAL = \[([^\]]*)\]/
+      .exec(readFileSync(repoPath('scripts/bundle.ts'), 'utf8'))?.[1]
+      ?.split(',')
+      .map((entry) => entry.trim().replace(/^'|'$/g, ''))
+      .filter(Boolean) ?? [];
+  const external = (specifier: string) =>
+    externals.some((entry) => (entry.endsWith('/*') ? specifier.startsWith(entry.slice(0, -1)) : specifier === entry));
+  const { dependencies } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+
+  it.each(['gateway', 'responder', 'inference', 'llm-sim'])(
+    '%s: loads only Node and the packages left out on purpose, and is stored one byte per character',
+    (app) => {
+      const bundle = readFileSync(repoPath(`dist/apps/${app}/main.js`), 'utf8');
+      const specifiers = [...bundle.matchAll(/(?:\bfrom ?|\bimport\(|\brequire\()"([@\w./:-]+)"/g)].map((m) => m[1]!);
+      expect(specifiers.length).toBeGreaterThan(0);
+      const unexpected = specifiers.filter((s) => !isBuiltin(s) && !external(s) && !s.startsWith('.'));
+      expect(unexpected).toEqual([]);
+      // One character above U+00FF and V8 would keep the whole source at two bytes per character.
+      expect([...bundle].find((c) => c.codePointAt(0)! > 0xff)).toBeUndefined();
+    },
+  );
+
+  it('leaves out only optional peers and packages the image installs (lazily loaded ones)', () => {
+    const installed = externals.filter((entry) => dependencies[entry.replace(/\/\*$/, '')] !== undefined);
+    expect(installed.sort()).toEqual(
+      [
+        '@huggingface/inference',
+        '@opentelemetry/exporter-trace-otlp-http',
+        'gpt-tokenizer',
+        'gpt-tokenizer/*',
+        'openai',
+      ].sort(),
     );
   });
 });
