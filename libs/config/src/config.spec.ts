@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, flag, loadConfig, port } from './config.js';
+import { ConfigError, flag, loadConfig, port, proxyEnvironment } from './config.js';
 import { gatewayEnvSchema, inferenceEnvSchema } from './services.js';
 
 describe('config', () => {
@@ -76,5 +76,21 @@ describe('config', () => {
     expect(() => loadConfig(gatewayEnvSchema, { PARLEY_VISITOR_TOKEN_SECRET: 'short' })).toThrow(
       /PARLEY_VISITOR_TOKEN_SECRET: must be at least 32/,
     );
+  });
+});
+
+describe('proxy environment', () => {
+  const env = { HTTPS_PROXY: 'http://proxy:3128', no_proxy: 'localhost', PARLEY_UPSTREAM_API_KEY: 'sk-secret' };
+
+  it('proxy environment - only under the Node switch, and only the proxy variables', () => {
+    expect(proxyEnvironment(env, [])).toBeUndefined();
+    expect(proxyEnvironment({ ...env, NODE_USE_ENV_PROXY: '1' }, [])).toEqual({
+      HTTPS_PROXY: 'http://proxy:3128',
+      no_proxy: 'localhost',
+    });
+    expect(proxyEnvironment(env, ['--use-env-proxy'])).toEqual({
+      HTTPS_PROXY: 'http://proxy:3128',
+      no_proxy: 'localhost',
+    });
   });
 });

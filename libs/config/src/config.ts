@@ -134,3 +134,19 @@ export function envValue(name: string, env: Record<string, string | undefined> =
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
 }
+
+/** The variables Node's proxy support reads (`http.Agent`'s `proxyEnv`), both spellings. */
+const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+
+/**
+ * The proxy settings for an HTTP agent, under Node's own switch for them (`NODE_USE_ENV_PROXY=1` or
+ * `--use-env-proxy`, which `fetch` follows too); undefined when the switch is off.
+ * @example new http.Agent({ keepAlive: true, proxyEnv: proxyEnvironment() })
+ */
+export function proxyEnvironment(
+  env: Record<string, string | undefined> = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): Record<string, string> | undefined {
+  if (env.NODE_USE_ENV_PROXY !== '1' && !execArgv.includes('--use-env-proxy')) return undefined;
+  return Object.fromEntries(PROXY_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}

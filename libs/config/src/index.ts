@@ -3,6 +3,7 @@ export {
   LOG_LEVELS,
   commonEnv,
   envValue,
+  proxyEnvironment,
   flag,
   httpUrl,
   list,

@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ParleyError, newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -25,6 +27,35 @@ it('provider - the lean transport streams one request after another on one kept-
   const records = await sim.client.requests();
   expect(records).toHaveLength(5);
   expect(new Set(records.map((r) => r.connection)).size).toBe(1);
+});
+
+it('provider - the lean transport goes through HTTP_PROXY when NODE_USE_ENV_PROXY=1, as fetch does', async () => {
+  await sim.client.configure({ fault: null, replyText: 'via the proxy', interTokenMs: 1 });
+  // A forward proxy: requests in absolute form, relayed to where they point.
+  const proxied: string[] = [];
+  const proxy = createServer((req, res) => {
+    proxied.push(`${req.method} ${req.url}`);
+    const upstream = httpRequest(req.url!, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const saved = { NODE_USE_ENV_PROXY: process.env.NODE_USE_ENV_PROXY, HTTP_PROXY: process.env.HTTP_PROXY };
+  process.env.NODE_USE_ENV_PROXY = '1';
+  process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  try {
+    const provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, requestTimeoutMs: 5_000 });
+    const events = await collect(provider.stream(input()));
+    expect(events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('')).toBe('via the proxy');
+    expect(proxied).toEqual([`POST ${sim.url}/v1/chat/completions`]);
+  } finally {
+    Object.assign(process.env, saved);
+    for (const [name, value] of Object.entries(saved)) if (value === undefined) delete process.env[name];
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
 });
 
 // Both transports keep the same contract: the same events, error codes and cancellation.

@@ -11,6 +11,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createParser, type ParseError } from 'eventsource-parser';
 import { ParleyError } from '@parley/contracts';
+import { proxyEnvironment } from '@parley/config';
 import type { ChatChunkLike } from './chat-chunks.js';
 import { upstreamStatusError } from './upstream-errors.js';
 
@@ -44,7 +45,13 @@ export class SseChatClient {
   constructor({ baseUrl, apiKey, requestTimeoutMs }: SseChatClientOptions) {
     this.url = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
     const secure = this.url.protocol === 'https:';
-    const agentOptions = { keepAlive: true, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
+    const agentOptions = {
+      keepAlive: true,
+      scheduling: 'lifo' as const,
+      timeout: IDLE_SOCKET_MS,
+      // The proxy `fetch` (and so the SDK transport) would use: HTTP(S)_PROXY and NO_PROXY, under Node's switch.
+      proxyEnv: proxyEnvironment(),
+    };
     this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.send = secure ? httpsRequest : httpRequest;
     this.authorization = apiKey ? `Bearer ${apiKey}` : undefined;
