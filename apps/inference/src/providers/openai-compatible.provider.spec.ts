@@ -58,6 +58,17 @@ it('provider - the lean transport goes through HTTP_PROXY when NODE_USE_ENV_PROX
   }
 });
 
+it('provider - the lean transport refuses an event too large to hold, after the events before it', async () => {
+  await sim.client.configure({ fault: null, replyText: `small ${'x'.repeat(1_100_000)}`, interTokenMs: 1 });
+  const provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, requestTimeoutMs: 5_000 });
+  const events: ProviderEvent[] = [];
+  const failure = await (async () => {
+    for await (const event of provider.stream(input())) events.push(event);
+  })().catch((e: unknown) => e);
+  expect(failure).toMatchObject({ code: 'upstream_error', message: expect.stringContaining('characters') });
+  expect(events).toEqual([{ type: 'delta', text: 'small ' }]);
+});
+
 // Both transports keep the same contract: the same events, error codes and cancellation.
 describe.each<OpenAITransport>(['http', 'sdk'])('openai-compatible provider over %s', (transport) => {
   let provider: OpenAICompatibleProvider;

@@ -73,10 +73,14 @@ export class SseChatClient {
       throw new ParleyError('upstream_error', `${UPSTREAM} did not answer with an event stream`);
     }
     const events: string[] = [];
-    let invalid: ParseError | undefined;
+    let oversized: ParseError | undefined;
     const parser = createParser({
       onEvent: (event) => events.push(event.data),
-      onError: (error) => (invalid ??= error),
+      // Unknown fields and a bad `retry` are ignored, as the SSE spec says; only an event too large to hold ends
+      // the stream.
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') oversized ??= error;
+      },
       maxBufferSize: MAX_EVENT_CHARS,
     });
     let done = false;
@@ -84,7 +88,9 @@ export class SseChatClient {
     try {
       for await (const text of res.iterator({ destroyOnReturn: false }) as AsyncIterable<string>) {
         parser.feed(text);
-        if (invalid) throw new ParleyError('upstream_error', `${UPSTREAM} sent an invalid event stream`);
+        if (oversized) {
+          throw new ParleyError('upstream_error', `${UPSTREAM} sent an event over ${MAX_EVENT_CHARS} characters`);
+        }
         for (const data of events) {
           if (data === '[DONE]') {
             done = true;
