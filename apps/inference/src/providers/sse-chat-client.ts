@@ -187,6 +187,8 @@ function parseChunk(data: string): ChatChunkLike {
 /** Reads what is left of a finished response, so its socket can be reused; destroys it if it lingers. */
 function drained(res: IncomingMessage): Promise<void> {
   return new Promise((resolve) => {
+    // Already closed: no 'close' event is coming.
+    if (res.destroyed) return resolve();
     const timer = setTimeout(() => res.destroy(), DRAIN_MS);
     res.once('close', () => {
       clearTimeout(timer);
