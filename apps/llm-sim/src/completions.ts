@@ -33,7 +33,10 @@ export interface CompletionContext {
 }
 
 /** The faults that act on the connection rather than the status line. */
-type ConnectionFault = Exclude<SimFault, { kind: typeof FaultKind.status | typeof FaultKind.hang }>;
+type ConnectionFault = Exclude<
+  SimFault,
+  { kind: typeof FaultKind.status | typeof FaultKind.hang | typeof FaultKind.drop }
+>;
 
 interface Plan {
   meta: CompletionMeta;
@@ -77,6 +80,12 @@ export async function handleChatCompletion(ctx: CompletionContext): Promise<void
   if (fault?.kind === FaultKind.hang) {
     record.status = RequestStatus.faulted;
     await untilAborted(ctx.signal);
+    return;
+  }
+  if (fault?.kind === FaultKind.drop) {
+    record.status = RequestStatus.faulted;
+    ctx.closingOnPurpose();
+    ctx.req.socket.destroy();
     return;
   }
 

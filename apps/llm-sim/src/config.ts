@@ -21,7 +21,14 @@ const MAX_DELAY_MS = 3_600_000;
 const MAX_TOKENS = 1_000_000;
 
 /** Kinds of injected faults. */
-export const FaultKind = { status: 'status', cut: 'cut', stall: 'stall', hang: 'hang', error: 'error' } as const;
+export const FaultKind = {
+  status: 'status',
+  cut: 'cut',
+  stall: 'stall',
+  hang: 'hang',
+  error: 'error',
+  drop: 'drop',
+} as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 const times = z.int().positive().optional();
@@ -40,6 +47,9 @@ const FaultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal(FaultKind.error), afterTokens, times }),
   // Accepts the request and answers nothing, not even the status line, until the client leaves.
   z.strictObject({ kind: z.literal(FaultKind.hang), times }),
+  // Reads the request and closes the connection without a byte of answer: what a client sees when a server
+  // closes a kept-alive connection just as the client reuses it.
+  z.strictObject({ kind: z.literal(FaultKind.drop), times }),
 ]);
 
 /**

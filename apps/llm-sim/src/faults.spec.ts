@@ -148,6 +148,15 @@ describe('llm-sim faults', () => {
     );
   });
 
+  it('llm-sim - a drop closes the connection without a byte of answer, once the request was read', async () => {
+    sim.configure({ fault: { kind: 'drop', times: 1 } });
+    await expect(postChat(sim, chatBody({ stream: true }))).rejects.toThrow();
+    await vi.waitFor(() => expect(onlyRecord()).toMatchObject({ status: 'faulted', fault: 'drop' }), WAIT);
+    // Dropped on purpose, so not recorded as the client leaving; and no status line ever went out.
+    expect(onlyRecord()).toMatchObject({ aborted: false, httpStatus: null, body: expect.anything() });
+    expect((await postChat(sim, chatBody())).status).toBe(200);
+  });
+
   it('llm-sim - a client that aborts mid-stream is recorded as aborted and the stream stops', async () => {
     sim.configure({ tokens: 10_000, interTokenMs: 2 });
     const controller = new AbortController();

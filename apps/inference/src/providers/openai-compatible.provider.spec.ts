@@ -29,6 +29,38 @@ it('provider - the lean transport streams one request after another on one kept-
   expect(new Set(records.map((r) => r.connection)).size).toBe(1);
 });
 
+it('provider - the lean transport sends once more on a new connection when a reused one is dropped unanswered', async () => {
+  await sim.client.configure({ fault: null, replyText: 'one two', interTokenMs: 1 });
+  await sim.client.clearRequests();
+  const provider = new OpenAICompatibleProvider({ baseUrl: `${sim.url}/v1`, requestTimeoutMs: 5_000 });
+  const text = async () =>
+    (await collect(provider.stream(input()))).flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
+  expect(await text()).toBe('one two');
+  // The kept-alive connection is closed as the next request arrives on it, as a server closing an idle
+  // connection would: that request goes again, once, on a new connection.
+  await sim.client.configure({ fault: { kind: 'drop', times: 1 } });
+  expect(await text()).toBe('one two');
+  const records = await sim.client.requests();
+  expect(records.map((r) => [r.connection, r.fault])).toEqual([
+    [records[0]!.connection, null],
+    [records[0]!.connection, 'drop'],
+    [records[2]!.connection, null],
+  ]);
+  expect(records[2]!.connection).not.toBe(records[0]!.connection);
+
+  // Only once: when the new connection is dropped too, the request fails; and a request on a new connection
+  // is never sent again (nothing says the server did not act on it).
+  await sim.client.clearRequests();
+  await sim.client.configure({ fault: { kind: 'drop', times: 2 } });
+  await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
+  expect((await sim.client.requests()).map((r) => r.fault)).toEqual(['drop', 'drop']);
+  await sim.client.clearRequests();
+  await sim.client.configure({ fault: { kind: 'drop', times: 1 } });
+  await expect(collect(provider.stream(input()))).rejects.toMatchObject({ code: 'upstream_error' });
+  expect((await sim.client.requests()).map((r) => r.fault)).toEqual(['drop']);
+  await sim.client.configure({ fault: null });
+});
+
 it('provider - the lean transport goes through HTTP_PROXY when NODE_USE_ENV_PROXY=1, as fetch does', async () => {
   await sim.client.configure({ fault: null, replyText: 'via the proxy', interTokenMs: 1 });
   // A forward proxy: requests in absolute form, relayed to where they point.
