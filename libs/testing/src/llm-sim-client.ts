@@ -13,6 +13,8 @@ export interface SimRecord {
   headers: { traceparent?: string; 'x-parley-conversation-id'?: string; authorization: boolean };
   status: string;
   aborted: boolean;
+  /** The injected fault this request met, if any. */
+  fault: string | null;
 }
 
 export class LlmSimClient {
