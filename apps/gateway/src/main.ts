@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
-import { NestPinoLogger, createLogger, createMetricsRegistry, startTelemetry } from '@parley/tracing';
+import { NestPinoLogger, createLogger, createMetricsRegistry, exitStartFailed, startTelemetry } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
@@ -33,28 +33,34 @@ if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
   log.warn('PARLEY_VISITOR_TOKEN_SECRET is not set: visitor sessions end when this gateway restarts');
 }
 
-const metrics = createMetricsRegistry('gateway');
-const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log, registry: metrics });
-const jetstream = await ensureJetStream(nats.nc, {
-  framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
-  replicas: config.PARLEY_JETSTREAM_REPLICAS,
-});
-const app = await NestFactory.create<NestExpressApplication>(
-  AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }, { keys: widgetKeys, script: widgetScript }),
-  {
-    bodyParser: false,
-    logger: new NestPinoLogger(log),
-  },
-);
-app.set('trust proxy', config.PARLEY_TRUST_PROXY);
-app.disable('x-powered-by');
-app.use(requestId());
-app.use(['/v1/widget', '/v1/conversations'], widgetCors(widgetKeys));
-app.use(traceRequests(log, httpMetrics(metrics)));
-app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
-app.use(bodyErrors());
-app.useGlobalFilters(new HttpErrorFilter(log));
-await app.listen(config.PORT, config.HOST);
+/** Connects, makes sure of the JetStream resources and starts listening. */
+async function start() {
+  const metrics = createMetricsRegistry('gateway');
+  const nats = await connectNats({ url: config.NATS_URL, name: 'gateway', log, registry: metrics });
+  const jetstream = await ensureJetStream(nats.nc, {
+    framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
+    replicas: config.PARLEY_JETSTREAM_REPLICAS,
+    log,
+  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }, { keys: widgetKeys, script: widgetScript }),
+    {
+      bodyParser: false,
+      logger: new NestPinoLogger(log),
+    },
+  );
+  app.set('trust proxy', config.PARLEY_TRUST_PROXY);
+  app.disable('x-powered-by');
+  app.use(requestId());
+  app.use(['/v1/widget', '/v1/conversations'], widgetCors(widgetKeys));
+  app.use(traceRequests(log, httpMetrics(metrics)));
+  app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
+  app.use(bodyErrors());
+  app.useGlobalFilters(new HttpErrorFilter(log));
+  await app.listen(config.PORT, config.HOST);
+  return { nats, app };
+}
+const { nats, app } = await start().catch((error: unknown) => exitStartFailed(log, error));
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
 

@@ -4,6 +4,9 @@
  */
 import {
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  JetStreamError,
   StorageType,
   jetstream,
   jetstreamManager,
@@ -11,8 +14,10 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { errors, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Buckets, Streams } from '@parley/contracts';
+import type { Logger } from '@parley/tracing';
 import { isDeepStrictEqual } from 'node:util';
 
 /** Frames are kept long enough for a client to reconnect and resume, then dropped (default). */
@@ -46,13 +51,55 @@ export interface JetStreamOptions {
   framesMaxAgeMs?: number;
   /** Copies of every stream and bucket (1 on a single server, 3 on a three-node cluster). */
   replicas?: number;
+  /** How long each JetStream API request may take. */
+  apiTimeoutMs?: number;
+  /** Where a failed attempt that will be retried is logged. */
+  log?: Logger;
 }
 
+/** Attempts after the first when the JetStream API is slow or not there yet. */
+const SETUP_RETRIES = 3;
+/** The JetStream client's own default. */
+const API_TIMEOUT_MS = 5_000;
+
+/**
+ * Errors that a later attempt can get past: a server too busy to answer in time (it happened with services
+ * starting together on a loaded machine), no JetStream yet, or a cluster still electing its leader (503).
+ */
+function isTransient(error: Error): boolean {
+  return (
+    error instanceof errors.TimeoutError ||
+    error.cause instanceof errors.TimeoutError ||
+    (error instanceof JetStreamError && error.name === 'JetStreamNotEnabled') ||
+    (error instanceof JetStreamApiError && error.status === 503)
+  );
+}
+
+/**
+ * Creates or updates every stream and bucket; each step is idempotent, so a transient failure retries the whole
+ * set-up (at most {@link SETUP_RETRIES} times, with backoff). Bounded: within a 30 s start-up probe by default.
+ *
+ * @throws the last error when the set-up still fails, or at once when it is not transient.
+ */
 export async function ensureJetStream(
   nc: NatsConnection,
-  { framesMaxAgeMs = FRAMES_MAX_AGE_MS, replicas = 1 }: JetStreamOptions = {},
+  { log, ...options }: JetStreamOptions = {},
 ): Promise<JetStreamHandles> {
-  const jsm = await jetstreamManager(nc);
+  const policy = retry(
+    handleWhen((error) => error instanceof Error && isTransient(error)),
+    { maxAttempts: SETUP_RETRIES, backoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 2_000 }) },
+  );
+  policy.onRetry((event) => {
+    if ('error' in event) log?.warn({ err: event.error, retryInMs: event.delay }, 'JetStream set-up failed; retrying');
+  });
+  return policy.execute(() => setUp(nc, options));
+}
+
+async function setUp(
+  nc: NatsConnection,
+  { framesMaxAgeMs = FRAMES_MAX_AGE_MS, replicas = 1, apiTimeoutMs = API_TIMEOUT_MS }: JetStreamOptions,
+): Promise<JetStreamHandles> {
+  const jsm = await jetstreamManager(nc, { timeout: apiTimeoutMs });
   await addOrUpdate(jsm, {
     name: Streams.history.name,
     subjects: [...Streams.history.subjects],
@@ -71,7 +118,7 @@ export async function ensureJetStream(
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
-  const kvm = new Kvm(nc);
+  const kvm = new Kvm(jetstream(nc, { timeout: apiTimeoutMs }));
   const bucket = async (name: string, ttl?: number): Promise<KV> => {
     const kv = await kvm.create(name, { history: 1, storage: StorageType.File, replicas, ...(ttl ? { ttl } : {}) });
     // An existing bucket keeps its settings on create; raise or lower its copies when the cluster changed.
@@ -92,19 +139,35 @@ export async function ensureJetStream(
 type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0];
 
 async function addOrUpdate(jsm: JetStreamManager, config: StreamConfig & { name: string }): Promise<void> {
-  let current: StreamConfig;
-  try {
-    current = (await jsm.streams.info(config.name)).config;
-  } catch {
-    await jsm.streams.add(config);
-    return;
+  let current = await currentConfig(jsm, config.name);
+  if (current === undefined) {
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (error) {
+      // Services starting together race to create it; the loser's add fails ("subjects overlap" on nats-server
+      // 2.9) although the stream it wanted is there. Only a stream that is still missing is an error.
+      current = await currentConfig(jsm, config.name);
+      if (current === undefined) throw error;
+    }
   }
   // Every service runs this at start: update only what differs, so a clustered stream is not disturbed
   // (an update goes through the stream's leader and makes its peers apply it) on every restart.
+  const base = current;
   const differs = Object.entries(config).some(
-    ([key, value]) => !isDeepStrictEqual(current[key as keyof StreamConfig], value),
+    ([key, value]) => !isDeepStrictEqual(base[key as keyof StreamConfig], value),
   );
-  if (differs) await jsm.streams.update(config.name, { ...current, ...config });
+  if (differs) await jsm.streams.update(config.name, { ...base, ...config });
+}
+
+/** The stream's configuration, or `undefined` when there is no such stream. */
+async function currentConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
+  try {
+    return (await jsm.streams.info(name)).config;
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
+    throw error;
+  }
 }
 
 /** Removes every stored message on one subject of a stream (erasure). */

@@ -2,7 +2,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ChunkSchema, Headers, ParleyError, Streams, historySubject, newId } from '@parley/contracts';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { headers } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '@parley/tracing';
 import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
 import { userEntry } from './history.test-kit.js';
@@ -237,5 +239,91 @@ describe('history', () => {
     await otherReplica.append(id, userEntry('new'), 'c4');
     expect(await contents(mine)).toEqual(['new']);
     creates.unsubscribe();
+  });
+});
+
+describe('jetstream set-up', () => {
+  /** Runs `body` against a new server, where nothing is created yet, with `count` connections to it. */
+  async function onNewServer(
+    body: (server: NatsServerHandle, connections: NatsConnection[]) => Promise<void>,
+    count = 1,
+  ): Promise<void> {
+    const fresh = await startNatsServer();
+    const connections = await Promise.all(Array.from({ length: count }, () => connect({ servers: fresh.url })));
+    try {
+      await body(fresh, connections);
+    } finally {
+      fresh.resume();
+      await Promise.all(connections.map((c) => c.close()));
+      await fresh.stop();
+    }
+  }
+
+  /** A logger whose lines land in the returned array. */
+  function capturedLog() {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({
+      service: 'test',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    return { log, lines };
+  }
+
+  it('jetstream - services starting at the same moment on a new server all get the streams and buckets', async () => {
+    // Each round is a new server, so every service finds nothing and creates at once, as a fresh deployment does.
+    for (let round = 0; round < 3; round++) {
+      await onNewServer(async (_, connections) => {
+        const results = await Promise.allSettled(connections.map((c) => ensureJetStream(c)));
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual([
+          'ok',
+          'ok',
+          'ok',
+          'ok',
+        ]);
+        const streams = [];
+        for await (const info of (await jetstreamManager(connections[0]!)).streams.list()) {
+          streams.push(info.config.name);
+        }
+        expect(streams).toEqual(expect.arrayContaining([Streams.history.name, Streams.frames.name]));
+      }, 4);
+    }
+  });
+
+  it('jetstream - a server too busy to answer in time is tried again until it answers', async () => {
+    await onNewServer(async (server, [connection]) => {
+      const { log, lines } = capturedLog();
+      server.pause();
+      const setUp = ensureJetStream(connection!, { apiTimeoutMs: 300, log });
+      // Thawed once the first attempt has timed out and been logged.
+      await vi.waitFor(() => expect(lines).toHaveLength(1), { timeout: 2_000, interval: 20 });
+      server.resume();
+      const { jsm } = await setUp;
+      expect((await jsm.streams.info(Streams.history.name)).config.name).toBe(Streams.history.name);
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'JetStream set-up failed; retrying',
+          retryInMs: expect.any(Number),
+        }),
+      ]);
+    });
+  });
+
+  it('jetstream - a server that stays too busy fails the set-up after three more attempts, not forever', async () => {
+    await onNewServer(async (server, [connection]) => {
+      const { log, lines } = capturedLog();
+      server.pause();
+      await expect(ensureJetStream(connection!, { apiTimeoutMs: 200, log })).rejects.toThrow(/timeout/i);
+      expect(lines.map((line) => line.msg)).toEqual(Array(3).fill('JetStream set-up failed; retrying'));
+    });
+  });
+
+  it("jetstream - a stream that cannot be created fails the start with the server's reason", async () => {
+    await onNewServer(async (_, [connection]) => {
+      // Another stream already holds the history's subjects.
+      const jsm = await jetstreamManager(connection!);
+      await jsm.streams.add({ name: 'SOMEONE_ELSE', subjects: [...Streams.history.subjects] });
+      await expect(ensureJetStream(connection!)).rejects.toThrow(/overlap/);
+    });
   });
 });

@@ -43,6 +43,10 @@ export interface NatsServerHandle {
   stop(options?: { keepStore?: boolean }): Promise<void>;
   /** Stops the server if it runs and starts it again on the same port and store directory. */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP), as an overloaded one: connections stay open and nothing is answered. */
+  pause(): void;
+  /** Thaws a paused server. */
+  resume(): void;
 }
 
 interface Running {
@@ -86,6 +90,8 @@ export async function startNatsServer({
   const stopProcess = async () => {
     const current = running;
     running = undefined;
+    // A paused server would not see the SIGTERM.
+    current?.child.kill('SIGCONT');
     if (current) await terminate(current);
   };
   return {
@@ -102,6 +108,12 @@ export async function startNatsServer({
       if (final) throw new Error(`the nats-server of port ${port} was stopped for good: start a new one`);
       await stopProcess();
       running = await launch({ binary, port, args: serverArgs(port, storeDir), readyTimeoutMs });
+    },
+    pause() {
+      running?.child.kill('SIGSTOP');
+    },
+    resume() {
+      running?.child.kill('SIGCONT');
     },
   };
 }

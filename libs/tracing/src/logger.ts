@@ -46,3 +46,12 @@ export function createLogger({
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * Ends a service that could not start (a taken port, NATS without JetStream): one `fatal` line with the error,
+ * then exit code 1. Left to Node, the error would be printed as plain text that a JSON log pipeline cannot read.
+ */
+export function exitStartFailed(log: Logger, error: unknown): never {
+  log.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}

@@ -9,6 +9,7 @@ import type { MicroserviceOptions } from '@nestjs/microservices';
 import {
   createLogger,
   createMetricsRegistry,
+  exitStartFailed,
   NestPinoLogger,
   startTelemetry,
   type Logger,
@@ -56,24 +57,7 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
   const started = performance.now();
   const telemetry = await startTelemetry({ service: options.service, config: options.telemetry });
   const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
-  const metrics = createMetricsRegistry(options.service);
-  const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
-  const jetstream = await ensureJetStream(nats.nc, {
-    framesMaxAgeMs: options.framesMaxAgeMs,
-    replicas: options.jetStreamReplicas,
-  });
-  const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
-  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    options.module({ log, nats, jetstream, metrics }),
-    {
-      strategy: server,
-      logger: new NestPinoLogger(log),
-      bufferLogs: false,
-    },
-  );
-  app.useGlobalFilters(new PassThroughRpcFilter());
-  await app.listen();
+  const { nats, ops, server, app } = await start(options, log).catch((error: unknown) => exitStartFailed(log, error));
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -107,4 +91,28 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
     },
     'ready',
   );
+}
+
+/** Connects, makes sure of the JetStream resources, opens the operations port and starts taking work. */
+async function start(options: NatsServiceOptions, log: Logger) {
+  const metrics = createMetricsRegistry(options.service);
+  const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
+  const jetstream = await ensureJetStream(nats.nc, {
+    framesMaxAgeMs: options.framesMaxAgeMs,
+    replicas: options.jetStreamReplicas,
+    log,
+  });
+  const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
+  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    options.module({ log, nats, jetstream, metrics }),
+    {
+      strategy: server,
+      logger: new NestPinoLogger(log),
+      bufferLogs: false,
+    },
+  );
+  app.useGlobalFilters(new PassThroughRpcFilter());
+  await app.listen();
+  return { nats, ops, server, app };
 }
