@@ -156,12 +156,13 @@ try {
     say('For a real model set PARLEY_UPSTREAM_BASE_URL, PARLEY_UPSTREAM_MODEL and PARLEY_UPSTREAM_API_KEY.');
   }
 
-  // A configured key is never printed; one kept in .parley is the user's own local key.
-  let localKey: string | undefined;
+  // No key is ever printed, not even the local one: the output may end up in a log or a shared screen. The
+  // example reads it from its file.
+  let localKey = false;
   if (!env.PARLEY_API_KEYS && !env.PARLEY_API_KEYS_FILE) {
     const { key, created } = localApiKey();
     env.PARLEY_API_KEYS = key;
-    localKey = key;
+    localKey = true;
     if (created) say('generated an API key for local use in .parley/api-key');
   }
 
@@ -184,11 +185,12 @@ try {
     [
       '',
       `  Parley is running at ${url}  (the demo page, with the chat widget)`,
-      `  API key: ${localKey ? `${localKey} (from .parley/api-key)` : 'the one you configured'}`,
+      `  API key: ${localKey ? 'in .parley/api-key' : 'the one you configured'}`,
       '',
       '  Try it:',
       `    curl -N ${url}/v1/chat/completions \\`,
-      `      -H 'Authorization: Bearer ${localKey ?? '<your API key>'}' -H 'Content-Type: application/json' \\`,
+      `      -H "Authorization: Bearer ${localKey ? '$(cat .parley/api-key)' : '<your API key>'}" \\`,
+      `      -H 'Content-Type: application/json' \\`,
       `      -d '{"model":"${model}","stream":true,"messages":[{"role":"user","content":"Hello"}]}'`,
       '',
       '  Ctrl-C stops everything.',
