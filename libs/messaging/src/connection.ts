@@ -4,6 +4,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsConnected, natsReconnects, type Logger, type Registry } from '@parley/tracing';
+import { BatchedPublisher } from './batched-publisher.js';
 
 /** Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead. */
 const PING_INTERVAL_MS = 5_000;
@@ -12,6 +13,8 @@ const RECONNECT_WAIT_MS = 500;
 
 export interface NatsHandle {
   readonly nc: NatsConnection;
+  /** Publishing for token and frame streams: the first at once, the rest with the others of a loop turn. */
+  readonly publisher: BatchedPublisher;
   /** True while connected; false while reconnecting. */
   connected(): boolean;
   /** Stops accepting new messages, lets in-flight handlers finish and flushes, then closes. */
@@ -63,11 +66,14 @@ export async function connectNats({
   log.info({ server: nc.getServer() }, 'nats connected');
   const isConnected = () => connected && !nc.isClosed();
   if (registry) natsConnected(registry, isConnected);
+  const publisher = new BatchedPublisher(nc, log);
   return {
     nc,
+    publisher,
     connected: isConnected,
     async drain() {
       if (nc.isClosed()) return;
+      publisher.flush();
       await nc.drain().catch(() => nc.close());
     },
   };

@@ -1,4 +1,5 @@
 export { ActiveStreams } from './active-streams.js';
+export { BatchedPublisher } from './batched-publisher.js';
 export { decode, encode, validate } from './codec.js';
 export { ConversationIndex } from './conversation-index.js';
 export { connectNats, type NatsHandle } from './connection.js';

@@ -3,8 +3,8 @@ import { ChunkSchema, Headers, ParleyError, Streams, historySubject, newId } fro
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { headers } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { capturedLog } from './log.test-kit.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '@parley/tracing';
 import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
 import { userEntry } from './history.test-kit.js';
@@ -257,16 +257,6 @@ describe('jetstream set-up', () => {
       await Promise.all(connections.map((c) => c.close()));
       await fresh.stop();
     }
-  }
-
-  /** A logger whose lines land in the returned array. */
-  function capturedLog() {
-    const lines: Record<string, unknown>[] = [];
-    const log = createLogger({
-      service: 'test',
-      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-    });
-    return { log, lines };
   }
 
   it('jetstream - services starting at the same moment on a new server all get the streams and buckets', async () => {
