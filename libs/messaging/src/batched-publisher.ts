@@ -46,6 +46,15 @@ export class BatchedPublisher {
     }
   }
 
+  /**
+   * One message of a numbered stream (a turn's chunks or frames): the first (`seq` 1) is what the client waits
+   * for and goes now; later ones go soon.
+   */
+  inStream(seq: number, subject: string, data: Uint8Array, headers?: MsgHdrs): void {
+    if (seq === 1) this.now(subject, data, headers);
+    else this.soon(subject, data, headers);
+  }
+
   /** Publishes everything held. A connection that closed meanwhile loses them, and that is logged. */
   flush(): void {
     this.scheduled = false;

@@ -150,10 +150,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
       if (ended) return;
       ended = chunk.type !== 'delta';
       seq += 1;
-      // The first chunk is what the client waits for; later ones go out with the others of this loop turn.
-      const data = encode({ ...chunk, seq });
-      if (seq === 1) this.nats.publisher.now(subject, data, headers);
-      else this.nats.publisher.soon(subject, data, headers);
+      this.nats.publisher.inStream(seq, subject, encode({ ...chunk, seq }), headers);
     };
     const cancel: Subscription = this.nats.nc.subscribe(turnCancelSubject(turnId), {
       callback: (error, msg) => {

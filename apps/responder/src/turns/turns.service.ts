@@ -248,11 +248,8 @@ export class TurnsService {
           msgID: `${turn.turnId}.${seq}`,
           ...STORED_PUBLISH,
         });
-      } else if (seq === 1) {
-        // The first frame is what the client waits for; later ones go out with the others of this loop turn.
-        this.nats.publisher.now(subject, data, headers);
       } else {
-        this.nats.publisher.soon(subject, data, headers);
+        this.nats.publisher.inStream(seq, subject, data, headers);
       }
     };
     let text = '';
