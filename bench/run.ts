@@ -8,18 +8,32 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { ROOT, run, stop, type Running } from '../scripts/local.ts';
+import { stripTypeScriptTypes } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ROOT, SERVICE_NODE_FLAGS, run, stop, type Running } from '../scripts/local.ts';
 
 const QUICK = process.argv.includes('--quick');
-const CONCURRENCY = QUICK ? [1, 10] : [1, 10, 64, 256];
-const MODES = QUICK ? (['smooth'] as const) : (['smooth', 'bursty'] as const);
-const REPEATS = QUICK ? 1 : 3;
+/** `--streams=1,10`, `--modes=smooth`, `--repeats=5`: one line measured closely; written to bench/results only. */
+const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const PARTIAL = ['streams', 'modes', 'repeats'].some((name) => option(name) !== undefined);
+const CONCURRENCY = option('streams')?.split(',').map(Number) ?? (QUICK ? [1, 10] : [1, 10, 64, 256]);
+const MODES = (option('modes')?.split(',') ?? (QUICK ? ['smooth'] : ['smooth', 'bursty'])) as ('smooth' | 'bursty')[];
+const REPEATS = Number(option('repeats') ?? (QUICK ? 1 : 3));
 const TOKENS = QUICK ? 10 : 20;
 const KEY = 'pk-bench';
 // parley-followup: the second message of a conversation (its history is read first, as in every turn after
 // the first of a real chat).
-const TARGETS = ['direct', 'portkey', 'parley-openai', 'parley-conversation', 'parley-followup'] as const;
+// floor-proxy and floor-chain (bench/floor.ts): a bare single-hop proxy, and Parley's three processes and two
+// NATS hops with none of its code; what Parley adds above floor-chain is its own work.
+const TARGETS = [
+  'direct',
+  'portkey',
+  'floor-proxy',
+  'floor-chain',
+  'parley-openai',
+  'parley-conversation',
+  'parley-followup',
+] as const;
 type Target = (typeof TARGETS)[number];
 
 /** DESIGN.md's performance budget. */
@@ -132,6 +146,33 @@ const portkey = spawn(
 children.push(portkey);
 await waitForPort(portkeyPort);
 
+/** Starts one bench/floor.ts process and resolves with the port it serves on, if any. */
+// As plain JavaScript with the services' V8 flags: Node's type stripping alone holds 20-30 MB, and the floor's
+// memory is meant to be what Node and the NATS client need.
+const floorJs = join(ROOT, 'dist/bench/floor.mjs');
+mkdirSync(dirname(floorJs), { recursive: true });
+writeFileSync(floorJs, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/floor.ts'), 'utf8')));
+const floorPids: Record<string, number> = {};
+function startFloor(args: string[]): Promise<number | undefined> {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, floorJs, ...args], {
+    env: { ...base, FLOOR_UPSTREAM: `${simUrl}/v1`, FLOOR_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  floorPids[`floor ${args.at(-1)}`] = child.pid!;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`floor ${args.join(' ')} not ready in 15 s`)), 15_000);
+    child.once('exit', (code) => reject(new Error(`floor ${args.join(' ')} exited ${code}`)));
+    child.stdout!.once('data', (line: Buffer) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(String(line)) as { port?: number }).port);
+    });
+  });
+}
+const floorProxyPort = await startFloor(['proxy']);
+await Promise.all([startFloor(['chain', 'inference']), startFloor(['chain', 'responder'])]);
+const floorChainPort = await startFloor(['chain', 'gateway']);
+
 async function configureSim(patch: Record<string, unknown>): Promise<void> {
   const res = await fetch(`${simUrl}/sim/config`, {
     method: 'PUT',
@@ -172,6 +213,13 @@ async function jobFor(target: Target, count: number, stream: boolean) {
         'x-portkey-provider': 'openai',
         'x-portkey-custom-host': `${simUrl}/v1`,
       },
+      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
+    };
+  }
+  if (target === 'floor-proxy' || target === 'floor-chain') {
+    return {
+      url: `http://127.0.0.1:${target === 'floor-proxy' ? floorProxyPort : floorChainPort}`,
+      headers: {},
       requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
     };
   }
@@ -246,6 +294,8 @@ const steadyRss = Object.fromEntries(
 );
 peakRss = { ...steadyRss };
 const steadyPrivate = Object.fromEntries(Object.entries(services).map(([n, s]) => [n, round(privateMb(s.child.pid!))]));
+// The bare processes' memory: what Node and the NATS client hold with none of Parley's code.
+const floorRss = Object.fromEntries(Object.entries(floorPids).map(([n, pid]) => [n, round(procStat(pid).rssMb)]));
 
 interface Row {
   mode: string;
@@ -372,6 +422,7 @@ const report = {
   memoryMb: {
     steady: steadyRss,
     steadyPrivate,
+    floor: floorRss,
     peak: Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, round(v)])),
   },
   cpuSecondsPer1000Turns: round(((cpuAfter - cpuBefore) / Math.max(1, parleyTurns)) * 1000),
@@ -389,11 +440,14 @@ rmSync(storeDir, { recursive: true, force: true });
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const stamp = report.date.replace(/[:.]/g, '-');
 writeFileSync(
-  join(ROOT, `bench/results/${QUICK ? 'quick' : 'bench'}-${stamp}.json`),
+  join(ROOT, `bench/results/${QUICK ? 'quick' : PARTIAL ? 'partial' : 'bench'}-${stamp}.json`),
   `${JSON.stringify(report, null, 2)}\n`,
 );
 const markdown = renderReport(report);
-writeFileSync(join(ROOT, QUICK ? 'bench/results/quick.md' : 'docs/benchmarks.md'), markdown);
+writeFileSync(
+  join(ROOT, QUICK ? 'bench/results/quick.md' : PARTIAL ? 'bench/results/partial.md' : 'docs/benchmarks.md'),
+  markdown,
+);
 process.stdout.write(markdown);
 
 const failures = summaries.filter((s) => s.errors > 0 || s.lost > 0);
@@ -407,6 +461,8 @@ function renderReport(r: typeof report): string {
   const at10 = r.summaries.filter((s) => s.concurrency === 10 && s.mode === 'smooth');
   const parley = at10.find((s) => s.target === 'parley-openai');
   const peer = at10.find((s) => s.target === 'portkey');
+  const floor = at10.find((s) => s.target === 'floor-chain');
+  const proxy = at10.find((s) => s.target === 'floor-proxy');
   const lines = [
     '# Benchmarks',
     '',
@@ -423,6 +479,7 @@ function renderReport(r: typeof report): string {
     '|---|---|---|---|',
     `| added TTFT p50 at 10 streams (Parley /v1/chat/completions) | ≤ ${BUDGET.addedTtftP50Ms} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= BUDGET.addedTtftP50Ms)} |`,
     `| added TTFT p99 at 10 streams | ≤ ${BUDGET.addedTtftP99Ms} ms | ${parley?.added.p99} ms | ${met((parley?.added.p99 ?? Infinity) <= BUDGET.addedTtftP99Ms)} |`,
+    `| the same hops with no Parley code (floor-chain), p50 / p99 at 10 streams | ≤ ${BUDGET.addedTtftP50Ms} / ${BUDGET.addedTtftP99Ms} ms | ${floor?.added.p50} / ${floor?.added.p99} ms | ${met((floor?.added.p50 ?? Infinity) <= BUDGET.addedTtftP50Ms && (floor?.added.p99 ?? Infinity) <= BUDGET.addedTtftP99Ms)} |`,
     `| at most half of Portkey's added TTFT p50 | ≤ ${round((peer?.added.p50 ?? NaN) / 2)} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= (peer?.added.p50 ?? -Infinity) / 2)} |`,
     ...Object.entries(r.memoryMb.steady).map(
       ([name, mb]) =>
@@ -435,7 +492,26 @@ function renderReport(r: typeof report): string {
     `| ${Math.max(...CONCURRENCY)} streams, no lost or reordered tokens | 0 | ${r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).reduce((n, s) => n + s.lost, 0)} | ${met(r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).every((s) => s.lost === 0))} |`,
     '',
     'Resident memory (RSS) includes the pages of the Node executable, about 50 MB that every Node process on the',
-    'host shares; "private" is what only that service holds. The budget is judged on resident memory.',
+    'host shares; "private" is what only that service holds. The budget is judged on resident memory. The bare',
+    `processes of bench/floor.ts, with no framework, held ${Object.entries(r.memoryMb.floor)
+      .map(([name, mb]) => `${mb} MB (${name})`)
+      .join(', ')} at the same point.`,
+    '',
+    '## The floor of the architecture',
+    '',
+    '`floor-proxy` and `floor-chain` (bench/floor.ts) run in the same repeats against the same llm-sim.',
+    '`floor-proxy` is a bare `node:http` proxy: one more process between client and model, the least any',
+    "gateway adds. `floor-chain` is Parley's shape with none of its code: three bare processes (gateway,",
+    'responder, inference) and the same NATS messages per turn, without NestJS, Express, validation, tracing,',
+    'metrics or JetStream. What Parley adds above `floor-chain` is its own work; what `floor-chain` adds above',
+    '`floor-proxy` is the two brokered hops and two more processes. At 10 streams, smooth:',
+    '',
+    '| | added TTFT p50 | p99 |',
+    '|---|---|---|',
+    `| floor-proxy | ${proxy?.added.p50} ms | ${proxy?.added.p99} ms |`,
+    `| floor-chain | ${floor?.added.p50} ms | ${floor?.added.p99} ms |`,
+    `| parley-openai | ${parley?.added.p50} ms | ${parley?.added.p99} ms |`,
+    `| Parley's own code (parley-openai − floor-chain) | ${round((parley?.added.p50 ?? NaN) - (floor?.added.p50 ?? NaN))} ms | ${round((parley?.added.p99 ?? NaN) - (floor?.added.p99 ?? NaN))} ms |`,
     '',
     '## Streaming: added time to first token and token gaps (ms)',
     '',
