@@ -4,11 +4,12 @@
  * `node bench/floor.ts chain <part>` runs one of three bare processes (no NestJS, Express, validation, tracing,
  * metrics or JetStream): `gateway` (node:http, one NATS request to hand the turn on, frames back as OpenAI SSE),
  * `responder` (one NATS request to inference, chunks relayed as frames) and `inference` (a kept-alive HTTP
- * stream from the upstream, one NATS message per read). `node bench/floor.ts proxy` is a bare single-hop
- * proxy (node:http straight to the upstream), the floor of any gateway.
+ * stream from the upstream, one NATS message per read). `node bench/floor.ts pair gateway|worker` is the same
+ * with responder and inference in one process (ADR 0008's option 3): one brokered hop. `node bench/floor.ts
+ * proxy` is a bare single-hop proxy (node:http straight to the upstream), the floor of any gateway.
  *
- * What Parley adds above `chain` is its code; what `chain` adds above `proxy` is the two brokered hops and two
- * more processes; what `proxy` adds above the upstream is one more process. Environment: `FLOOR_PORT` (0 for
+ * What Parley adds above `chain` is its code; what `chain` adds above `pair` is one brokered hop and one more
+ * process; what `proxy` adds above the upstream is one more process. Environment: `FLOOR_PORT` (0 for
  * any), `FLOOR_UPSTREAM` (the upstream's base URL, with `/v1`), `NATS_URL`. Each prints one JSON line,
  * `{"ready":true,"port"}`, when it serves.
  */
@@ -83,7 +84,9 @@ function proxy(): void {
   });
 }
 
-async function chain(nc: NatsConnection): Promise<void> {
+/** One bare process of `chain` (gateway, responder, inference) or `pair` (gateway, worker). */
+async function runPart(nc: NatsConnection): Promise<void> {
+  const on = (name: string) => `floor.${role}.${name}`;
   let next = 0;
   const newTurnId = () => `${process.pid}-${++next}`;
   if (part === 'gateway') {
@@ -92,8 +95,8 @@ async function chain(nc: NatsConnection): Promise<void> {
         .then(async (body) => {
           const turnId = newTurnId();
           // Subscribed before the turn starts, as Parley's gateway does, so no frame can be missed.
-          const frames = nc.subscribe(`floor.frames.${turnId}`, { timeout: TIMEOUT_MS });
-          await nc.request('floor.turn', text.encode(JSON.stringify({ turnId, request: JSON.parse(body) })), {
+          const frames = nc.subscribe(on(`frames.${turnId}`), { timeout: TIMEOUT_MS });
+          await nc.request(on('turn'), text.encode(JSON.stringify({ turnId, request: JSON.parse(body) })), {
             timeout: TIMEOUT_MS,
           });
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -111,29 +114,30 @@ async function chain(nc: NatsConnection): Promise<void> {
           res.end(String(error));
         });
     });
-  } else if (part === 'responder') {
-    nc.subscribe('floor.turn', {
+  } else if (part === 'responder' && role === 'chain') {
+    nc.subscribe(on('turn'), {
       queue: 'floor',
       callback: (_error, msg) => {
         const { turnId, request: body } = msg.json<{ turnId: string; request: unknown }>();
-        const chunks = nc.subscribe(`floor.chunks.${turnId}`, {
+        const chunks = nc.subscribe(on(`chunks.${turnId}`), {
           timeout: TIMEOUT_MS,
           callback: (_e, chunk) => {
-            nc.publish(`floor.frames.${turnId}`, chunk.data);
+            nc.publish(on(`frames.${turnId}`), chunk.data);
             if (chunk.json<{ end?: true }>().end) chunks.unsubscribe();
           },
         });
         void nc
-          .request('floor.generate', text.encode(JSON.stringify({ turnId, request: body })), { timeout: TIMEOUT_MS })
+          .request(on('generate'), text.encode(JSON.stringify({ turnId, request: body })), { timeout: TIMEOUT_MS })
           .then(() => msg.respond(text.encode('{}')));
       },
     });
-  } else if (part === 'inference') {
-    nc.subscribe('floor.generate', {
+  } else if ((part === 'inference' && role === 'chain') || (part === 'worker' && role === 'pair')) {
+    // The worker of `pair` is responder and inference in one process: the turn goes straight upstream.
+    nc.subscribe(on(part === 'worker' ? 'turn' : 'generate'), {
       queue: 'floor',
       callback: (_error, msg) => {
         const { turnId, request: body } = msg.json<{ turnId: string; request: unknown }>();
-        const subject = `floor.chunks.${turnId}`;
+        const subject = on(`${part === 'worker' ? 'frames' : 'chunks'}.${turnId}`);
         upstreamStream(
           JSON.stringify(body),
           (data) => nc.publish(subject, text.encode(JSON.stringify({ data }))),
@@ -143,7 +147,7 @@ async function chain(nc: NatsConnection): Promise<void> {
       },
     });
   } else {
-    throw new Error(`unknown chain part ${String(part)}`);
+    throw new Error(`unknown ${role} part ${String(part)}`);
   }
   // The subscriptions are on the server once a flush returns.
   await nc.flush();
@@ -151,5 +155,6 @@ async function chain(nc: NatsConnection): Promise<void> {
 }
 
 if (role === 'proxy') proxy();
-else if (role === 'chain') await chain(await connect({ servers: process.env.NATS_URL, noAsyncTraces: true }));
-else throw new Error('usage: node bench/floor.ts proxy | chain gateway|responder|inference');
+else if (role === 'chain' || role === 'pair') {
+  await runPart(await connect({ servers: process.env.NATS_URL, noAsyncTraces: true }));
+} else throw new Error('usage: node bench/floor.ts proxy | chain gateway|responder|inference | pair gateway|worker');

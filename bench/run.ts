@@ -23,12 +23,14 @@ const TOKENS = QUICK ? 10 : 20;
 const KEY = 'pk-bench';
 // parley-followup: the second message of a conversation (its history is read first, as in every turn after
 // the first of a real chat).
-// floor-proxy and floor-chain (bench/floor.ts): a bare single-hop proxy, and Parley's three processes and two
-// NATS hops with none of its code; what Parley adds above floor-chain is its own work.
+// floor-proxy, floor-pair and floor-chain (bench/floor.ts): a bare single-hop proxy; a bare gateway and one
+// worker behind one NATS hop; Parley's three processes and two NATS hops with none of its code. What Parley
+// adds above floor-chain is its own work.
 const TARGETS = [
   'direct',
   'portkey',
   'floor-proxy',
+  'floor-pair',
   'floor-chain',
   'parley-openai',
   'parley-conversation',
@@ -159,7 +161,7 @@ function startFloor(args: string[]): Promise<number | undefined> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  floorPids[`floor ${args.at(-1)}`] = child.pid!;
+  floorPids[`floor ${args.join(' ')}`] = child.pid!;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`floor ${args.join(' ')} not ready in 15 s`)), 15_000);
     child.once('exit', (code) => reject(new Error(`floor ${args.join(' ')} exited ${code}`)));
@@ -172,6 +174,8 @@ function startFloor(args: string[]): Promise<number | undefined> {
 const floorProxyPort = await startFloor(['proxy']);
 await Promise.all([startFloor(['chain', 'inference']), startFloor(['chain', 'responder'])]);
 const floorChainPort = await startFloor(['chain', 'gateway']);
+await startFloor(['pair', 'worker']);
+const floorPairPort = await startFloor(['pair', 'gateway']);
 
 async function configureSim(patch: Record<string, unknown>): Promise<void> {
   const res = await fetch(`${simUrl}/sim/config`, {
@@ -216,9 +220,10 @@ async function jobFor(target: Target, count: number, stream: boolean) {
       requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
     };
   }
-  if (target === 'floor-proxy' || target === 'floor-chain') {
+  if (target === 'floor-proxy' || target === 'floor-pair' || target === 'floor-chain') {
+    const port = { 'floor-proxy': floorProxyPort, 'floor-pair': floorPairPort, 'floor-chain': floorChainPort }[target];
     return {
-      url: `http://127.0.0.1:${target === 'floor-proxy' ? floorProxyPort : floorChainPort}`,
+      url: `http://127.0.0.1:${port}`,
       headers: {},
       requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
     };
@@ -463,6 +468,7 @@ function renderReport(r: typeof report): string {
   const peer = at10.find((s) => s.target === 'portkey');
   const floor = at10.find((s) => s.target === 'floor-chain');
   const proxy = at10.find((s) => s.target === 'floor-proxy');
+  const pair = at10.find((s) => s.target === 'floor-pair');
   const lines = [
     '# Benchmarks',
     '',
@@ -499,16 +505,17 @@ function renderReport(r: typeof report): string {
     '',
     '## The floor of the architecture',
     '',
-    '`floor-proxy` and `floor-chain` (bench/floor.ts) run in the same repeats against the same llm-sim.',
-    '`floor-proxy` is a bare `node:http` proxy: one more process between client and model, the least any',
-    "gateway adds. `floor-chain` is Parley's shape with none of its code: three bare processes (gateway,",
-    'responder, inference) and the same NATS messages per turn, without NestJS, Express, validation, tracing,',
-    'metrics or JetStream. What Parley adds above `floor-chain` is its own work; what `floor-chain` adds above',
-    '`floor-proxy` is the two brokered hops and two more processes. At 10 streams, smooth:',
+    'The `floor-*` targets (bench/floor.ts) run in the same repeats against the same llm-sim, with none of',
+    "Parley's code: no NestJS, Express, validation, tracing, metrics or JetStream. `floor-proxy` is a bare",
+    '`node:http` proxy: one more process between client and model, the least any gateway adds. `floor-chain` is',
+    "Parley's shape: three bare processes (gateway, responder, inference) and the same NATS messages per turn.",
+    '`floor-pair` is a bare gateway and one worker (responder and inference in one process) behind one NATS hop.',
+    'What Parley adds above `floor-chain` is its own work. At 10 streams, smooth:',
     '',
     '| | added TTFT p50 | p99 |',
     '|---|---|---|',
     `| floor-proxy | ${proxy?.added.p50} ms | ${proxy?.added.p99} ms |`,
+    `| floor-pair | ${pair?.added.p50} ms | ${pair?.added.p99} ms |`,
     `| floor-chain | ${floor?.added.p50} ms | ${floor?.added.p99} ms |`,
     `| parley-openai | ${parley?.added.p50} ms | ${parley?.added.p99} ms |`,
     `| Parley's own code (parley-openai − floor-chain) | ${round((parley?.added.p50 ?? NaN) - (floor?.added.p50 ?? NaN))} ms | ${round((parley?.added.p99 ?? NaN) - (floor?.added.p99 ?? NaN))} ms |`,
