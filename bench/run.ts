@@ -316,6 +316,13 @@ interface Row {
 const rows: Row[] = [];
 const cpuBefore = Object.values(services).reduce((sum, s) => sum + procStat(s.child.pid!).cpuS, 0);
 let parleyTurns = 0;
+// The bare chain's three processes serve only floor-chain's requests, so their CPU per turn compares with Parley's.
+const chainPids = Object.entries(floorPids)
+  .filter(([name]) => name.startsWith('floor chain'))
+  .map(([, pid]) => pid);
+const chainCpu = () => chainPids.reduce((sum, pid) => sum + procStat(pid).cpuS, 0);
+const chainCpuBefore = chainCpu();
+let chainTurns = 0;
 
 for (const mode of MODES) {
   // 50 tokens/s: one token every 20 ms, sent one by one (smooth) or ten per chunk (bursty: llm-sim's burst).
@@ -334,6 +341,7 @@ for (const mode of MODES) {
         const format = target === 'parley-conversation' || target === 'parley-followup' ? 'conversation' : 'openai';
         const result = await load({ ...job, concurrency, stream: true, format, expectedText: REPLY });
         if (target.startsWith('parley')) parleyTurns += count + (job.seededTurns ?? 0);
+        if (target === 'floor-chain') chainTurns += count;
         rows.push({
           mode,
           concurrency,
@@ -357,6 +365,7 @@ for (const mode of MODES) {
   }
 }
 const cpuAfter = Object.values(services).reduce((sum, s) => sum + procStat(s.child.pid!).cpuS, 0);
+const chainCpuAfter = chainCpu();
 
 // ── non-streaming throughput at saturation ───────────────────────────────────────────────────────
 await configureSim({ replyText: 'ok', ttftMs: 0, interTokenMs: 0, burst: 1 });
@@ -431,6 +440,7 @@ const report = {
     peak: Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, round(v)])),
   },
   cpuSecondsPer1000Turns: round(((cpuAfter - cpuBefore) / Math.max(1, parleyTurns)) * 1000),
+  floorChainCpuSecondsPer1000Turns: round(((chainCpuAfter - chainCpuBefore) / Math.max(1, chainTurns)) * 1000),
   readyMs,
   rows,
 };
@@ -535,7 +545,8 @@ function renderReport(r: typeof report): string {
     '|---|---|',
     ...Object.entries(r.throughputRps).map(([t, rps]) => `| ${t} | ${rps} |`),
     '',
-    `CPU seconds per 1,000 Parley turns (gateway + responder + inference): ${r.cpuSecondsPer1000Turns}.`,
+    `CPU seconds per 1,000 Parley turns (gateway + responder + inference): ${r.cpuSecondsPer1000Turns}; per 1,000`,
+    `turns of floor-chain (its three bare processes): ${r.floorChainCpuSecondsPer1000Turns}.`,
     '',
   ];
   return lines.join('\n');
