@@ -133,11 +133,12 @@ async function runPart(nc: NatsConnection): Promise<void> {
     });
   } else if ((part === 'inference' && role === 'chain') || (part === 'worker' && role === 'pair')) {
     // The worker of `pair` is responder and inference in one process: the turn goes straight upstream.
-    nc.subscribe(on(part === 'worker' ? 'turn' : 'generate'), {
+    const worker = part === 'worker';
+    nc.subscribe(on(worker ? 'turn' : 'generate'), {
       queue: 'floor',
       callback: (_error, msg) => {
         const { turnId, request: body } = msg.json<{ turnId: string; request: unknown }>();
-        const subject = on(`${part === 'worker' ? 'frames' : 'chunks'}.${turnId}`);
+        const subject = on(`${worker ? 'frames' : 'chunks'}.${turnId}`);
         upstreamStream(
           JSON.stringify(body),
           (data) => nc.publish(subject, text.encode(JSON.stringify({ data }))),

@@ -148,13 +148,13 @@ const portkey = spawn(
 children.push(portkey);
 await waitForPort(portkeyPort);
 
-/** Starts one bench/floor.ts process and resolves with the port it serves on, if any. */
-// As plain JavaScript with the services' V8 flags: Node's type stripping alone holds 20-30 MB, and the floor's
+// bench/floor.ts runs as plain JavaScript with the services' V8 flags: Node's type stripping alone holds 20-30 MB, and the floor's
 // memory is meant to be what Node and the NATS client need.
 const floorJs = join(ROOT, 'dist/bench/floor.mjs');
 mkdirSync(dirname(floorJs), { recursive: true });
 writeFileSync(floorJs, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/floor.ts'), 'utf8')));
 const floorPids: Record<string, number> = {};
+/** Starts one bench/floor.ts process and resolves with the port it serves on, if any. */
 function startFloor(args: string[]): Promise<number | undefined> {
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, floorJs, ...args], {
     env: { ...base, FLOOR_UPSTREAM: `${simUrl}/v1`, FLOOR_PORT: '0' },
@@ -201,40 +201,39 @@ const openaiBody = (stream: boolean) => ({
   messages: [{ role: 'user', content: 'Where is my order?' }],
 });
 
-async function jobFor(target: Target, count: number, stream: boolean) {
-  if (target === 'direct') {
-    return {
-      url: simUrl,
-      headers: {},
-      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
-    };
-  }
-  if (target === 'portkey') {
-    return {
-      url: `http://127.0.0.1:${portkeyPort}`,
-      headers: {
+interface Job {
+  url: string;
+  headers: Record<string, string>;
+  requests: { path: string; body: unknown }[];
+  /** Turns run before the clock (a follow-up's first exchange), counted in CPU per turn. */
+  seededTurns?: number;
+}
+
+async function jobFor(target: Target, count: number, stream: boolean): Promise<Job> {
+  // Every OpenAI-format target gets the same requests; only where they go and their headers differ.
+  const openai = (url: string, headers: Record<string, string> = {}): Job => ({
+    url,
+    headers,
+    requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
+  });
+  const headers = { authorization: `Bearer ${KEY}` };
+  switch (target) {
+    case 'direct':
+      return openai(simUrl);
+    case 'portkey':
+      return openai(`http://127.0.0.1:${portkeyPort}`, {
         authorization: 'Bearer sk-bench',
         'x-portkey-provider': 'openai',
         'x-portkey-custom-host': `${simUrl}/v1`,
-      },
-      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
-    };
-  }
-  if (target === 'floor-proxy' || target === 'floor-pair' || target === 'floor-chain') {
-    const port = { 'floor-proxy': floorProxyPort, 'floor-pair': floorPairPort, 'floor-chain': floorChainPort }[target];
-    return {
-      url: `http://127.0.0.1:${port}`,
-      headers: {},
-      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
-    };
-  }
-  const headers = { authorization: `Bearer ${KEY}` };
-  if (target === 'parley-openai') {
-    return {
-      url: gatewayUrl,
-      headers,
-      requests: Array(count).fill({ path: '/v1/chat/completions', body: openaiBody(stream) }),
-    };
+      });
+    case 'floor-proxy':
+      return openai(`http://127.0.0.1:${floorProxyPort}`);
+    case 'floor-pair':
+      return openai(`http://127.0.0.1:${floorPairPort}`);
+    case 'floor-chain':
+      return openai(`http://127.0.0.1:${floorChainPort}`);
+    case 'parley-openai':
+      return openai(gatewayUrl, headers);
   }
   // Conversations are created before the clock starts: one per request, so every turn starts fresh.
   const requests = [];
