@@ -65,7 +65,7 @@ export default tseslint.config(
   },
   {
     // Tests may use the shared test harness from any scope.
-    files: ['**/*.spec.ts', '**/*.test-kit.ts', '**/test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.test-kit.ts', '**/test/**/*.ts', 'tests/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

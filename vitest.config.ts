@@ -18,7 +18,9 @@ export default defineConfig({
       project('llm-sim', 'apps/llm-sim', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
       project('responder', 'apps/responder', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
       project('inference', 'apps/inference', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 20_000),
-      project('gateway', 'apps/gateway', ['src/**/*.spec.ts', 'test/**/*.spec.ts'], 30_000),
+      project('gateway', 'apps/gateway', ['src/**/*.spec.ts'], 30_000),
+      // The product end to end: every service built and started as a process, over real NATS and HTTP.
+      project('e2e', 'tests/e2e', ['**/*.spec.ts'], 30_000),
       project('deploy', 'tools/deploy-check', ['src/**/*.spec.ts'], 60_000),
     ],
   },

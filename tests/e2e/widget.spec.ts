@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { API_KEY, Stack, eventually } from './stack.js';
 
 const WIDGET_KEY = 'pk_test_widget_0123456789';
-const WIDGET_FILE = new URL('../../../dist/apps/widget/widget.js', import.meta.url);
+const WIDGET_FILE = new URL('../../dist/apps/widget/widget.js', import.meta.url);
 const REPLY = 'Your **order** ships today.\n\n- tracking: [link](https://track.example/1)\n- ETA `2 days`';
 
 let stack: Stack;

@@ -164,7 +164,7 @@ describe('tracing', () => {
     ]) {
       for (const match of (await (await fetch(url)).text()).matchAll(/^# TYPE (\S+) /gm)) exposed.add(match[1]!);
     }
-    const root = new URL('../../../docker/', import.meta.url);
+    const root = new URL('../../docker/', import.meta.url);
     const alerts = parse(readFileSync(new URL('prometheus/alerts.yml', root), 'utf8')) as {
       groups: { rules: { alert: string; expr: string; for: string; labels: { severity: string } }[] }[];
     };
