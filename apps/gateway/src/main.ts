@@ -10,7 +10,7 @@ import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
 import { httpMetrics, traceRequests } from './http/tracing.middleware.js';
 import { widgetCors } from './widget/cors.js';
-import { WidgetKeys } from './widget/widget-keys.js';
+import { WidgetKeys } from './auth/widget-keys.js';
 import { DEFAULT_WIDGET_FILE, loadWidgetScript } from './widget/widget-script.js';
 
 const started = performance.now();

@@ -11,4 +11,5 @@ export const Tokens = {
   visitorTokens: Symbol('visitorTokens'),
   visitorLimits: Symbol('visitorLimits'),
   widgetScript: Symbol('widgetScript'),
+  preTurnChecks: Symbol('preTurnChecks'),
 } as const;

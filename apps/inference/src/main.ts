@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { inferenceEnvSchema, loadConfigOrExit } from '@parley/config';
-import { QueueGroups, Subjects } from '@parley/contracts';
-import { runNatsService } from '@parley/messaging';
+import { runNatsService } from '@parley/messaging/nest';
 import { createLogger } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { GenerationService } from './generation/generation.service.js';
@@ -22,14 +21,12 @@ try {
 
 await runNatsService({
   service: 'inference',
-  queue: QueueGroups.inference,
   natsUrl: config.NATS_URL,
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
   jetStreamReplicas: config.PARLEY_JETSTREAM_REPLICAS,
   opsPort: config.PARLEY_OPS_PORT,
-  tracedSubjects: [Subjects.inferenceGenerate],
   telemetry: config,
   module: (context) => {
     watchRoutes(router, config, context.log);

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { loadConfigOrExit, responderEnvSchema } from '@parley/config';
-import { QueueGroups, Subjects } from '@parley/contracts';
-import { runNatsService } from '@parley/messaging';
+import { runNatsService } from '@parley/messaging/nest';
 import { AppModule } from './app.module.js';
 import { TurnsService } from './turns/turns.service.js';
 
@@ -9,14 +8,12 @@ const config = loadConfigOrExit('responder', responderEnvSchema);
 
 await runNatsService({
   service: 'responder',
-  queue: QueueGroups.responder,
   natsUrl: config.NATS_URL,
   logLevel: config.LOG_LEVEL,
   shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
   framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
   jetStreamReplicas: config.PARLEY_JETSTREAM_REPLICAS,
   opsPort: config.PARLEY_OPS_PORT,
-  tracedSubjects: [Subjects.turnStart],
   telemetry: config,
   module: (context) => AppModule.create(config, context),
   onShutdown: (app, graceMs) => app.get<TurnsService>(TurnsService).drain(graceMs),

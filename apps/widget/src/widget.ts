@@ -3,7 +3,7 @@
  * Markdown, can be stopped, survive reloads (the turn is resumed from its first frame) and recover from
  * dropped connections by resuming after the last frame seen.
  */
-import type { HistoryMessage } from '@parley/contracts';
+import type { DeltaEvent, DoneEvent, ErrorEvent, HistoryMessage } from '@parley/contracts';
 import { Api, ApiError } from './api.js';
 import { strings, type Strings } from './i18n.js';
 import { renderMarkdown } from './render.js';
@@ -278,19 +278,15 @@ export class Widget {
           // Frame 1 starts the reply; after the frames expire the whole stored reply arrives as frame 1.
           if (seq === 1) reply = '';
           if (seq) after = seq;
-          const data = JSON.parse(event.data) as {
-            text?: string;
-            finishReason?: string;
-            error?: { message: string; retryable: boolean; code: string };
-          };
           if (event.event === 'delta') {
-            reply += data.text ?? '';
+            reply += (JSON.parse(event.data) as DeltaEvent).text;
             this.paint(bubble, reply);
           } else if (event.event === 'done') {
-            return this.finish(bubble, reply, turnId, data.finishReason);
+            return this.finish(bubble, reply, turnId, (JSON.parse(event.data) as DoneEvent).finishReason);
           } else if (event.event === 'error') {
+            const { error } = JSON.parse(event.data) as ErrorEvent;
             if (!reply) bubble.remove();
-            return this.fail(new ApiError(data.error!.code, data.error!.message, data.error!.retryable), text);
+            return this.fail(new ApiError(error.code, error.message, error.retryable), text);
           }
         }
       } catch (error) {

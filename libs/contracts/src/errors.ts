@@ -34,15 +34,18 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
-}
-
-/** The serialisable form of an error: in HTTP bodies, error frames and NATS error replies. */
+/**
+ * The serialisable form of an error: in error frames, SSE error events and NATS error replies. It carries
+ * everything the HTTP edge needs to answer as if the error had happened there.
+ */
 export interface ErrorInfo {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  /** Seconds a client should wait before retrying (`Retry-After`), when the source knew. */
+  retryAfterSeconds?: number;
+  /** The request field at fault, when there is one. */
+  param?: string;
 }
 
 /**
@@ -72,11 +75,14 @@ export class ParleyError extends Error {
   readonly param: string | undefined;
 
   toInfo(): ErrorInfo {
-    return { code: this.code, message: this.message, retryable: this.retryable };
+    const info: ErrorInfo = { code: this.code, message: this.message, retryable: this.retryable };
+    if (this.retryAfterSeconds !== undefined) info.retryAfterSeconds = this.retryAfterSeconds;
+    if (this.param !== undefined) info.param = this.param;
+    return info;
   }
 
-  /** Rebuilds an error that travelled as data. */
-  static fromInfo(info: Pick<ErrorInfo, 'code' | 'message'>): ParleyError {
-    return new ParleyError(info.code, info.message);
+  /** Rebuilds an error that travelled as data, with its `Retry-After` and field. */
+  static fromInfo({ code, message, retryAfterSeconds, param }: ErrorInfo): ParleyError {
+    return new ParleyError(code, message, { retryAfterSeconds, param });
   }
 }

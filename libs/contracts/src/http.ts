@@ -4,7 +4,7 @@
  * checked by the gateway after parsing.
  */
 import { z } from 'zod';
-import { ErrorInfoSchema, FinishReasonSchema, HistoryMessageSchema, RatingSchema, UsageSchema } from './messages.js';
+import { HistoryMessageSchema, RatingSchema } from './records.js';
 
 /** Longest per-conversation system prompt, in characters. */
 export const MAX_SYSTEM_PROMPT_CHARS = 8_000;
@@ -73,61 +73,8 @@ export const WidgetSessionSchema = z.object({
 });
 export type WidgetSession = z.infer<typeof WidgetSessionSchema>;
 
-/** Data of the SSE events of a conversation turn (`event: delta | done | error`, `id` = frame sequence). */
-export const DeltaEventSchema = z.object({ text: z.string() });
-export const DoneEventSchema = z.object({
-  turnId: z.string(),
-  messageId: z.string().optional(),
-  finishReason: FinishReasonSchema,
-  model: z.string(),
-  usage: UsageSchema.optional(),
-});
-export const ErrorEventSchema = z.object({ turnId: z.string(), error: ErrorInfoSchema });
-
 export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
-});
-
-// OpenAI-compatible chat completions: accept what OpenAI SDKs send, ignore fields we do not use.
-const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
-export const OpenAIMessageSchema = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(TextPartSchema)]),
-  name: z.string().optional(),
-});
-
-export const ChatCompletionBodySchema = z.looseObject({
-  model: z.string().min(1).max(256),
-  messages: z.array(OpenAIMessageSchema).min(1, 'messages must not be empty'),
-  stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-  n: z.literal(1).nullish().describe('Only one choice is supported.'),
-  seed: z.number().int().nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
-  user: z.string().max(256).optional(),
-});
-export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
-
-export const OpenAIErrorBodySchema = z.object({
-  error: z.object({
-    message: z.string(),
-    type: z.string(),
-    param: z.string().nullable(),
-    code: z.string(),
-  }),
-});
-
-export const ModelListSchema = z.object({
-  object: z.literal('list'),
-  data: z.array(
-    z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() }),
-  ),
 });
 
 export const FeedbackBodySchema = z

@@ -1,9 +1,10 @@
 /**
- * Schemas of every message that crosses NATS. Receivers validate with these at the boundary
- * (see `decode` in @parley/messaging); senders build values of the inferred types.
+ * Schemas of the messages of the turn protocol, which cross NATS between the services. Receivers validate with
+ * these at the boundary (see `decode` in @parley/messaging); senders build values of the inferred types. Which
+ * subject carries which message is said once, in registry.ts.
  */
 import { z } from 'zod';
-import { ErrorCodes, type ErrorCode } from './errors.js';
+import { ErrorCodes, type ErrorCode, type ErrorInfo } from './errors.js';
 import { isValidId } from './ids.js';
 
 export const IdSchema = z.string().refine(isValidId, { message: 'invalid id' });
@@ -14,16 +15,22 @@ export type Role = z.infer<typeof RoleSchema>;
 export const ChatMessageSchema = z.object({ role: RoleSchema, content: z.string() });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
-/** Sampling parameters passed through to the upstream model. */
-export const GenerationParamsSchema = z.object({
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  max_tokens: z.number().int().positive().optional(),
-  stop: z.array(z.string()).max(4).optional(),
-  seed: z.number().int().optional(),
-  presence_penalty: z.number().min(-2).max(2).optional(),
-  frequency_penalty: z.number().min(-2).max(2).optional(),
-});
+/**
+ * Sampling parameters, passed through to the upstream model under these (OpenAI's) names. The one list of
+ * them: the OpenAI-compatible request body is derived from it and the providers spread it, so a new parameter
+ * is one line here.
+ */
+export const GenerationParamsSchema = z
+  .object({
+    temperature: z.number().min(0).max(2),
+    top_p: z.number().min(0).max(1),
+    max_tokens: z.number().int().positive(),
+    stop: z.array(z.string()).max(4),
+    seed: z.number().int(),
+    presence_penalty: z.number().min(-2).max(2),
+    frequency_penalty: z.number().min(-2).max(2),
+  })
+  .partial();
 export type GenerationParams = z.infer<typeof GenerationParamsSchema>;
 
 export const UsageSchema = z.object({
@@ -40,7 +47,9 @@ export const ErrorInfoSchema = z.object({
   code: z.string().refine((c): c is ErrorCode => Object.hasOwn(ErrorCodes, c)),
   message: z.string(),
   retryable: z.boolean(),
-});
+  retryAfterSeconds: z.number().nonnegative().optional(),
+  param: z.string().optional(),
+}) satisfies z.ZodType<ErrorInfo>;
 
 /** Timeouts the turn must honour, decided once by the gateway so every hop agrees. */
 export const TurnLimitsSchema = z.object({
@@ -58,7 +67,7 @@ const turnCommon = {
   limits: TurnLimitsSchema,
 };
 
-/** gateway → responder (`Subjects.turnStart`). */
+/** gateway → responder: start a turn. */
 export const TurnStartSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('conversation'),
@@ -79,23 +88,7 @@ export type TurnStart = z.infer<typeof TurnStartSchema>;
 export const TurnAcceptedSchema = z.object({ turnId: IdSchema });
 export type TurnAccepted = z.infer<typeof TurnAcceptedSchema>;
 
-/** responder → gateway, one per subject message, `seq` from 1 without gaps. */
-export const FrameSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('delta'), seq: z.number().int().positive(), text: z.string() }),
-  z.object({
-    type: z.literal('done'),
-    seq: z.number().int().positive(),
-    finishReason: FinishReasonSchema,
-    messageId: IdSchema.optional(),
-    model: z.string(),
-    usage: UsageSchema.optional(),
-  }),
-  z.object({ type: z.literal('error'), seq: z.number().int().positive(), error: ErrorInfoSchema }),
-]);
-export type Frame = z.infer<typeof FrameSchema>;
-export type TerminalFrame = Extract<Frame, { type: 'done' | 'error' }>;
-
-/** responder → inference (`Subjects.inferenceGenerate`). */
+/** responder → inference: start generating. */
 export const GenerateRequestSchema = z.object({
   ...turnCommon,
   conversationId: IdSchema.optional(),
@@ -106,22 +99,51 @@ export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 export const GenerateAcceptedSchema = z.object({ turnId: IdSchema, upstreamModel: z.string() });
 export type GenerateAccepted = z.infer<typeof GenerateAcceptedSchema>;
 
-/** inference → responder, `seq` from 1 without gaps. */
+// The items of a turn's streams. A token has one shape from the provider to the gateway, `{ type: 'delta',
+// text }`; on the wire every item also carries `seq`, from 1 without gaps, which the stream writer assigns.
+const SeqSchema = z.number().int().positive();
+const DeltaBodySchema = z.object({ type: z.literal('delta'), text: z.string() });
+const ErrorBodySchema = z.object({ type: z.literal('error'), error: ErrorInfoSchema });
+const EndBodySchema = z.object({
+  type: z.literal('end'),
+  finishReason: FinishReasonSchema,
+  usage: UsageSchema.optional(),
+});
+const DoneBodySchema = z.object({
+  type: z.literal('done'),
+  finishReason: FinishReasonSchema,
+  messageId: IdSchema.optional(),
+  model: z.string(),
+  usage: UsageSchema.optional(),
+});
+const numbered = <T extends z.ZodRawShape>(body: z.ZodObject<T>) => body.extend({ seq: SeqSchema });
+
+/** inference → responder: the model's tokens, then one `end` or `error`. */
 export const ChunkSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('delta'), seq: z.number().int().positive(), text: z.string() }),
-  z.object({
-    type: z.literal('end'),
-    seq: z.number().int().positive(),
-    finishReason: FinishReasonSchema,
-    usage: UsageSchema.optional(),
-  }),
-  z.object({ type: z.literal('error'), seq: z.number().int().positive(), error: ErrorInfoSchema }),
+  numbered(DeltaBodySchema),
+  numbered(EndBodySchema),
+  numbered(ErrorBodySchema),
 ]);
 export type Chunk = z.infer<typeof ChunkSchema>;
+
+/** responder → gateway: the reply's text, then one `done` or `error`. */
+export const FrameSchema = z.discriminatedUnion('type', [
+  numbered(DeltaBodySchema),
+  numbered(DoneBodySchema),
+  numbered(ErrorBodySchema),
+]);
+export type Frame = z.infer<typeof FrameSchema>;
+
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+/** A stream item before the writer numbers it. */
+export type ItemBody<T extends { seq: number }> = WithoutSeq<T>;
+export type ChunkBody = ItemBody<Chunk>;
+export type FrameBody = ItemBody<Frame>;
 
 export const CancelReasonSchema = z.enum(['client_closed', 'user', 'timeout', 'shutdown']);
 export const CancelSchema = z.object({ reason: CancelReasonSchema });
 export type Cancel = z.infer<typeof CancelSchema>;
+export type CancelReason = Cancel['reason'];
 
 export const PingReplySchema = z.object({ service: z.string(), instanceId: z.string() });
 export type PingReply = z.infer<typeof PingReplySchema>;
@@ -130,82 +152,7 @@ export const ModelInfoSchema = z.object({ id: z.string(), created: z.number().in
 export const ModelsReplySchema = z.object({ models: z.array(ModelInfoSchema) });
 export type ModelsReply = z.infer<typeof ModelsReplySchema>;
 
-/** One entry of a conversation's history stream. */
-export const HistoryMessageSchema = z.object({
-  id: IdSchema,
-  turnId: IdSchema,
-  role: RoleSchema,
-  content: z.string(),
-  createdAt: z.string(),
-  model: z.string().optional(),
-  finishReason: FinishReasonSchema.optional(),
-  usage: UsageSchema.optional(),
-});
-export type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
-
-/** The conversation record (key-value bucket, key = conversation id). */
-export const ConversationRecordSchema = z.object({
-  id: IdSchema,
-  ownerKeyId: z.string(),
-  model: z.string(),
-  createdAt: z.string(),
-  systemPrompt: z.string().optional(),
-  externalUserId: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-});
-export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
-
-/**
- * What listing shows of a conversation (key-value bucket `index`, key `owner.<keyId>.<conversationId>`):
- * kept up to date by the gateway at creation and by the responder after each turn.
- */
-export const ConversationSummarySchema = z.object({
-  id: IdSchema,
-  model: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  title: z.string().optional(),
-  messageCount: z.number().int().nonnegative(),
-  externalUserId: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-});
-export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;
-
-type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
-/** A frame or chunk before the publisher numbers it. */
-export type FrameBody = WithoutSeq<Frame>;
-export type ChunkBody = WithoutSeq<Chunk>;
-
-/** A turn of a conversation (key-value bucket `turns`, key = turn id). */
-export const TurnRecordSchema = z.object({
-  turnId: IdSchema,
-  conversationId: IdSchema,
-  ownerKeyId: z.string(),
-  createdAt: z.string(),
-});
-export type TurnRecord = z.infer<typeof TurnRecordSchema>;
-
-/** What an `Idempotency-Key` created: its turn, and a digest of the request it came with. */
-export const IdempotencyRecordSchema = z.object({
-  turnId: IdSchema,
-  bodyDigest: z.string(),
-  createdAt: z.string(),
-});
-export type IdempotencyRecord = z.infer<typeof IdempotencyRecordSchema>;
-
-export const RatingSchema = z.enum(['up', 'down']);
-
-/** A user's rating of one reply (key-value bucket `feedback`, key = turn id; a new rating replaces it). */
-export const FeedbackRecordSchema = z.object({
-  turnId: IdSchema,
-  conversationId: IdSchema,
-  rating: RatingSchema,
-  reason: z.string().optional(),
-  createdAt: z.string(),
-});
-export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;
-
-/** One inference replica's view of its targets (`Subjects.inferenceTargets`). */
+/** One inference replica's view of its targets. */
 export const TargetStatesReplySchema = z.object({
   instanceId: z.string(),
   targets: z.array(
@@ -220,3 +167,6 @@ export const TargetStatesReplySchema = z.object({
   ),
 });
 export type TargetStatesReply = z.infer<typeof TargetStatesReplySchema>;
+
+/** A request that carries nothing (probes, listings). */
+export const EmptySchema = z.object({});

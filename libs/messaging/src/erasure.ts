@@ -3,15 +3,9 @@
  * responder's retention sweep.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  ConversationRecordSchema,
-  Streams,
-  historySubject,
-  turnCancelSubject,
-  turnFramesSubject,
-  type Cancel,
-} from '@parley/contracts';
-import { decode, encode } from './codec.js';
+import { ConversationRecordSchema, Streams, TurnStreams, historySubject } from '@parley/contracts';
+import { cancelTurn } from './cancel.js';
+import { decode } from './codec.js';
 import { ConversationIndex } from './conversation-index.js';
 import type { HistoryStore } from './history.js';
 import { purgeSubject, type JetStreamHandles } from './jetstream.js';
@@ -43,11 +37,11 @@ export async function eraseConversation(
   await conversations.purge(conversationId);
   if (record) await new ConversationIndex(jetstream.index).remove(record.ownerKeyId, record.id, record.externalUserId);
   const turnIds = [...new Set(messages.map((m) => m.turnId))];
-  for (const turnId of turnIds) nc.publish(turnCancelSubject(turnId), encode({ reason: 'user' } satisfies Cancel));
+  for (const turnId of turnIds) cancelTurn(nc, turnId, 'user');
   let frames = 0;
   let ratings = 0;
   for (const turnId of turnIds) {
-    frames += await purgeSubject(jsm, Streams.frames.name, turnFramesSubject(turnId));
+    frames += await purgeSubject(jsm, Streams.frames.name, TurnStreams.frames.subject(turnId));
     await turns.purge(turnId);
     if (await feedback.get(turnId)) {
       await feedback.purge(turnId);

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { newId, turnFramesSubject } from '@parley/contracts';
+import { TurnStreams, newId } from '@parley/contracts';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from './codec.js';
@@ -23,11 +23,14 @@ afterAll(async () => {
 const options = (turnId: string, afterSeq: number) => ({
   turnId,
   afterSeq,
-  firstItemTimeoutMs: 1_000,
-  idleTimeoutMs: 300,
-  totalTimeoutMs: 5_000,
-  silenceCode: 'responder_lost' as const,
+  timeouts: {
+    firstItemMs: 1_000,
+    idleMs: 300,
+    totalMs: 5_000,
+    codes: { first: 'responder_lost', idle: 'responder_lost', total: 'turn_timeout' } as const,
+  },
 });
+const turnFramesSubject = TurnStreams.frames.subject;
 
 describe('frame replay', () => {
   it('frame replay - stored frames after the given sequence, then live ones, until the terminal frame', async () => {

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ChunkSchema, Headers, ParleyError, Streams, historySubject, newId } from '@parley/contracts';
+import { Headers, ParleyError, Streams, TurnStreams, historySubject, newId, type Endpoint } from '@parley/contracts';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { headers } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -9,8 +9,8 @@ import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
 import { userEntry } from './history.test-kit.js';
 import { ensureJetStream, purgeSubject } from './jetstream.js';
-import { request } from './request.js';
-import { SequenceReader } from './sequence-reader.js';
+import { call } from './request.js';
+import { SequenceReader, subscriptionSource } from './sequence-reader.js';
 import { z } from 'zod';
 
 let server: NatsServerHandle;
@@ -26,15 +26,14 @@ afterAll(async () => {
 });
 
 function reader(subject: string, overrides: Partial<{ first: number; idle: number; total: number }> = {}) {
-  return new SequenceReader(nc, {
-    subject,
-    schema: ChunkSchema,
-    isTerminal: (c) => c.type !== 'delta',
-    firstItemTimeoutMs: overrides.first ?? 2_000,
-    idleTimeoutMs: overrides.idle ?? 2_000,
-    totalTimeoutMs: overrides.total ?? 10_000,
-    timeoutCodes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
-    what: 'chunks',
+  return new SequenceReader(subscriptionSource(nc, subject), {
+    stream: TurnStreams.chunks,
+    timeouts: {
+      firstItemMs: overrides.first ?? 2_000,
+      idleMs: overrides.idle ?? 2_000,
+      totalMs: overrides.total ?? 10_000,
+      codes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
+    },
   });
 }
 
@@ -110,41 +109,39 @@ describe('sequence reader', () => {
   });
 });
 
-describe('request', () => {
+describe('call', () => {
   const Reply = z.object({ ok: z.boolean() });
+  const endpoint = (subject: string, unavailable: Endpoint['unavailable']): Endpoint<z.ZodObject, typeof Reply> => ({
+    subject,
+    request: z.object({}),
+    reply: Reply,
+    service: unavailable === 'no_responder' ? 'responder' : 'inference',
+    unavailable,
+    traced: false,
+  });
 
-  it('request - no responders is an immediate retryable error with the given code', async () => {
+  it('call - no responders is an immediate retryable error with the given code', async () => {
     const started = performance.now();
-    const error = await request(nc, {
-      subject: 'test.nobody.home',
-      payload: {},
-      schema: Reply,
-      timeoutMs: 5_000,
-      unavailable: 'no_responder',
-    }).catch((e: unknown) => e);
+    const error = await call(nc, endpoint('test.nobody.home', 'no_responder'), {}, { timeoutMs: 5_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ParleyError);
     expect(error).toMatchObject({ code: 'no_responder', status: 503, retryAfterSeconds: 1 });
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
-  it('request - a responder that never answers times out as unavailable', async () => {
+  it('call - a responder that never answers times out as unavailable', async () => {
     const sub = nc.subscribe('test.silent', { callback: () => undefined });
     try {
-      await expect(
-        request(nc, {
-          subject: 'test.silent',
-          payload: {},
-          schema: Reply,
-          timeoutMs: 150,
-          unavailable: 'no_inference',
-        }),
-      ).rejects.toMatchObject({ code: 'no_inference' });
+      await expect(call(nc, endpoint('test.silent', 'no_inference'), {}, { timeoutMs: 150 })).rejects.toMatchObject({
+        code: 'no_inference',
+      });
     } finally {
       sub.unsubscribe();
     }
   });
 
-  it('request - an error reply comes back as a ParleyError with its code', async () => {
+  it('call - an error reply comes back as a ParleyError with its code', async () => {
     const sub = nc.subscribe('test.failing', {
       callback: (_e, msg) => {
         const h = headers();
@@ -153,32 +150,22 @@ describe('request', () => {
       },
     });
     try {
-      await expect(
-        request(nc, {
-          subject: 'test.failing',
-          payload: {},
-          schema: Reply,
-          timeoutMs: 1_000,
-          unavailable: 'no_inference',
-        }),
-      ).rejects.toMatchObject({ code: 'model_not_found', message: 'no such model', status: 404 });
+      await expect(call(nc, endpoint('test.failing', 'no_inference'), {}, { timeoutMs: 1_000 })).rejects.toMatchObject({
+        code: 'model_not_found',
+        message: 'no such model',
+        status: 404,
+      });
     } finally {
       sub.unsubscribe();
     }
   });
 
-  it('request - a malformed reply is rejected, not trusted', async () => {
+  it('call - a malformed reply is rejected, not trusted', async () => {
     const sub = nc.subscribe('test.garbled', { callback: (_e, msg) => void msg.respond(encode({ ok: 'yes' })) });
     try {
-      await expect(
-        request(nc, {
-          subject: 'test.garbled',
-          payload: {},
-          schema: Reply,
-          timeoutMs: 1_000,
-          unavailable: 'no_inference',
-        }),
-      ).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(call(nc, endpoint('test.garbled', 'no_inference'), {}, { timeoutMs: 1_000 })).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
     } finally {
       sub.unsubscribe();
     }

@@ -1,9 +1,9 @@
 /**
  * Request/reply between services, always with a timeout (the Nest NATS client has none), and with the error
- * of a failed request carried back as a `ParleyError` with its stable code.
+ * of a failed request carried back as a `ParleyError` with its stable code and `Retry-After`.
  */
 import { errors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { ErrorInfoSchema, Headers, ParleyError, type ErrorCode } from '@parley/contracts';
+import { ErrorInfoSchema, Headers, ParleyError, type Endpoint } from '@parley/contracts';
 import type { z } from 'zod';
 import { SpanKind } from '@opentelemetry/api';
 import { withSpan } from '@parley/tracing';
@@ -14,97 +14,61 @@ import { injectHeaders } from './headers.js';
 const NO_RESPONDERS_RETRY_AFTER_S = 1;
 
 /**
- * Sends a request to a queue group and returns the validated reply.
- * `unavailable` is the code when nobody listens or nobody answers in time (e.g. `no_responder`).
- * @example const accepted = await request(nc, { subject: Subjects.turnStart, payload, schema: TurnAcceptedSchema,
- *   timeoutMs: 5_000, unavailable: 'no_responder' });
+ * Sends a request to an endpoint's queue group and returns the validated reply. Nobody listening, or nobody
+ * answering in time, is the endpoint's `unavailable` code (e.g. `no_responder`); an error reply is rethrown.
+ * Traced endpoints (turns, generations) get a producer span whose context travels in the headers.
+ * @example const accepted = await call(nc, Endpoints.turnStart, turn, { timeoutMs: 5_000 });
  */
-export async function request<S extends z.ZodType>(
+export function call<Req extends z.ZodType, Rep extends z.ZodType>(
   nc: NatsConnection,
-  {
-    subject,
-    payload,
-    schema,
-    timeoutMs,
-    traced = false,
-    unavailable,
-  }: {
-    subject: string;
-    payload: unknown;
-    schema: S;
-    timeoutMs: number;
-    /** Trace the call as a span (turns and generations); probes and listings leave it off. */
-    traced?: boolean;
-    unavailable: ErrorCode;
-  },
-): Promise<z.infer<S>> {
-  if (!traced) return send(nc, { subject, payload, schema, timeoutMs, unavailable, headers: undefined });
+  endpoint: Endpoint<Req, Rep>,
+  payload: z.infer<Req>,
+  { timeoutMs }: { timeoutMs: number },
+): Promise<z.infer<Rep>> {
+  if (!endpoint.traced) return send(nc, endpoint, payload, timeoutMs, undefined);
   return withSpan(
-    `send ${subject}`,
+    `send ${endpoint.subject}`,
     {
       kind: SpanKind.PRODUCER,
       attributes: {
         'messaging.system': 'nats',
-        'messaging.destination.name': subject,
+        'messaging.destination.name': endpoint.subject,
         'messaging.operation.type': 'send',
       },
     },
-    () => send(nc, { subject, payload, schema, timeoutMs, unavailable, headers: injectHeaders() }),
+    () => send(nc, endpoint, payload, timeoutMs, injectHeaders()),
   );
 }
 
-async function send<S extends z.ZodType>(
+async function send<Req extends z.ZodType, Rep extends z.ZodType>(
   nc: NatsConnection,
-  {
-    subject,
-    payload,
-    schema,
-    timeoutMs,
-    headers,
-    unavailable,
-  }: {
-    subject: string;
-    payload: unknown;
-    schema: S;
-    timeoutMs: number;
-    headers: MsgHdrs | undefined;
-    unavailable: ErrorCode;
-  },
-): Promise<z.infer<S>> {
+  { subject, reply: schema, service, unavailable }: Endpoint<Req, Rep>,
+  payload: z.infer<Req>,
+  timeoutMs: number,
+  headers: MsgHdrs | undefined,
+): Promise<z.infer<Rep>> {
   let reply;
   try {
     reply = await nc.request(subject, encode(payload), { timeout: timeoutMs, headers });
   } catch (cause) {
+    const retryAfterSeconds = NO_RESPONDERS_RETRY_AFTER_S;
     if (cause instanceof errors.RequestError && cause.isNoResponders()) {
-      throw new ParleyError(unavailable, `no ${serviceOf(subject)} is running`, {
-        cause,
-        retryAfterSeconds: NO_RESPONDERS_RETRY_AFTER_S,
-      });
+      throw new ParleyError(unavailable, `no ${service} is running`, { cause, retryAfterSeconds });
     }
     if (cause instanceof errors.TimeoutError || (cause instanceof errors.RequestError && isTimeout(cause))) {
-      throw new ParleyError(unavailable, `${serviceOf(subject)} did not answer within ${timeoutMs} ms`, {
+      throw new ParleyError(unavailable, `${service} did not answer within ${timeoutMs} ms`, {
         cause,
-        retryAfterSeconds: NO_RESPONDERS_RETRY_AFTER_S,
+        retryAfterSeconds,
       });
     }
-    throw new ParleyError('service_unavailable', 'messaging is unavailable', {
-      cause,
-      retryAfterSeconds: NO_RESPONDERS_RETRY_AFTER_S,
-    });
+    throw new ParleyError('service_unavailable', 'messaging is unavailable', { cause, retryAfterSeconds });
   }
   if (reply.headers?.has(Headers.errorCode)) {
-    const info = decode(ErrorInfoSchema, reply.data, 'error reply');
-    throw ParleyError.fromInfo(info);
+    throw ParleyError.fromInfo(decode(ErrorInfoSchema, reply.data, 'error reply'));
   }
   return decode(schema, reply.data, `${subject} reply`);
 }
 
 function isTimeout(error: Error): boolean {
   return error.cause instanceof errors.TimeoutError;
-}
-
-/** `parley.turn.start.v1` → `turn`; used only in messages. */
-function serviceOf(subject: string): string {
-  const entity = subject.split('.')[1] ?? subject;
-  return entity === 'turn' ? 'responder' : entity;
 }

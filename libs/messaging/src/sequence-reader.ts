@@ -1,25 +1,73 @@
 /**
- * Reads one turn's sequence-numbered messages (frames or chunks) from a subject, in order, with the timeouts
- * every hop must have: until the first item, between items, and in total. A missing item is an error, never a
- * silent gap. The subscription exists from construction, so create the reader before asking anyone to publish.
+ * Reads one turn's sequence-numbered items (frames or chunks), in order, with the timeouts every hop must
+ * have: until the first item, between items, and in total. A missing item is an error, never a silent gap.
+ * Items come from a source: a core NATS subscription (a live turn), or a JetStream consumer over the stored
+ * frames (a resumed one); either way the reading, numbering and timeouts are these.
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ParleyError, type ErrorCode } from '@parley/contracts';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ParleyError, type ErrorCode, type ItemStream } from '@parley/contracts';
 import type { z } from 'zod';
 import { decode } from './codec.js';
 
-export interface SequenceReaderOptions<S extends z.ZodType<{ seq: number }>> {
-  subject: string;
-  schema: S;
-  /** The item after which the sequence is complete. */
-  isTerminal: (item: z.infer<S>) => boolean;
-  firstItemTimeoutMs: number;
-  idleTimeoutMs: number;
-  totalTimeoutMs: number;
-  /** The error code for each kind of timeout. */
-  timeoutCodes: { first: ErrorCode; idle: ErrorCode; total: ErrorCode };
-  /** Names the sequence in error messages (`frames`, `chunks`). */
-  what: string;
+/** Where a reader's raw items come from. Started once; `stop` ends delivery. */
+export interface ItemSource {
+  start(sink: { push(data: Uint8Array): void; fail(error: Error): void }): { stop(): void };
+}
+
+/** Items published on a subject from now on. Subscribing is synchronous, so nothing published later is missed. */
+export function subscriptionSource(nc: NatsConnection, subject: string): ItemSource {
+  return {
+    start(sink) {
+      const subscription = nc.subscribe(subject, {
+        callback: (error, msg) => (error ? sink.fail(error) : sink.push(msg.data)),
+      });
+      return { stop: () => subscription.unsubscribe() };
+    },
+  };
+}
+
+/** Every item a stream stored on a subject, from the first, then each new one as it is stored. */
+export function storedSource(js: JetStreamClient, streamName: string, subject: string): ItemSource {
+  return {
+    start(sink) {
+      let stopped = false;
+      let messages: ConsumerMessages | undefined;
+      void (async () => {
+        const consumer = await js.consumers.get(streamName, {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.All,
+        });
+        if (stopped) return;
+        messages = await consumer.consume({ max_messages: 256, callback: (msg) => sink.push(msg.data) });
+        if (stopped) messages.stop();
+      })().catch((error: unknown) => sink.fail(error as Error));
+      return {
+        stop: () => {
+          stopped = true;
+          messages?.stop();
+        },
+      };
+    },
+  };
+}
+
+/** How long a reader waits, and the error code of each kind of silence. */
+export interface ReadTimeouts {
+  firstItemMs: number;
+  idleMs: number;
+  totalMs: number;
+  codes: { first: ErrorCode; idle: ErrorCode; total: ErrorCode };
+}
+
+export interface SequenceReaderOptions<I extends z.ZodType<{ seq: number }>> {
+  /** The stream read: its item schema, terminal item and name. */
+  stream: Pick<ItemStream<I>, 'item' | 'isTerminal' | 'what'>;
+  timeouts: ReadTimeouts;
+  /** Items up to and including this sequence number are read but not yielded (the client has them). */
+  afterSeq?: number;
+  /** Called when reading fails (a gap, an invalid item, a timeout), before the error reaches the reader. */
+  onFailure?: (error: unknown) => void;
 }
 
 interface Waiter<T> {
@@ -29,31 +77,33 @@ interface Waiter<T> {
 
 /**
  * @example
- * const reader = new SequenceReader(nc, { subject: inferenceChunksSubject(turnId), schema: ChunkSchema, ... });
- * await request(nc, ...); // ask inference to start publishing
+ * const reader = new SequenceReader(subscriptionSource(nc, subject), { stream: TurnStreams.chunks, timeouts });
+ * await call(nc, ...); // ask the other side to start publishing
  * for await (const chunk of reader) { ... }
  */
-export class SequenceReader<S extends z.ZodType<{ seq: number }>> implements AsyncIterable<z.infer<S>> {
-  private readonly subscription: Subscription;
-  private readonly queue: z.infer<S>[] = [];
+export class SequenceReader<I extends z.ZodType<{ seq: number }>> implements AsyncIterable<z.infer<I>> {
+  private readonly source: { stop(): void };
+  private readonly queue: z.infer<I>[] = [];
   private failure: Error | undefined;
-  private waiter: Waiter<z.infer<S>> | undefined;
+  private waiter: Waiter<z.infer<I>> | undefined;
   private closed = false;
   private readonly startedAt = Date.now();
 
+  /** Delivery starts here, before the constructor returns. */
   constructor(
-    nc: NatsConnection,
-    private readonly options: SequenceReaderOptions<S>,
+    source: ItemSource,
+    private readonly options: SequenceReaderOptions<I>,
   ) {
-    this.subscription = nc.subscribe(options.subject, {
-      callback: (error, msg) => {
-        if (error) return this.fail(error);
+    const { item, what } = options.stream;
+    this.source = source.start({
+      push: (data) => {
         try {
-          this.push(decode(options.schema, msg.data, options.what));
+          this.push(decode(item, data, what));
         } catch (invalid) {
           this.fail(invalid as Error);
         }
       },
+      fail: (error) => this.fail(error),
     });
   }
 
@@ -66,45 +116,48 @@ export class SequenceReader<S extends z.ZodType<{ seq: number }>> implements Asy
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.subscription.unsubscribe();
+    this.source.stop();
     this.waiter?.resolve(undefined);
     this.waiter = undefined;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<z.infer<S>> {
-    const { firstItemTimeoutMs, idleTimeoutMs, isTerminal } = this.options;
+  async *[Symbol.asyncIterator](): AsyncGenerator<z.infer<I>> {
+    const { timeouts, stream, afterSeq = 0 } = this.options;
     let expected = 1;
     try {
       for (;;) {
-        const item = await this.next(expected === 1 ? firstItemTimeoutMs : idleTimeoutMs, expected === 1);
+        const item = await this.next(expected === 1 ? timeouts.firstItemMs : timeouts.idleMs, expected === 1);
         if (item === undefined) return;
         if (item.seq < expected) continue; // a redelivered duplicate
         if (item.seq > expected) {
-          throw new ParleyError('internal_error', `${this.options.what}: item ${expected} of the turn was lost`);
+          throw new ParleyError('internal_error', `${stream.what}: item ${expected} of the turn was lost`);
         }
         expected += 1;
-        yield item;
-        if (isTerminal(item)) return;
+        if (item.seq > afterSeq) yield item;
+        if (stream.isTerminal(item)) return;
       }
+    } catch (error) {
+      this.options.onFailure?.(error);
+      throw error;
     } finally {
       this.close();
     }
   }
 
-  private next(timeoutMs: number, first: boolean): Promise<z.infer<S> | undefined> {
+  private next(timeoutMs: number, first: boolean): Promise<z.infer<I> | undefined> {
     if (this.queue.length > 0) return Promise.resolve(this.queue.shift());
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve(undefined);
-    const left = this.startedAt + this.options.totalTimeoutMs - Date.now();
+    const { timeouts, stream } = this.options;
+    const left = this.startedAt + timeouts.totalMs - Date.now();
     const total = left <= timeoutMs;
-    const { timeoutCodes, what } = this.options;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => {
           this.waiter = undefined;
-          const code = total ? timeoutCodes.total : first ? timeoutCodes.first : timeoutCodes.idle;
-          const limit = total ? this.options.totalTimeoutMs : timeoutMs;
-          reject(new ParleyError(code, `${what}: nothing received within ${limit} ms`));
+          const code = total ? timeouts.codes.total : first ? timeouts.codes.first : timeouts.codes.idle;
+          const limit = total ? timeouts.totalMs : timeoutMs;
+          reject(new ParleyError(code, `${stream.what}: nothing received within ${limit} ms`));
         },
         Math.max(0, Math.min(timeoutMs, left)),
       );
@@ -121,7 +174,7 @@ export class SequenceReader<S extends z.ZodType<{ seq: number }>> implements Asy
     });
   }
 
-  private push(item: z.infer<S>): void {
+  private push(item: z.infer<I>): void {
     if (this.closed) return;
     const waiter = this.waiter;
     if (waiter) {

@@ -3,21 +3,14 @@ import { Reflector } from '@nestjs/core';
 import { ParleyError } from '@parley/contracts';
 import type { Request } from 'express';
 import { Tokens } from '../tokens.js';
-import { VisitorTokens, type Visitor } from '../widget/visitor-tokens.js';
-import type { WidgetKeys } from '../widget/widget-keys.js';
+import { clientAddress } from '../http/client-address.js';
+import { DEFAULT_PROJECT, setCaller } from './caller.js';
+import { VisitorTokens } from './visitor-tokens.js';
+import type { WidgetKeys } from './widget-keys.js';
 import type { ApiKeys } from './api-keys.js';
 
 const BEARER = /^Bearer ([^\s]{1,2048})$/;
 const ALLOW_VISITORS = 'parley:allowVisitors';
-
-/** Who is calling: an API key, or a widget visitor (whose conversations the widget key owns). */
-export interface Caller {
-  /** The owner of the caller's conversations: an API key's id or a widget key's id. */
-  keyId: string;
-  visitor?: Visitor;
-}
-
-type AuthenticatedRequest = Request & { caller?: Caller };
 
 /**
  * Marks a route (or controller) that a widget visitor's token may use. Every other `/v1` route refuses
@@ -31,18 +24,6 @@ export function bearerToken(req: Request): string | undefined {
   return BEARER.exec(req.headers.authorization ?? '')?.[1];
 }
 
-/** The authenticated caller, set by {@link ApiKeyGuard}. */
-export function callerOf(req: Request): Caller {
-  const caller = (req as AuthenticatedRequest).caller;
-  if (!caller) throw new ParleyError('unauthorized', 'missing API key');
-  return caller;
-}
-
-/** The key id of the authenticated caller, set by {@link ApiKeyGuard}. */
-export function keyIdOf(req: Request): string {
-  return callerOf(req).keyId;
-}
-
 /** Every `/v1` route requires `Authorization: Bearer <key>`, or a visitor token where {@link AllowVisitors} says so. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -54,7 +35,7 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const req = context.switchToHttp().getRequest<Request>();
     const token = bearerToken(req);
     if (token && VisitorTokens.looksLikeToken(token)) {
       const visitor = await this.visitorTokens.verify(token);
@@ -70,12 +51,12 @@ export class ApiKeyGuard implements CanActivate {
         context.getClass(),
       ]);
       if (!allowed) throw new ParleyError('forbidden', 'a visitor token can use only its own conversations');
-      req.caller = { keyId: visitor.keyId, visitor };
+      setCaller(req, { keyId: visitor.keyId, project: DEFAULT_PROJECT, visitor, address: clientAddress(req) });
       return true;
     }
     const keyId = token ? this.keys.verify(token) : undefined;
     if (!keyId) throw new ParleyError('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
-    req.caller = { keyId };
+    setCaller(req, { keyId, project: DEFAULT_PROJECT, address: clientAddress(req) });
     return true;
   }
 }

@@ -1,14 +1,16 @@
 import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ChatCompletionBodySchema, ParleyError, newId, type TurnStart } from '@parley/contracts';
+import { ChatCompletionBodySchema, ParleyError, newId, type Frame } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Request, Response } from 'express';
 import { ApiKeyGuard } from '../auth/auth.guard.js';
+import { callerOf } from '../auth/caller.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { toParleyError } from '../http/errors.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
-import { TurnClient, type RunningTurn } from '../turns/turn-client.service.js';
+import type { RunningTurn } from '../turns/turn-client.service.js';
+import { TurnGate } from '../turns/turn-gate.service.js';
 import { ChunkWriter, completion, streamError, toChatMessages, toParams } from './openai-format.js';
 
 /** `POST /v1/chat/completions`: OpenAI-compatible and stateless; a client that leaves cancels the turn. */
@@ -18,7 +20,7 @@ export class ChatCompletionsController {
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(ModelsService) private readonly models: ModelsService,
-    @Inject(TurnClient) private readonly turns: TurnClient,
+    @Inject(TurnGate) private readonly gate: TurnGate,
   ) {}
 
   @Post()
@@ -30,41 +32,40 @@ export class ChatCompletionsController {
       assertMessageSize(m.content, this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`),
     );
     const model = await this.models.assertExists(body.model);
-    const turn: TurnStart = {
+    // A whole completion always reports usage; a stream only when asked (as OpenAI does).
+    const includeUsage = body.stream ? body.stream_options?.include_usage === true : true;
+    const turnId = newId('turn');
+    const running = await this.gate.open(callerOf(req), {
       kind: 'stateless',
-      turnId: newId('turn'),
+      turnId,
       model,
       params: toParams(body),
-      // A whole completion always reports usage; a stream only when asked (as OpenAI does).
-      includeUsage: body.stream ? body.stream_options?.include_usage === true : true,
-      limits: this.turns.limits(),
+      includeUsage,
       messages,
-    };
-    const running = await this.turns.start(turn);
+    });
     // The client may have left while the turn was being accepted; then 'close' has already fired.
     if (res.closed) running.cancel('client_closed');
     res.on('close', () => {
       if (!res.writableFinished) running.cancel('client_closed');
     });
-    const id = `chatcmpl-${turn.turnId}`;
-    if (body.stream) await this.stream(res, running, new ChunkWriter(id, model, turn.includeUsage));
+    const id = `chatcmpl-${turnId}`;
+    if (body.stream) await this.stream(res, running, new ChunkWriter(id, model, includeUsage));
     else await this.collect(res, running, id, model);
   }
 
+  /**
+   * The response starts with the first frame: a turn that fails before its first token (upstream 429, 5xx,
+   * a timeout) is an HTTP error with its status and `Retry-After`, as OpenAI answers, which SDKs retry.
+   */
   private async stream(res: Response, running: RunningTurn, writer: ChunkWriter): Promise<void> {
+    const frames = running.items[Symbol.asyncIterator]();
+    const first = await frames.next();
+    if (first.done) return void res.end();
+    if (first.value.type === 'error') throw ParleyError.fromInfo(first.value.error);
     openEventStream(res);
     try {
-      for await (const frame of running.frames) {
-        if (frame.type === 'delta') {
-          writeEvent(res, { data: writer.delta(frame.text) });
-        } else if (frame.type === 'done') {
-          writeEvent(res, { data: writer.finish(frame.finishReason) });
-          const usage = writer.usage(frame.usage);
-          if (usage) writeEvent(res, { data: usage });
-          writeEvent(res, { data: '[DONE]' });
-        } else {
-          writeEvent(res, { data: streamError(ParleyError.fromInfo(frame.error)) });
-        }
+      for (let next: IteratorResult<Frame> = first; !next.done; next = await frames.next()) {
+        this.write(res, writer, next.value);
       }
     } catch (error) {
       writeEvent(res, { data: streamError(toParleyError(error)) });
@@ -73,9 +74,22 @@ export class ChatCompletionsController {
     }
   }
 
+  private write(res: Response, writer: ChunkWriter, frame: Frame): void {
+    if (frame.type === 'delta') {
+      writeEvent(res, { data: writer.delta(frame.text) });
+    } else if (frame.type === 'done') {
+      writeEvent(res, { data: writer.finish(frame.finishReason) });
+      const usage = writer.usage(frame.usage);
+      if (usage) writeEvent(res, { data: usage });
+      writeEvent(res, { data: '[DONE]' });
+    } else {
+      writeEvent(res, { data: streamError(ParleyError.fromInfo(frame.error)) });
+    }
+  }
+
   private async collect(res: Response, running: RunningTurn, id: string, model: string): Promise<void> {
     let text = '';
-    for await (const frame of running.frames) {
+    for await (const frame of running.items) {
       if (frame.type === 'delta') text += frame.text;
       else if (frame.type === 'error') throw ParleyError.fromInfo(frame.error);
       else {

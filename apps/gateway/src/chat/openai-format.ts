@@ -1,17 +1,24 @@
 /**
- * Translation between OpenAI's chat completions format and Parley's turns: what the official SDKs send and
- * what they expect back, streamed (`chat.completion.chunk`) or whole (`chat.completion`).
+ * Translation between OpenAI's chat completions format (contracts' openai.ts) and Parley's turns: what the
+ * official SDKs send, and what they expect back, streamed (`chat.completion.chunk`) or whole
+ * (`chat.completion`).
  */
-import type {
-  ChatCompletionBody,
-  ChatMessage,
-  FinishReason,
-  GenerationParams,
-  ParleyError,
-  Usage,
+import {
+  GenerationParamsSchema,
+  type ChatCompletion,
+  type ChatCompletionBody,
+  type ChatCompletionChunk,
+  type ChatMessage,
+  type FinishReason,
+  type GenerationParams,
+  type OpenAIErrorBody,
+  type OpenAIFinishReason,
+  type ParleyError,
+  type Usage,
 } from '@parley/contracts';
 
-type OpenAIFinishReason = 'stop' | 'length' | 'content_filter';
+/** The contract's parameter names, so a parameter added there is passed on without a change here. */
+const PARAM_NAMES = Object.keys(GenerationParamsSchema.shape) as (keyof GenerationParams)[];
 
 export function toChatMessages(body: ChatCompletionBody): ChatMessage[] {
   return body.messages.map((m) => ({
@@ -20,17 +27,13 @@ export function toChatMessages(body: ChatCompletionBody): ChatMessage[] {
   }));
 }
 
+/** The request's sampling parameters in the contract's form: unset (or `null`) ones left out. */
 export function toParams(body: ChatCompletionBody): GenerationParams {
-  const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
-  return {
-    temperature: body.temperature ?? undefined,
-    top_p: body.top_p ?? undefined,
-    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-    stop,
-    seed: body.seed ?? undefined,
-    presence_penalty: body.presence_penalty ?? undefined,
-    frequency_penalty: body.frequency_penalty ?? undefined,
-  };
+  const params: Record<string, unknown> = {};
+  for (const name of PARAM_NAMES) if (body[name] != null) params[name] = body[name];
+  if (typeof body.stop === 'string') params.stop = [body.stop];
+  if (body.max_completion_tokens != null) params.max_tokens = body.max_completion_tokens;
+  return params as GenerationParams;
 }
 
 /** A cancelled turn is, to an OpenAI client, one that stopped. */
@@ -49,13 +52,17 @@ export class ChunkWriter {
   ) {}
 
   delta(text: string): string {
-    const delta = this.roleSent ? { content: text } : { role: 'assistant', content: text };
+    const delta: ChatCompletionChunk['choices'][number]['delta'] = this.roleSent
+      ? { content: text }
+      : { role: 'assistant', content: text };
     this.roleSent = true;
     return this.chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
   }
 
   finish(reason: FinishReason): string {
-    const delta = this.roleSent ? {} : { role: 'assistant', content: '' };
+    const delta: ChatCompletionChunk['choices'][number]['delta'] = this.roleSent
+      ? {}
+      : { role: 'assistant', content: '' };
     this.roleSent = true;
     return this.chunk([{ index: 0, delta, logprobs: null, finish_reason: toFinishReason(reason) }]);
   }
@@ -63,17 +70,18 @@ export class ChunkWriter {
   /** The extra last chunk of `stream_options.include_usage`: no choices, only usage (none when not asked). */
   usage(usage: Usage | undefined): string | undefined {
     if (!this.includeUsage) return undefined;
-    return JSON.stringify({ ...this.base(), choices: [], usage: usage ?? null });
+    return JSON.stringify({ ...this.base(), choices: [], usage: usage ?? null } satisfies ChatCompletionChunk);
   }
 
-  private chunk(choices: unknown[]): string {
-    return JSON.stringify({ ...this.base(), choices, ...(this.includeUsage ? { usage: null } : {}) });
+  private chunk(choices: ChatCompletionChunk['choices']): string {
+    const chunk: ChatCompletionChunk = { ...this.base(), choices, ...(this.includeUsage ? { usage: null } : {}) };
+    return JSON.stringify(chunk);
   }
 
   private base() {
     return {
       id: this.id,
-      object: 'chat.completion.chunk',
+      object: 'chat.completion.chunk' as const,
       created: this.created,
       model: this.model,
       system_fingerprint: null,
@@ -93,7 +101,7 @@ export function completion({
   text: string;
   finishReason: FinishReason;
   usage: Usage | undefined;
-}) {
+}): ChatCompletion {
   return {
     id,
     object: 'chat.completion',
@@ -114,12 +122,13 @@ export function completion({
 
 /** An error inside an OpenAI stream: the SDKs raise `APIError` for a `data:` line carrying `error`. */
 export function streamError(error: ParleyError): string {
-  return JSON.stringify({
+  const body: OpenAIErrorBody = {
     error: {
       message: error.message,
       type: error.status >= 500 ? 'server_error' : 'invalid_request_error',
       param: null,
       code: error.code,
     },
-  });
+  };
+  return JSON.stringify(body);
 }

@@ -3,11 +3,9 @@
  * (turn → conversation) so any gateway can resume or cancel a turn. A record is visible only to the key
  * that created it: to any other key it does not exist.
  */
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ConversationRecordSchema,
-  IdempotencyRecordSchema,
   ParleyError,
   TurnRecordSchema,
   isValidId,
@@ -18,7 +16,6 @@ import {
   type FeedbackBody,
   type FeedbackRecord,
   type HistoryMessage,
-  type IdempotencyRecord,
   type TurnRecord,
 } from '@parley/contracts';
 import {
@@ -32,7 +29,7 @@ import {
   type NatsHandle,
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
-import type { Caller } from '../auth/auth.guard.js';
+import type { Caller } from '../auth/caller.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 
@@ -122,10 +119,9 @@ export class ConversationsService {
     return receipt;
   }
 
-  /** The caller's conversation; `invalid_id` for a malformed id, `conversation_not_found` otherwise. */
   /**
    * The conversation, if `caller` may see it: its owner key, and for a widget visitor only their own
-   * conversations. To anyone else it does not exist.
+   * conversations. To anyone else it does not exist (`conversation_not_found`); a malformed id is `invalid_id`.
    */
   async get(id: string, caller: Caller): Promise<ConversationRecord> {
     if (!isValidId(id)) throw new ParleyError('invalid_id', 'conversation id is malformed', { param: 'id' });
@@ -165,47 +161,6 @@ export class ConversationsService {
     if (!messages.some((m) => m.turnId === turnId)) {
       throw new ParleyError('turn_not_found', 'no such turn in this conversation');
     }
-  }
-
-  /**
-   * Claims an `Idempotency-Key` for a new turn, atomically across gateway replicas (key-value `create`).
-   * Returns the earlier claim when there is one; a different request body under the same key is a 422.
-   */
-  async claimIdempotencyKey({
-    conversationId,
-    ownerKeyId,
-    key,
-    body,
-    turnId,
-  }: {
-    conversationId: string;
-    ownerKeyId: string;
-    key: string;
-    body: unknown;
-    turnId: string;
-  }): Promise<{ kvKey: string; existing?: IdempotencyRecord }> {
-    const kvKey = `${conversationId}.${sha256(`${ownerKeyId}\n${key}`).slice(0, 40)}`;
-    const bodyDigest = sha256(JSON.stringify(body));
-    const claim: IdempotencyRecord = { turnId, bodyDigest, createdAt: new Date().toISOString() };
-    try {
-      await this.jetstream.idempotency.create(kvKey, encode(claim));
-      return { kvKey };
-    } catch {
-      const entry = await this.jetstream.idempotency.get(kvKey);
-      if (!entry || entry.operation !== 'PUT')
-        return this.claimIdempotencyKey({ conversationId, ownerKeyId, key, body, turnId });
-      const existing = decode(IdempotencyRecordSchema, entry.value, 'idempotency record');
-      if (existing.bodyDigest !== bodyDigest) {
-        throw new ParleyError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', {
-          param: 'Idempotency-Key',
-        });
-      }
-      return { kvKey, existing };
-    }
-  }
-
-  async releaseIdempotencyKey(kvKey: string): Promise<void> {
-    await this.jetstream.idempotency.purge(kvKey).catch(() => undefined);
   }
 
   /** Erases a conversation and everything derived from it (ADR 4). */
@@ -252,8 +207,4 @@ function decodeCursor(cursor: string): Cursor {
     // reported below
   }
   throw new ParleyError('invalid_request', 'cursor is not one this API returned', { param: 'cursor' });
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -1,11 +1,16 @@
 /**
- * Writes a conversation turn's frames as SSE events: `delta`, then one `done` or `error`, `id` = the frame's
- * sequence number. A failure to read frames ends the stream with an `error` event, never silently.
+ * Writes a conversation turn's frames as SSE events (contracts' `turnEvent`): `delta`, then one `done` or
+ * `error`, `id` = the frame's sequence number. A failure to read frames ends the stream with an `error` event,
+ * never silently.
  */
-import type { Frame, HistoryMessage } from '@parley/contracts';
+import { turnEvent, type DoneEvent, type Frame, type HistoryMessage, type TurnEvent } from '@parley/contracts';
 import type { Response } from 'express';
 import { toParleyError } from '../http/errors.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
+
+function send(res: Response, { event, id, data }: TurnEvent): void {
+  writeEvent(res, { event, id, data: JSON.stringify(data) });
+}
 
 export async function writeFrameEvents(
   res: Response,
@@ -17,19 +22,10 @@ export async function writeFrameEvents(
   try {
     for await (const frame of frames) {
       lastSeq = frame.seq;
-      if (frame.type === 'delta') {
-        writeEvent(res, { event: 'delta', id: frame.seq, data: JSON.stringify({ text: frame.text }) });
-      } else if (frame.type === 'done') {
-        const { finishReason, messageId, model, usage } = frame;
-        const data = { turnId, messageId, finishReason, model, usage };
-        writeEvent(res, { event: 'done', id: frame.seq, data: JSON.stringify(data) });
-      } else {
-        writeEvent(res, { event: 'error', id: frame.seq, data: JSON.stringify({ turnId, error: frame.error }) });
-      }
+      send(res, turnEvent(frame, turnId));
     }
   } catch (error) {
-    const info = toParleyError(error).toInfo();
-    writeEvent(res, { event: 'error', id: lastSeq + 1, data: JSON.stringify({ turnId, error: info }) });
+    send(res, { event: 'error', id: lastSeq + 1, data: { turnId, error: toParleyError(error).toInfo() } });
   } finally {
     res.end();
   }
@@ -42,8 +38,8 @@ export async function writeFrameEvents(
 export function writeStoredReply(res: Response, turnId: string, message: HistoryMessage): void {
   res.setHeader('X-Parley-Turn-Id', turnId);
   openEventStream(res);
-  writeEvent(res, { event: 'delta', id: 1, data: JSON.stringify({ text: message.content }) });
-  const done = {
+  send(res, { event: 'delta', id: 1, data: { text: message.content } });
+  const done: DoneEvent = {
     turnId,
     messageId: message.id,
     finishReason: message.finishReason ?? 'stop',
@@ -51,6 +47,6 @@ export function writeStoredReply(res: Response, turnId: string, message: History
     usage: message.usage,
     fromHistory: true,
   };
-  writeEvent(res, { event: 'done', id: 2, data: JSON.stringify(done) });
+  send(res, { event: 'done', id: 2, data: done });
   res.end();
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { PingReplySchema, Subjects } from '@parley/contracts';
-import { request, type NatsHandle } from '@parley/messaging';
+import { Endpoints, type Endpoint } from '@parley/contracts';
+import { call, type NatsHandle } from '@parley/messaging';
 import type { Response } from 'express';
 import { Tokens } from '../tokens.js';
 
@@ -28,7 +28,7 @@ export class HealthController {
   async ready(@Res() res: Response): Promise<void> {
     const nats = this.nats.connected();
     const [responder, inference] = nats
-      ? await Promise.all([this.ping(Subjects.responderPing), this.ping(Subjects.inferencePing)])
+      ? await Promise.all([this.ping(Endpoints.responderPing), this.ping(Endpoints.inferencePing)])
       : [false, false];
     const ready = nats;
     res
@@ -36,15 +36,9 @@ export class HealthController {
       .json({ status: ready ? 'ready' : 'not_ready', checks: { nats, responder, inference } });
   }
 
-  private async ping(subject: string): Promise<boolean> {
+  private async ping(endpoint: Endpoint): Promise<boolean> {
     try {
-      await request(this.nats.nc, {
-        subject,
-        payload: {},
-        schema: PingReplySchema,
-        timeoutMs: PING_TIMEOUT_MS,
-        unavailable: 'service_unavailable',
-      });
+      await call(this.nats.nc, endpoint, {}, { timeoutMs: PING_TIMEOUT_MS });
       return true;
     } catch {
       return false;

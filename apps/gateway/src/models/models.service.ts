@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ModelsReplySchema, ParleyError, Subjects, type ModelsReply } from '@parley/contracts';
+import { Endpoints, ParleyError, type ModelsReply } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
-import { request, type NatsHandle } from '@parley/messaging';
+import { call, type NatsHandle } from '@parley/messaging';
 import { Tokens } from '../tokens.js';
 
 /** How long the model list from inference is used as is. */
@@ -36,13 +36,14 @@ export class ModelsService {
   }
 
   private refresh(): Promise<ModelsReply> {
-    this.refreshing ??= request(this.nats.nc, {
-      subject: Subjects.inferenceModels,
-      payload: {},
-      schema: ModelsReplySchema,
-      timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
-      unavailable: 'no_inference',
-    })
+    this.refreshing ??= call(
+      this.nats.nc,
+      Endpoints.inferenceModels,
+      {},
+      {
+        timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
+      },
+    )
       .then((reply) => {
         this.cached = { at: Date.now(), reply };
         return reply;

@@ -4,6 +4,8 @@
  */
 import {
   ChatCompletionBodySchema,
+  ChatCompletionChunkSchema,
+  ChatCompletionSchema,
   ConversationListSchema,
   ConversationSchema,
   ConversationWithMessagesSchema,
@@ -145,17 +147,35 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/chat/completions': {
         post: {
           summary: 'OpenAI-compatible chat completion, streamed (SSE `data:` chunks ending in `[DONE]`) or not',
-          description: 'Stateless. A client that disconnects cancels the upstream request.',
+          description:
+            'Stateless. A client that disconnects cancels the upstream request. A streamed response starts with ' +
+            'the first token: a turn that fails before it is an HTTP error with its status (and `Retry-After` ' +
+            'where known, e.g. passed on from an upstream 429); a failure after it is a `data:` line with an ' +
+            '`OpenAIError` body.',
           requestBody: { required: true, content: json('ChatCompletionRequest') },
           responses: {
             '200': {
-              description: '`chat.completion`, or with `stream: true` a `text/event-stream` of `chat.completion.chunk`',
+              description:
+                '`chat.completion`, or with `stream: true` a `text/event-stream` of `data:` lines, each a ' +
+                '`ChatCompletionChunk`, ending in `data: [DONE]`',
               content: {
-                'application/json': { schema: { type: 'object' } },
+                'application/json': { schema: ref('ChatCompletion') },
                 'text/event-stream': { schema: { type: 'string' } },
               },
             },
             '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
+            '429': {
+              ...error('Every target is at capacity, or the upstream is rate limiting (`rate_limited`)', 'OpenAIError'),
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+            },
+            '502': error(
+              'The upstream failed or refused the request (`upstream_error`, `upstream_rejected`)',
+              'OpenAIError',
+            ),
+            '504': error(
+              'No first token in time (`first_token_timeout`, `turn_timeout`, `responder_lost`)',
+              'OpenAIError',
+            ),
             ...errors('OpenAIError'),
           },
         },
@@ -323,6 +343,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         OpenAIError: schema(OpenAIErrorBodySchema),
         ModelList: schema(ModelListSchema),
         ChatCompletionRequest: schema(ChatCompletionBodySchema, 'input'),
+        ChatCompletion: schema(ChatCompletionSchema),
+        ChatCompletionChunk: schema(ChatCompletionChunkSchema),
         CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
         SendMessageRequest: schema(SendMessageBodySchema, 'input'),
         FeedbackRequest: schema(FeedbackBodySchema, 'input'),

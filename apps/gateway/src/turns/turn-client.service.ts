@@ -1,24 +1,28 @@
 /**
- * Hands turns to a responder and reads their frames back. The frame subscription exists before the turn is
- * started, so the first frame cannot be missed; a refused turn (no responder, no inference) throws before any
- * response byte is written, so the client gets a plain HTTP error with `Retry-After`.
+ * The gateway's side of the turn protocol: hands turns to a responder and reads their frames back, live or
+ * from the frames stream. The frame subscription exists before the turn is started, so the first frame cannot
+ * be missed; a refused turn (no responder, no inference) throws before any response byte is written, so the
+ * client gets a plain HTTP error with `Retry-After`.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  FrameSchema,
-  Subjects,
-  TurnAcceptedSchema,
-  liveFramesSubject,
-  turnCancelSubject,
-  turnFramesSubject,
-  type Cancel,
+  Endpoints,
+  type CancelReason,
   type Frame,
+  type TurnAccepted,
   type TurnLimits,
   type TurnStart,
 } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
-import { SequenceReader, encode, request, type NatsHandle } from '@parley/messaging';
-import type { Logger } from '@parley/tracing';
+import {
+  cancelTurn,
+  openStream,
+  replayFrames,
+  type NatsHandle,
+  type OpenedStream,
+  type ReadTimeouts,
+  type JetStreamHandles,
+} from '@parley/messaging';
 import { Tokens } from '../tokens.js';
 
 /**
@@ -27,23 +31,26 @@ import { Tokens } from '../tokens.js';
  */
 const RESPONDER_MARGIN_MS = 1_000;
 
-export type FrameReader = SequenceReader<typeof FrameSchema>;
-
-export interface RunningTurn {
-  /** The turn's frames in order; a failure to read them (a lost responder) also cancels the turn. */
-  frames: AsyncIterable<Frame>;
-  /** Stops reading; the turn itself goes on (a conversation turn completes and is stored). */
-  close(): void;
-  /** Stops reading and tells the responder and inference to stop. */
-  cancel(reason: Cancel['reason']): void;
+/** How long the gateway waits for a turn's frames, live or resumed. */
+export function frameTimeouts(limits: TurnLimits): ReadTimeouts {
+  const margin = Math.min(RESPONDER_MARGIN_MS, Math.floor(limits.interTokenTimeoutMs / 2));
+  return {
+    firstItemMs: limits.firstTokenTimeoutMs + margin,
+    idleMs: limits.interTokenTimeoutMs + margin,
+    totalMs: limits.turnTimeoutMs + margin,
+    codes: { first: 'responder_lost', idle: 'responder_lost', total: 'turn_timeout' },
+  };
 }
+
+/** A started turn: its frames in order; closing stops reading, cancelling stops the turn. */
+export type RunningTurn = OpenedStream<TurnAccepted, Frame>;
 
 @Injectable()
 export class TurnClient {
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
-    @Inject(Tokens.log) private readonly log: Logger,
+    @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
   ) {}
 
   /** The timeouts every hop of a turn honours. */
@@ -55,50 +62,21 @@ export class TurnClient {
     };
   }
 
-  /** Call inside the request's span: the turn's NATS hop becomes its child. */
-  async start(turn: TurnStart): Promise<RunningTurn> {
-    const { limits } = turn;
-    const margin = Math.min(RESPONDER_MARGIN_MS, Math.floor(limits.interTokenTimeoutMs / 2));
-    const frames: FrameReader = new SequenceReader(this.nats.nc, {
-      subject: turn.kind === 'conversation' ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId),
-      schema: FrameSchema,
-      isTerminal: (frame) => frame.type !== 'delta',
-      firstItemTimeoutMs: limits.firstTokenTimeoutMs + margin,
-      idleTimeoutMs: limits.interTokenTimeoutMs + margin,
-      totalTimeoutMs: limits.turnTimeoutMs + margin,
-      timeoutCodes: { first: 'responder_lost', idle: 'responder_lost', total: 'turn_timeout' },
-      what: 'turn frames',
+  /** Starts a turn. Call inside the request's span: the turn's NATS hop becomes its child. */
+  start(turn: TurnStart): Promise<RunningTurn> {
+    return openStream(this.nats, Endpoints.turnStart, turn, {
+      timeouts: frameTimeouts(turn.limits),
+      requestTimeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
     });
-    try {
-      await request(this.nats.nc, {
-        subject: Subjects.turnStart,
-        payload: turn,
-        schema: TurnAcceptedSchema,
-        timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
-        traced: true,
-        unavailable: 'no_responder',
-      });
-    } catch (error) {
-      frames.close();
-      throw error;
-    }
-    let cancelled = false;
-    const cancel = (reason: Cancel['reason']) => {
-      if (cancelled) return;
-      cancelled = true;
-      frames.close();
-      this.nats.nc.publish(turnCancelSubject(turn.turnId), encode({ reason } satisfies Cancel));
-      this.log.debug({ turnId: turn.turnId, reason }, 'turn cancelled');
-    };
-    // Without this, a generation whose responder died would run on upstream until its own total timeout.
-    async function* guarded(): AsyncGenerator<Frame> {
-      try {
-        yield* frames;
-      } catch (error) {
-        cancel('timeout');
-        throw error;
-      }
-    }
-    return { frames: guarded(), close: () => frames.close(), cancel };
+  }
+
+  /** A conversation turn's frames after `afterSeq`, from the frames stream: resuming works from any gateway. */
+  replay(turnId: string, afterSeq: number) {
+    return replayFrames(this.jetstream.js, { turnId, afterSeq, timeouts: frameTimeouts(this.limits()) });
+  }
+
+  /** Stops a turn on every hop, wherever it runs. */
+  cancel(turnId: string, reason: CancelReason): void {
+    cancelTurn(this.nats.nc, turnId, reason);
   }
 }

@@ -5,7 +5,7 @@
  */
 import cors from 'cors';
 import type { RequestHandler } from 'express';
-import type { WidgetKeys } from './widget-keys.js';
+import type { WidgetKeys } from '../auth/widget-keys.js';
 
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 

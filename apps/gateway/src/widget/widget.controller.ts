@@ -10,9 +10,10 @@ import type { Request, Response } from 'express';
 import { parseBody } from '../http/body.js';
 import { Tokens } from '../tokens.js';
 import { demoPage } from './demo-page.js';
-import { clientAddress, type VisitorLimits } from './visitor-limits.js';
-import { VisitorTokens } from './visitor-tokens.js';
-import type { WidgetKeys } from './widget-keys.js';
+import { clientAddress } from '../http/client-address.js';
+import type { VisitorLimits } from '../rate-limits/visitor-limits.js';
+import { VisitorTokens } from '../auth/visitor-tokens.js';
+import type { WidgetKeys } from '../auth/widget-keys.js';
 import type { WidgetScript } from './widget-script.js';
 
 const YEAR_SECONDS = 365 * 24 * 3600;

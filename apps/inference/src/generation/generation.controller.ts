@@ -1,14 +1,13 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  GenerateRequestSchema,
-  Subjects,
+  Endpoints,
   type GenerateAccepted,
   type GenerateRequest,
   type ModelsReply,
   type PingReply,
 } from '@parley/contracts';
-import { ZodPipe } from '@parley/messaging';
+import { requestOf } from '@parley/messaging/nest';
 import { GenerationService } from './generation.service.js';
 import type { Router } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
@@ -20,19 +19,17 @@ export class GenerationController {
     @Inject(Tokens.router) private readonly router: Router,
   ) {}
 
-  @MessagePattern(Subjects.inferenceGenerate)
-  generate(
-    @Payload(new ZodPipe(GenerateRequestSchema, 'generate request')) request: GenerateRequest,
-  ): Promise<GenerateAccepted> {
+  @MessagePattern(Endpoints.inferenceGenerate.subject)
+  generate(@Payload(requestOf(Endpoints.inferenceGenerate)) request: GenerateRequest): Promise<GenerateAccepted> {
     return this.generation.start(request);
   }
 
-  @MessagePattern(Subjects.inferenceModels)
+  @MessagePattern(Endpoints.inferenceModels.subject)
   listModels(): ModelsReply {
     return this.router.list();
   }
 
-  @MessagePattern(Subjects.inferencePing)
+  @MessagePattern(Endpoints.inferencePing.subject)
   ping(): PingReply {
     return this.generation.ping();
   }

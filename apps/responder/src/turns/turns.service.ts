@@ -8,42 +8,35 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { MsgHdrs } from '@nats-io/transport-node';
 import {
-  ChunkSchema,
   ConversationRecordSchema,
-  GenerateAcceptedSchema,
+  Endpoints,
+  FrameSchema,
   ParleyError,
   Streams,
-  Subjects,
-  inferenceChunksSubject,
-  liveFramesSubject,
   newId,
-  turnCancelSubject,
-  turnFramesSubject,
-  type Cancel,
   type Chunk,
   type ChatMessage,
-  type FrameBody,
   type GenerateRequest,
   type PingReply,
   type TurnAccepted,
+  type TurnLimits,
   type TurnStart,
 } from '@parley/contracts';
 import type { ResponderConfig } from '@parley/config';
 import {
   ActiveStreams,
   ConversationIndex,
-  STORED_PUBLISH,
-  SequenceReader,
+  StreamWriter,
   decode,
-  encode,
-  purgeSubject,
   injectHeaders,
-  request,
+  openStream,
+  purgeSubject,
   type HistoryStore,
   type JetStreamHandles,
   type NatsHandle,
+  type OpenedStream,
+  type ReadTimeouts,
 } from '@parley/messaging';
 import { context, trace, type Span } from '@opentelemetry/api';
 import type { Gauge, Histogram } from 'prom-client';
@@ -51,6 +44,20 @@ import { activeStreams, latencyHistogram, recordError, tracer, type Logger, type
 import { fitContext } from '../context/context-window.js';
 import { tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
+
+type Generation = OpenedStream<unknown, Chunk>;
+type Frames = StreamWriter<typeof FrameSchema>;
+type ConversationTurn = Extract<TurnStart, { kind: 'conversation' }>;
+
+/** The turn's own timeouts, with the codes a silent inference replica is reported with. */
+function chunkTimeouts(limits: TurnLimits): ReadTimeouts {
+  return {
+    firstItemMs: limits.firstTokenTimeoutMs,
+    idleMs: limits.interTokenTimeoutMs,
+    totalMs: limits.turnTimeoutMs,
+    codes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
+  };
+}
 
 /** What the history held before this turn, for the conversation's summary. */
 interface PriorHistory {
@@ -71,9 +78,12 @@ const ERASED = 'erased';
 
 @Injectable()
 export class TurnsService {
-  /** Running turns, by the reader of their chunks (closing it ends the turn with `shutting_down`). */
-  private readonly active = new ActiveStreams<SequenceReader<typeof ChunkSchema>>();
+  /** Running turns, by their generation (closing it ends the turn with `shutting_down`). */
+  private readonly active = new ActiveStreams<Generation>();
   private readonly instanceId = randomUUID().slice(0, 8);
+  private readonly index: ConversationIndex;
+  private readonly historyWrite: Histogram;
+  private readonly activeTurns: Gauge;
 
   constructor(
     @Inject(Tokens.config) private readonly config: ResponderConfig,
@@ -92,11 +102,6 @@ export class TurnsService {
     this.activeTurns = activeStreams(metrics, 'Turns in progress');
   }
 
-  private readonly historyWrite: Histogram;
-  private readonly activeTurns: Gauge;
-
-  private readonly index: ConversationIndex;
-
   ping(): PingReply {
     return { service: 'responder', instanceId: this.instanceId };
   }
@@ -108,9 +113,8 @@ export class TurnsService {
     const span = tracer().startSpan('turn', {
       attributes: { 'parley.turn.id': turn.turnId, 'parley.turn.kind': turn.kind, 'gen_ai.request.model': turn.model },
     });
-    const turnContext = trace.setSpan(context.active(), span);
     try {
-      return await context.with(turnContext, () => this.accept(turn, span));
+      return await context.with(trace.setSpan(context.active(), span), () => this.accept(turn, span));
     } catch (error) {
       recordError(span, error);
       span.end();
@@ -118,78 +122,49 @@ export class TurnsService {
     }
   }
 
+  /** Waits up to `graceMs` for running turns; the rest end with a retryable `shutting_down` frame. */
+  drain(graceMs: number): Promise<void> {
+    return this.active.drain(graceMs, (generation) => generation.close());
+  }
+
+  /** A turn is accepted once inference generates it and its user message is stored (docs/adr/0002). */
   private async accept(turn: TurnStart, span: Span): Promise<TurnAccepted> {
     const headers = injectHeaders();
     const { messages, prior } = await this.modelInput(turn);
-    const { limits } = turn;
-    // Subscribe before asking inference to publish, so no chunk can be missed.
-    const chunks = new SequenceReader(this.nats.nc, {
-      subject: inferenceChunksSubject(turn.turnId),
-      schema: ChunkSchema,
-      isTerminal: (chunk) => chunk.type !== 'delta',
-      firstItemTimeoutMs: limits.firstTokenTimeoutMs,
-      idleTimeoutMs: limits.interTokenTimeoutMs,
-      totalTimeoutMs: limits.turnTimeoutMs,
-      timeoutCodes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
-      what: 'inference chunks',
+    const generation = await openStream(this.nats, Endpoints.inferenceGenerate, generateRequest(turn, messages), {
+      timeouts: chunkTimeouts(turn.limits),
+      requestTimeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
     });
-    let generating = false;
     try {
-      const generate: GenerateRequest = {
-        turnId: turn.turnId,
-        model: turn.model,
-        params: turn.params,
-        includeUsage: turn.includeUsage,
-        limits,
-        messages,
-        conversationId: turn.kind === 'conversation' ? turn.conversationId : undefined,
-      };
-      await request(this.nats.nc, {
-        subject: Subjects.inferenceGenerate,
-        payload: generate,
-        schema: GenerateAcceptedSchema,
-        timeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
-        traced: true,
-        unavailable: 'no_inference',
-      });
-      generating = true;
-      if (turn.kind === 'conversation') {
-        await this.append(
-          turn.conversationId,
-          {
-            id: turn.userMessage.id,
-            turnId: turn.turnId,
-            role: 'user',
-            content: turn.userMessage.content,
-            createdAt: new Date().toISOString(),
-          },
-          `${turn.turnId}.user`,
-        );
-      }
+      if (turn.kind === 'conversation') await this.appendUserMessage(turn);
     } catch (error) {
-      chunks.close();
-      if (generating) this.cancelInference(turn.turnId, 'shutdown');
+      generation.cancel('shutdown');
       throw error;
     }
+    const frames: Frames = new StreamWriter(this.nats, {
+      stream: Endpoints.turnStart.stream(turn),
+      turnId: turn.turnId,
+      headers,
+      js: this.jetstream.js,
+    });
     const started = performance.now();
     this.activeTurns.inc();
-    this.active.track(turn.turnId, chunks, () =>
-      this.relay(turn, chunks, headers, prior, span).finally(() => {
+    this.active.track(turn.turnId, generation, () =>
+      this.relay(turn, generation, frames, prior, span).finally(() => {
         this.activeTurns.dec();
         // One line per turn, written in the turn's span so it carries the trace id. Never the content.
-        this.log.info(
-          {
-            turnId: turn.turnId,
-            kind: turn.kind,
-            model: turn.model,
-            durationMs: Math.round(performance.now() - started),
-          },
-          'turn ended',
-        );
+        const { turnId, kind, model } = turn;
+        this.log.info({ turnId, kind, model, durationMs: Math.round(performance.now() - started) }, 'turn ended');
         span.end();
       }),
     );
     return { turnId: turn.turnId };
+  }
+
+  private appendUserMessage(turn: ConversationTurn): Promise<boolean> {
+    const { turnId, userMessage } = turn;
+    const message = { id: userMessage.id, turnId, role: 'user' as const, content: userMessage.content };
+    return this.append(turn.conversationId, { ...message, createdAt: new Date().toISOString() }, `${turnId}.user`);
   }
 
   /** Appends to the history, timing the write. */
@@ -200,11 +175,6 @@ export class TurnsService {
     } finally {
       this.historyWrite.observe((performance.now() - started) / 1000);
     }
-  }
-
-  /** Waits up to `graceMs` for running turns; the rest end with a retryable `shutting_down` frame. */
-  drain(graceMs: number): Promise<void> {
-    return this.active.drain(graceMs, (chunks) => chunks.close());
   }
 
   /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
@@ -229,93 +199,96 @@ export class TurnsService {
     return { messages, prior };
   }
 
+  /**
+   * Relays the generation's chunks as the turn's frames. Deltas not yet published when the next arrives (a
+   * JetStream ack, or a busy event loop) go out together as one frame instead of one frame each.
+   */
   private async relay(
     turn: TurnStart,
-    chunks: SequenceReader<typeof ChunkSchema>,
-    headers: MsgHdrs,
+    generation: Generation,
+    frames: Frames,
     prior: PriorHistory,
     span: Span,
   ): Promise<void> {
-    const stored = turn.kind === 'conversation';
-    const subject = stored ? turnFramesSubject(turn.turnId) : liveFramesSubject(turn.turnId);
-    let seq = 0;
-    const publish = async (frame: FrameBody) => {
-      seq += 1;
-      const data = encode({ ...frame, seq });
-      if (stored) {
-        await this.jetstream.js.publish(subject, data, {
-          headers,
-          msgID: `${turn.turnId}.${seq}`,
-          ...STORED_PUBLISH,
-        });
-      } else {
-        this.nats.publisher.inStream(seq, subject, data, headers);
-      }
-    };
     let text = '';
-    // Deltas not yet published: while a frame is being published (a JetStream ack, or a busy event loop) the
-    // next deltas queue up in the reader, and they go out together as one frame instead of one frame each.
     let unsent = '';
     const flush = async () => {
       if (!unsent) return;
       const delta = unsent;
       unsent = '';
-      await publish({ type: 'delta', text: delta });
+      await frames.write({ type: 'delta', text: delta });
     };
-    let terminal = false;
     try {
-      for await (const chunk of chunks) {
+      for await (const chunk of generation.items) {
         if (chunk.type === 'delta') {
           text += chunk.text;
           unsent += chunk.text;
-          if (chunks.buffered === 0) await flush();
+          if (generation.buffered === 0) await flush();
           continue;
         }
         await flush();
         if (chunk.type === 'end') {
-          span.setAttribute('gen_ai.response.finish_reasons', [chunk.finishReason]);
-          if (chunk.usage) {
-            span.setAttribute('gen_ai.usage.input_tokens', chunk.usage.prompt_tokens);
-            span.setAttribute('gen_ai.usage.output_tokens', chunk.usage.completion_tokens);
-          }
-          const messageId = stored ? await this.storeReply(turn, text, chunk, prior) : undefined;
-          terminal = true;
-          await publish({
-            type: 'done',
-            finishReason: chunk.finishReason,
-            messageId: messageId === ERASED ? undefined : messageId,
-            model: turn.model,
-            usage: turn.includeUsage ? chunk.usage : undefined,
-          });
-          // The conversation was erased while this turn ran: leave nothing of it behind.
-          if (messageId === ERASED) await purgeSubject(this.jetstream.jsm, Streams.frames.name, subject);
+          await this.complete(turn, { chunk, text, prior, frames, span });
         } else {
-          terminal = true;
           recordError(span, chunk.error);
-          await publish({ type: 'error', error: chunk.error });
+          await frames.write({ type: 'error', error: chunk.error });
         }
       }
-      if (!terminal) {
+      if (!frames.ended) {
+        // The generation was closed without its end: this replica is shutting down.
         await flush();
-        this.cancelInference(turn.turnId, 'shutdown');
-        terminal = true;
-        await publish({ type: 'error', error: new ParleyError('shutting_down', 'responder shut down').toInfo() });
+        generation.cancel('shutdown');
+        await frames.write({ type: 'error', error: new ParleyError('shutting_down', 'responder shut down').toInfo() });
       }
     } catch (error) {
-      if (terminal) {
+      if (frames.ended) {
         this.log.error({ err: error, turnId: turn.turnId }, 'could not publish the terminal frame');
         return;
       }
       const failure =
         error instanceof ParleyError ? error : new ParleyError('internal_error', 'the turn failed', { cause: error });
       if (!(error instanceof ParleyError)) this.log.error({ err: error, turnId: turn.turnId }, 'turn failed');
-      this.cancelInference(turn.turnId, 'timeout');
+      generation.cancel('timeout');
       recordError(span, failure);
       await flush()
-        .then(() => publish({ type: 'error', error: failure.toInfo() }))
+        .then(() => frames.write({ type: 'error', error: failure.toInfo() }))
         .catch((publishError: unknown) =>
           this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
         );
+    }
+  }
+
+  /** The reply is complete: store it (conversation turns) and end the frames with `done`. */
+  private async complete(
+    turn: TurnStart,
+    {
+      chunk,
+      text,
+      prior,
+      frames,
+      span,
+    }: { chunk: EndChunk; text: string; prior: PriorHistory; frames: Frames; span: Span },
+  ): Promise<void> {
+    span.setAttribute('gen_ai.response.finish_reasons', [chunk.finishReason]);
+    if (chunk.usage) {
+      span.setAttribute('gen_ai.usage.input_tokens', chunk.usage.prompt_tokens);
+      span.setAttribute('gen_ai.usage.output_tokens', chunk.usage.completion_tokens);
+    }
+    const messageId = turn.kind === 'conversation' ? await this.storeReply(turn, text, chunk, prior) : undefined;
+    await frames.write({
+      type: 'done',
+      finishReason: chunk.finishReason,
+      messageId: messageId === ERASED ? undefined : messageId,
+      model: turn.model,
+      usage: turn.includeUsage ? chunk.usage : undefined,
+    });
+    // The conversation was erased while this turn ran: leave nothing of it behind.
+    if (messageId === ERASED) {
+      await purgeSubject(
+        this.jetstream.jsm,
+        Streams.frames.name,
+        Endpoints.turnStart.stream(turn).subject(turn.turnId),
+      );
     }
   }
 
@@ -323,12 +296,7 @@ export class TurnsService {
    * Stores the assistant's reply (idempotent on the turn) and returns its message id, or {@link ERASED} when
    * the conversation was erased meanwhile (then nothing is stored).
    */
-  private async storeReply(
-    turn: Extract<TurnStart, { kind: 'conversation' }>,
-    text: string,
-    end: Extract<Chunk, { type: 'end' }>,
-    prior: PriorHistory,
-  ): Promise<string> {
+  private async storeReply(turn: ConversationTurn, text: string, end: EndChunk, prior: PriorHistory): Promise<string> {
     const entry = await this.jetstream.conversations.get(turn.conversationId);
     if (!entry || entry.operation !== 'PUT') return ERASED;
     const record = decode(ConversationRecordSchema, entry.value, 'conversation');
@@ -360,8 +328,13 @@ export class TurnsService {
     });
     return id;
   }
+}
 
-  private cancelInference(turnId: string, reason: Cancel['reason']): void {
-    this.nats.nc.publish(turnCancelSubject(turnId), encode({ reason } satisfies Cancel));
-  }
+type EndChunk = Extract<Chunk, { type: 'end' }>;
+
+/** What inference is asked for: the turn's model, parameters and limits, and the model's input. */
+function generateRequest(turn: TurnStart, messages: ChatMessage[]): GenerateRequest {
+  const { turnId, model, params, includeUsage, limits } = turn;
+  const conversationId = turn.kind === 'conversation' ? turn.conversationId : undefined;
+  return { turnId, model, params, includeUsage, limits, messages, conversationId };
 }

@@ -6,6 +6,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
+import { QueueGroups, type ServiceName } from '@parley/contracts';
 import {
   createLogger,
   createMetricsRegistry,
@@ -13,26 +14,18 @@ import {
   NestPinoLogger,
   startTelemetry,
   type Logger,
-  type Registry,
   type TelemetryConfig,
 } from '@parley/tracing';
-import { connectNats, type NatsHandle } from '../connection.js';
-import { ensureJetStream, type JetStreamHandles } from '../jetstream.js';
+import { connectNats } from '../connection.js';
+import { ensureJetStream } from '../jetstream.js';
+import type { ServiceContext } from '../service-context.js';
 import { startOpsServer } from '../ops-server.js';
 import { ParleyNatsServer } from './nats-server.js';
 import { PassThroughRpcFilter } from './rpc-exception.filter.js';
 
-export interface ServiceContext {
-  log: Logger;
-  nats: NatsHandle;
-  jetstream: JetStreamHandles;
-  /** The service's Prometheus registry, served on the operations port. */
-  metrics: Registry;
-}
-
 export interface NatsServiceOptions {
-  service: string;
-  queue: string;
+  /** The service; its replicas share its queue group. */
+  service: ServiceName;
   natsUrl: string;
   logLevel: string;
   shutdownGraceMs: number;
@@ -45,8 +38,6 @@ export interface NatsServiceOptions {
   module: (context: ServiceContext) => DynamicModule;
   /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
   onShutdown: (app: { get<T>(token: unknown): T }, graceMs: number) => Promise<void>;
-  /** Subjects whose handling is traced (turns, generations; not probes). */
-  tracedSubjects: string[];
   /** Tracing configuration (`OTEL_*`). */
   telemetry: TelemetryConfig;
   /** Extra fields for the `ready` log line. */
@@ -103,7 +94,7 @@ async function start(options: NatsServiceOptions, log: Logger) {
     log,
   });
   const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
-  const server = new ParleyNatsServer(nats.nc, { queue: options.queue, log, tracedSubjects: options.tracedSubjects });
+  const server = new ParleyNatsServer(nats.nc, { queue: QueueGroups[options.service], log });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     options.module({ log, nats, jetstream, metrics }),
     {

@@ -12,13 +12,20 @@ import {
   type SubscriptionOptions,
 } from '@nats-io/transport-node';
 import { ServerNats, type NatsContext } from '@nestjs/microservices';
-import { Headers, ParleyError, type ErrorInfo } from '@parley/contracts';
+import { Endpoints, Headers, ParleyError, type ErrorInfo } from '@parley/contracts';
 import { SpanKind } from '@opentelemetry/api';
 import { withSpan, type Logger } from '@parley/tracing';
 import { extractContext } from '../headers.js';
 import { encode } from '../codec.js';
 
 const decoder = new TextDecoder();
+
+/** Turns and generations are traced; probes and listings are not (registry.ts says which is which). */
+const TRACED_SUBJECTS: ReadonlySet<string> = new Set(
+  Object.values(Endpoints)
+    .filter((endpoint) => endpoint.traced)
+    .map((endpoint) => endpoint.subject),
+);
 
 /** Nest's reply packet: one value, or an error, then (possibly merged) `isDisposed`. */
 interface ReplyPacket {
@@ -30,7 +37,7 @@ interface ReplyPacket {
 export class ParleyNatsServer extends ServerNats {
   constructor(
     private readonly connection: NatsConnection,
-    { queue, log, tracedSubjects = [] }: { queue: string; log: Logger; tracedSubjects?: string[] },
+    { queue, log }: { queue: string; log: Logger },
   ) {
     super({
       queue,
@@ -45,10 +52,7 @@ export class ParleyNatsServer extends ServerNats {
       },
     });
     this.errorLog = log;
-    this.tracedSubjects = new Set(tracedSubjects);
   }
-
-  private readonly tracedSubjects: Set<string>;
 
   private readonly errorLog: Logger;
 
@@ -90,7 +94,7 @@ export class ParleyNatsServer extends ServerNats {
 
   /** Turns and generations are traced: a consumer span, child of the caller's, is active in the handler. */
   override async handleMessage(channel: string, natsMsg: Msg): Promise<unknown> {
-    if (!this.tracedSubjects.has(channel)) return super.handleMessage(channel, natsMsg);
+    if (!TRACED_SUBJECTS.has(channel)) return super.handleMessage(channel, natsMsg);
     return withSpan(
       `process ${channel}`,
       {

@@ -1,4 +1,5 @@
 import type { PipeTransform } from '@nestjs/common';
+import type { Endpoint } from '@parley/contracts';
 import type { z } from 'zod';
 import { validate } from '../codec.js';
 
@@ -15,4 +16,12 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
   transform(value: unknown): z.infer<S> {
     return validate(this.schema, value, this.what);
   }
+}
+
+/**
+ * Validates the payload of an endpoint's request with the endpoint's own schema.
+ * @example @MessagePattern(Endpoints.turnStart.subject) start(@Payload(requestOf(Endpoints.turnStart)) turn: TurnStart)
+ */
+export function requestOf<S extends z.ZodType>(endpoint: Endpoint<S>): ZodPipe<S> {
+  return new ZodPipe(endpoint.request, endpoint.subject);
 }

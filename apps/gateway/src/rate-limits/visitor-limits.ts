@@ -14,13 +14,7 @@ import type { GatewayConfig } from '@parley/config';
 import type { Registry } from '@parley/tracing';
 import { Counter } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Request } from 'express';
-import type { Visitor } from './visitor-tokens.js';
-
-/** The client's address: from `X-Forwarded-For` behind a trusted proxy (`PARLEY_TRUST_PROXY`), else the socket's. */
-export function clientAddress(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
+import type { Visitor } from '../auth/visitor-tokens.js';
 
 type LimitName = 'sessions_per_address' | 'messages_per_visitor' | 'messages_per_address';
 

@@ -1,0 +1,35 @@
+/**
+ * Who is calling, as the authentication guard found it: what every route and the turn gate know of a caller.
+ */
+import { ParleyError } from '@parley/contracts';
+import type { Request } from 'express';
+import type { Visitor } from './visitor-tokens.js';
+
+/** The project every key belongs to until projects can be configured. */
+export const DEFAULT_PROJECT = 'default';
+
+/** An API key, or a widget visitor (whose conversations the widget key owns). */
+export interface Caller {
+  /** The owner of the caller's conversations: an API key's id or a widget key's id. */
+  keyId: string;
+  /** The project (tenant) the key belongs to. */
+  project: string;
+  /** Set for a widget visitor's token. */
+  visitor?: Visitor;
+  /** The client's address (see `clientAddress`), for limits per address. */
+  address: string;
+}
+
+type AuthenticatedRequest = Request & { caller?: Caller };
+
+/** Records the authenticated caller on the request (the guard's job). */
+export function setCaller(req: Request, caller: Caller): void {
+  (req as AuthenticatedRequest).caller = caller;
+}
+
+/** The authenticated caller, set by the `ApiKeyGuard`. */
+export function callerOf(req: Request): Caller {
+  const caller = (req as AuthenticatedRequest).caller;
+  if (!caller) throw new ParleyError('unauthorized', 'missing API key');
+  return caller;
+}
