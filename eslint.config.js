@@ -1,4 +1,6 @@
 // Lint: TypeScript rules plus Nx module boundaries driven by the project tags in each project.json.
+import { readFileSync, readdirSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
@@ -10,6 +12,32 @@ const sharedOnly = [
   { sourceTag: 'platform:browser', onlyDependOnLibsWithTags: ['platform:browser', 'platform:universal'] },
   { sourceTag: 'platform:node', onlyDependOnLibsWithTags: ['platform:node', 'platform:universal'] },
 ];
+
+// Code that runs in a browser as well as in Node (contracts) or only in a browser (the widget) imports no
+// framework: npm packages by an allow-list (a new dependency is a decision, not an accident), Node's built-in
+// modules not at all (the rule below; Nx's rule sees only npm packages).
+const platformPackages = [
+  { sourceTag: 'platform:universal', allowedExternalImports: ['zod'] },
+  { sourceTag: 'platform:browser', allowedExternalImports: [] },
+];
+
+/** The source folders of the projects with one of `tags` (from each project.json). */
+function sourcesTagged(...tags) {
+  const roots = ['apps', 'libs', 'tools', 'tests'].flatMap((dir) =>
+    readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${dir}/${entry.name}`),
+  );
+  return roots.filter((root) => {
+    try {
+      const project = JSON.parse(readFileSync(`${root}/project.json`, 'utf8'));
+      return (project.tags ?? []).some((tag) => tags.includes(tag));
+    } catch {
+      return false;
+    }
+  });
+}
+const nodeBuiltins = ['node:*', ...builtinModules.filter((name) => !name.startsWith('_'))];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.nx/**', '.parley/**', 'coverage/**'] },
@@ -27,6 +55,7 @@ export default tseslint.config(
           allow: [],
           depConstraints: [
             ...sharedOnly,
+            ...platformPackages,
             { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:responder', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:inference', onlyDependOnLibsWithTags: ['scope:shared'] },
@@ -42,6 +71,27 @@ export default tseslint.config(
         'error',
         { selector: 'ExportAllDeclaration', message: 'Use explicit named exports (STYLE.md).' },
         { selector: 'TSEnumDeclaration', message: 'Use an `as const` object with a derived type (STYLE.md).' },
+      ],
+    },
+  },
+  {
+    files: sourcesTagged('platform:universal', 'platform:browser').map((root) => `${root}/src/**/*.ts`),
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: nodeBuiltins, message: 'Browser-safe code uses no Node built-in module.' }] },
+      ],
+    },
+  },
+  {
+    // The NATS core of @parley/messaging works without NestJS; its Nest adapter is the `/nest` entry point.
+    files: ['libs/messaging/src/**/*.ts'],
+    ignores: ['libs/messaging/src/nest/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@nestjs/*'], message: 'NestJS belongs in libs/messaging/src/nest.' }] },
       ],
     },
   },
