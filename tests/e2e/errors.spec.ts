@@ -1,0 +1,63 @@
+// Errors reach the client as they are, whichever hop they start at: an upstream's Retry-After crosses
+// inference, the responder and the gateway, and a stream that fails before its first token is an HTTP error.
+import { RateLimitError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MODEL, Stack, collectSse } from './stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await Stack.start();
+});
+afterAll(() => stack?.stop());
+beforeEach(() => stack.configureSim({ fault: null }));
+
+const chat = (stream: boolean) => ({
+  method: 'POST',
+  json: { model: MODEL, stream, messages: [{ role: 'user', content: 'Hello' }] },
+});
+
+describe('errors', () => {
+  it('errors - an upstream 429 with Retry-After: 7 reaches the client as 429 with Retry-After: 7', async () => {
+    await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    for (const stream of [false, true]) {
+      const res = await stack.fetch('/v1/chat/completions', chat(stream));
+      expect(res.status, `stream: ${stream}`).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(await res.json()).toMatchObject({ error: { code: 'rate_limited', type: 'rate_limit_error' } });
+    }
+  });
+
+  it('errors - the official openai client sees a streamed request refused as a RateLimitError with the header', async () => {
+    await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    const error = await stack
+      .openai()
+      .chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).headers?.get('retry-after')).toBe('7');
+  });
+
+  it("errors - a conversation turn's error event carries the upstream's Retry-After", async () => {
+    await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    const { id } = (await (await stack.fetch('/v1/conversations', { method: 'POST', json: {} })).json()) as {
+      id: string;
+    };
+    const events = await collectSse(
+      await stack.fetch(`/v1/conversations/${id}/messages`, { method: 'POST', json: { content: 'Hello' } }),
+    );
+    expect(events.map((e) => e.event)).toEqual(['error']);
+    expect(JSON.parse(events[0]!.data)).toMatchObject({
+      error: { code: 'rate_limited', retryable: true, retryAfterSeconds: 7 },
+    });
+  });
+
+  it('errors - a stream that fails after its first token ends with an error line inside the 200 response', async () => {
+    await stack.configureSim({ fault: { kind: 'cut', afterTokens: 3 } });
+    const res = await stack.fetch('/v1/chat/completions', chat(true));
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).split('\n').filter((line) => line.startsWith('data: '));
+    expect(lines.length).toBeGreaterThan(1);
+    expect(JSON.parse(lines.at(-1)!.slice('data: '.length))).toMatchObject({ error: { code: 'upstream_error' } });
+    expect(lines).not.toContain('data: [DONE]');
+  });
+});
