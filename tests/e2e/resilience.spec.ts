@@ -139,9 +139,14 @@ describe('resilience', () => {
       return res.status === 503 ? res : undefined;
     });
     await stack.nats.restart();
+    // Each service reconnects on its own: the gateway's readiness says when all three are back.
     await eventually(
-      'readyz to turn true',
-      async () => ((await stack.fetch('/readyz', { key: null })).status === 200 ? true : undefined),
+      'readyz to report every service back',
+      async () => {
+        const res = await stack.fetch('/readyz', { key: null });
+        const { checks } = (await res.json()) as { checks: Record<string, boolean> };
+        return res.status === 200 && Object.values(checks).every(Boolean) ? true : undefined;
+      },
       20_000,
     );
     const completion = await stack.openai().chat.completions.create({
@@ -157,6 +162,7 @@ describe('resilience', () => {
       method: 'POST',
       json: { content: 'remember me' },
     });
+    expect(res.status).toBe(200);
     for await (const _ of readSse(res)) void _;
     await Promise.all((['gateway', 'responder', 'inference'] as const).map((app) => stack.killApp(app, 'SIGTERM')));
     await stack.nats.restart();
