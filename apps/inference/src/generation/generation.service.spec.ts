@@ -1,0 +1,203 @@
+// GenerationService against a real nats-server and llm-sim over real HTTP: the chunks a generation writes,
+// how it ends when cancelled, timed out or refused upstream, and when it falls back to another target.
+import { ParleyError, TurnStreams, newId, type Chunk, type GenerateRequest, type TurnLimits } from '@parley/contracts';
+import {
+  SequenceReader,
+  cancelTurn,
+  connectNats,
+  subscriptionSource,
+  type NatsHandle,
+  type ReadTimeouts,
+} from '@parley/messaging';
+import { startNatsServer, type NatsServerHandle } from '@parley/testing';
+import { createLogger, createMetricsRegistry } from '@parley/tracing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
+import { useLlmSim } from '../providers/provider.test-kit.js';
+import { StaticReplyProvider } from '../providers/static.provider.js';
+import { Router, type ModelRoute, type Target } from '../routing/router.js';
+import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from '../routing/target-guard.js';
+import { GenerationMetrics } from './generation.metrics.js';
+import { GenerationService } from './generation.service.js';
+
+const log = createLogger({ service: 'inference-test', level: 'silent' });
+const LIMITS: TurnLimits = { firstTokenTimeoutMs: 5_000, interTokenTimeoutMs: 5_000, turnTimeoutMs: 10_000 };
+const READ: ReadTimeouts = {
+  firstItemMs: 5_000,
+  idleMs: 5_000,
+  totalMs: 15_000,
+  codes: { first: 'no_inference', idle: 'inter_token_timeout', total: 'turn_timeout' },
+};
+/** No retries, so a refused request shows at once (retries have their own spec, target-guard's). */
+const NO_RETRIES: Partial<GuardOptions> = { retries: 0 };
+const CANNED = 'Sorry, we are busy right now.';
+
+const sim = useLlmSim();
+let server: NatsServerHandle;
+let nats: NatsHandle;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nats = await connectNats({ url: server.url, name: 'inference-test', log });
+});
+beforeEach(async () => {
+  await sim.client.configure({ fault: null, replyText: null, tokens: 3, interTokenMs: 1 });
+  await sim.client.clearRequests();
+});
+afterAll(async () => {
+  await nats?.drain();
+  await server?.stop();
+});
+
+function simTarget(name: string, guard: Partial<GuardOptions> = NO_RETRIES): Target {
+  return {
+    name,
+    upstreamModel: 'sim-model',
+    provider: new OpenAICompatibleProvider({ name, baseUrl: `${sim.url}/v1`, requestTimeoutMs: 5_000 }),
+    guard: new TargetGuard(name, { ...DEFAULT_GUARD, ...guard }),
+  };
+}
+
+const cannedTarget = (): Target => ({
+  name: 'canned',
+  upstreamModel: 'static',
+  provider: new StaticReplyProvider(CANNED),
+});
+
+function service(route: ModelRoute): GenerationService {
+  const router = new Router(new Map([['m', route]]));
+  return new GenerationService(nats, router, log, new GenerationMetrics(createMetricsRegistry('inference')));
+}
+
+function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
+  return {
+    turnId: newId('turn'),
+    model: 'm',
+    messages: [{ role: 'user', content: 'hello' }],
+    params: {},
+    includeUsage: true,
+    limits: LIMITS,
+    ...overrides,
+  };
+}
+
+/** Subscribes to the turn's chunks before the generation starts, as the responder does. */
+function chunksOf(turnId: string, timeouts = READ): SequenceReader<typeof TurnStreams.chunks.item> {
+  return new SequenceReader(subscriptionSource(nats.nc, TurnStreams.chunks.subject(turnId)), {
+    stream: TurnStreams.chunks,
+    timeouts,
+  });
+}
+
+async function all(chunks: AsyncIterable<Chunk>): Promise<Chunk[]> {
+  const read: Chunk[] = [];
+  for await (const chunk of chunks) read.push(chunk);
+  return read;
+}
+
+const textOf = (chunks: Chunk[]) => chunks.map((c) => (c.type === 'delta' ? c.text : '')).join('');
+
+describe('generation service', () => {
+  it('generation - streams the reply as chunks numbered from 1, ending once with end and its usage', async () => {
+    await sim.client.configure({ replyText: 'one two three' });
+    const generate = request();
+    const chunks = chunksOf(generate.turnId);
+    expect(await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [] }).start(generate)).toEqual({
+      turnId: generate.turnId,
+      upstreamModel: 'sim-model',
+    });
+    const read = await all(chunks);
+    expect(read.map((c) => c.seq)).toEqual(read.map((_, i) => i + 1));
+    expect(textOf(read)).toBe('one two three');
+    expect(read.filter((c) => c.type !== 'delta')).toEqual([
+      {
+        type: 'end',
+        seq: read.length,
+        finishReason: 'stop',
+        usage: expect.objectContaining({ completion_tokens: expect.any(Number) }),
+      },
+    ]);
+  });
+
+  it('generation - a cancel aborts the upstream request and ends the chunks with finish reason cancelled', async () => {
+    await sim.client.configure({ tokens: 500, interTokenMs: 20 });
+    const generate = request();
+    const chunks = chunksOf(generate.turnId);
+    await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [] }).start(generate);
+    const read: Chunk[] = [];
+    for await (const chunk of chunks) {
+      read.push(chunk);
+      if (read.length === 2) cancelTurn(nats.nc, generate.turnId, 'user');
+    }
+    expect(read.at(-1)).toMatchObject({ type: 'end', finishReason: 'cancelled', seq: read.length });
+    expect(read.length).toBeLessThan(100);
+    await vi.waitFor(async () => expect((await sim.client.requests())[0]?.aborted).toBe(true), { timeout: 5_000 });
+  });
+
+  it("generation - the turn's total timeout aborts the upstream request and ends with turn_timeout", async () => {
+    await sim.client.configure({ tokens: 500, interTokenMs: 20 });
+    const generate = request({ limits: { ...LIMITS, turnTimeoutMs: 300 } });
+    const chunks = chunksOf(generate.turnId);
+    await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [] }).start(generate);
+    const read = await all(chunks);
+    expect(read.at(-1)).toMatchObject({ type: 'error', error: { code: 'turn_timeout', retryable: true } });
+    expect(read.filter((c) => c.type !== 'delta')).toHaveLength(1);
+    await vi.waitFor(async () => expect((await sim.client.requests())[0]?.aborted).toBe(true), { timeout: 5_000 });
+  });
+
+  it("generation - an upstream 429 with Retry-After: 7 ends the chunks with rate_limited and the upstream's 7 s", async () => {
+    await sim.client.configure({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
+    const generate = request();
+    const chunks = chunksOf(generate.turnId);
+    await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [] }).start(generate);
+    expect(await all(chunks)).toEqual([
+      {
+        type: 'error',
+        seq: 1,
+        error: expect.objectContaining({ code: 'rate_limited', retryable: true, retryAfterSeconds: 7 }),
+      },
+    ]);
+  });
+
+  it('generation - a target failing before its first token falls back to the next, which answers', async () => {
+    await sim.client.configure({ fault: { kind: 'status', status: 503 } });
+    const generate = request();
+    const chunks = chunksOf(generate.turnId);
+    await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [cannedTarget()] }).start(generate);
+    const read = await all(chunks);
+    expect(textOf(read)).toBe(CANNED);
+    expect(read.at(-1)).toMatchObject({ type: 'end', finishReason: 'stop' });
+    expect((await sim.client.requests()).map((r) => r.fault)).toEqual(['status']);
+  });
+
+  it('generation - a failure after the first token does not fall back: the chunks end with a retryable error', async () => {
+    await sim.client.configure({ tokens: 20, fault: { kind: 'cut', afterTokens: 3 } });
+    const generate = request();
+    const chunks = chunksOf(generate.turnId);
+    await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [cannedTarget()] }).start(generate);
+    const read = await all(chunks);
+    expect(textOf(read)).not.toContain(CANNED);
+    expect(read.filter((c) => c.type === 'delta').length).toBeGreaterThan(0);
+    expect(read.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_error', retryable: true } });
+  });
+
+  it('generation - with every target at capacity the generation is refused with rate_limited and writes nothing', async () => {
+    await sim.client.configure({ tokens: 500, interTokenMs: 20 });
+    const full = service({
+      split: [{ target: simTarget('a', { ...NO_RETRIES, maxConcurrency: 1, maxQueue: 0 }), weight: 1 }],
+      fallbacks: [],
+    });
+    const running = request();
+    const chunks = chunksOf(running.turnId);
+    await full.start(running);
+    const refused = request();
+    const none = chunksOf(refused.turnId, { ...READ, firstItemMs: 300 });
+    await expect(full.start(refused)).rejects.toEqual(
+      expect.objectContaining({ code: 'rate_limited', retryAfterSeconds: 1 } satisfies Partial<ParleyError>),
+    );
+    cancelTurn(nats.nc, running.turnId, 'user');
+    expect((await all(chunks)).at(-1)).toMatchObject({ type: 'end', finishReason: 'cancelled' });
+    // The refused turn's reader hears nothing and ends with its own first-item timeout.
+    await expect(all(none)).rejects.toMatchObject({ code: 'no_inference' });
+  });
+});
