@@ -1,6 +1,6 @@
 export { ErrorCodes, ParleyError } from './errors.js';
 export type { ErrorCode, ErrorInfo } from './errors.js';
-export { IdPrefixes, InvalidIdError, assertId, isValidId, newId } from './ids.js';
+export { InvalidIdError, isValidId, newId } from './ids.js';
 export type { IdKind } from './ids.js';
 export {
   CancelReasonSchema,

@@ -1,4 +1,4 @@
-export { CHROMIUM_PATH, launchChromium } from './browser.js';
+export { launchChromium } from './browser.js';
 export {
   startNatsCluster,
   startNatsServer,

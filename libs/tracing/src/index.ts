@@ -1,6 +1,6 @@
 export { createLogger, exitStartFailed, type Logger } from './logger.js';
 export { createMetricsRegistry, type Registry } from './metrics.js';
 export { NestPinoLogger } from './nest-logger.js';
-export { LATENCY_BUCKETS_S, activeStreams, latencyHistogram, natsConnected, natsReconnects } from './stream-metrics.js';
+export { activeStreams, latencyHistogram, natsConnected, natsReconnects } from './stream-metrics.js';
 export { recordError, tracer, withSpan } from './spans.js';
 export { startTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';

@@ -1,8 +1,8 @@
 /**
- * The NestJS adapter: `@MessagePattern(Subjects.x)` handlers served over the service's one shared NATS
+ * The NestJS adapter: `@MessagePattern(Endpoints.x.subject)` handlers served over the service's one shared NATS
  * connection, in a queue group. Payloads are the contract's plain JSON (not Nest's packet envelope), so any
  * NATS client can call a service with a timeout; errors go back as `ErrorInfo` with the `Parley-Error-Code`
- * header, which `request()` in this library turns back into a `ParleyError`.
+ * header, which `call()` in this library turns back into a `ParleyError`.
  */
 import {
   headers as natsHeaders,
