@@ -1,10 +1,8 @@
+import { ServiceTokens } from '@parley/messaging';
+
 /** Injection tokens of values built before Nest starts. */
 export const Tokens = {
-  config: Symbol('config'),
-  log: Symbol('log'),
-  nats: Symbol('nats'),
-  jetstream: Symbol('jetstream'),
-  history: Symbol('history'),
+  ...ServiceTokens,
   apiKeys: Symbol('apiKeys'),
   adminKeys: Symbol('adminKeys'),
   widgetKeys: Symbol('widgetKeys'),

@@ -21,13 +21,7 @@ try {
 
 await runNatsService({
   service: 'inference',
-  natsUrl: config.NATS_URL,
-  logLevel: config.LOG_LEVEL,
-  shutdownGraceMs: config.PARLEY_SHUTDOWN_GRACE_MS,
-  framesMaxAgeMs: config.PARLEY_FRAMES_TTL_MS,
-  jetStreamReplicas: config.PARLEY_JETSTREAM_REPLICAS,
-  opsPort: config.PARLEY_OPS_PORT,
-  telemetry: config,
+  config,
   module: (context) => {
     watchRoutes(router, config, context.log);
     registerTargetMetrics(context.metrics, router);

@@ -1,7 +1,4 @@
+import { ServiceTokens } from '@parley/messaging';
+
 /** Injection tokens of values built before Nest starts. */
-export const Tokens = {
-  config: Symbol('config'),
-  log: Symbol('log'),
-  nats: Symbol('nats'),
-  router: Symbol('router'),
-} as const;
+export const Tokens = { ...ServiceTokens, router: Symbol('router') } as const;

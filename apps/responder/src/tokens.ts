@@ -1,9 +1,4 @@
+import { ServiceTokens } from '@parley/messaging';
+
 /** Injection tokens of values built before Nest starts. */
-export const Tokens = {
-  config: Symbol('config'),
-  log: Symbol('log'),
-  nats: Symbol('nats'),
-  jetstream: Symbol('jetstream'),
-  history: Symbol('history'),
-  metrics: Symbol('metrics'),
-} as const;
+export const Tokens = ServiceTokens;

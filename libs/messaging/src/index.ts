@@ -10,7 +10,7 @@ export { HistoryStore } from './history.js';
 export { countSubject, ensureJetStream, purgeSubject, type JetStreamHandles } from './jetstream.js';
 export { openStream, type OpenedStream } from './open-stream.js';
 export { call } from './request.js';
-export type { ServiceContext } from './service-context.js';
+export { ServiceTokens, type ServiceContext } from './service-context.js';
 export {
   SequenceReader,
   storedSource,

@@ -23,31 +23,35 @@ import { startOpsServer } from '../ops-server.js';
 import { ParleyNatsServer } from './nats-server.js';
 import { PassThroughRpcFilter } from './rpc-exception.filter.js';
 
+/** The environment every NATS service reads (the common part of its schema in `@parley/config`). */
+export interface NatsServiceConfig extends TelemetryConfig {
+  NATS_URL: string;
+  LOG_LEVEL: string;
+  /** How long running streams may take to finish on shutdown. */
+  PARLEY_SHUTDOWN_GRACE_MS: number;
+  PARLEY_FRAMES_TTL_MS: number;
+  /** Copies of every JetStream stream and bucket. */
+  PARLEY_JETSTREAM_REPLICAS: number;
+  /** The operations port (`/healthz`, `/readyz`, `/metrics`); 0 picks a free one. */
+  PARLEY_OPS_PORT: number;
+}
+
 export interface NatsServiceOptions {
   /** The service; its replicas share its queue group. */
   service: ServiceName;
-  natsUrl: string;
-  logLevel: string;
-  shutdownGraceMs: number;
-  framesMaxAgeMs: number;
-  /** Copies of every JetStream stream and bucket. */
-  jetStreamReplicas: number;
-  /** The operations port (`/healthz`, `/readyz`, `/metrics`); 0 picks a free one. */
-  opsPort: number;
+  config: NatsServiceConfig;
   /** Builds the root module from the connected context. */
   module: (context: ServiceContext) => DynamicModule;
   /** Called after the service stopped taking work: finish or end in-flight streams within `graceMs`. */
   onShutdown: (app: { get<T>(token: unknown): T }, graceMs: number) => Promise<void>;
-  /** Tracing configuration (`OTEL_*`). */
-  telemetry: TelemetryConfig;
   /** Extra fields for the `ready` log line. */
   readyFields?: Record<string, unknown>;
 }
 
 export async function runNatsService(options: NatsServiceOptions): Promise<void> {
   const started = performance.now();
-  const telemetry = await startTelemetry({ service: options.service, config: options.telemetry });
-  const log = createLogger({ service: options.service, level: options.logLevel as 'info' });
+  const telemetry = await startTelemetry({ service: options.service, config: options.config });
+  const log = createLogger({ service: options.service, level: options.config.LOG_LEVEL as 'info' });
   const { nats, ops, server, app } = await start(options, log).catch((error: unknown) => exitStartFailed(log, error));
 
   let stopping = false;
@@ -58,7 +62,7 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
     try {
       ops.markStopping();
       await server.close();
-      await options.onShutdown(app, options.shutdownGraceMs);
+      await options.onShutdown(app, options.config.PARLEY_SHUTDOWN_GRACE_MS);
       await app.close();
       await nats.drain();
       await ops.close();
@@ -87,13 +91,13 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
 /** Connects, makes sure of the JetStream resources, opens the operations port and starts taking work. */
 async function start(options: NatsServiceOptions, log: Logger) {
   const metrics = createMetricsRegistry(options.service);
-  const nats = await connectNats({ url: options.natsUrl, name: options.service, log, registry: metrics });
+  const nats = await connectNats({ url: options.config.NATS_URL, name: options.service, log, registry: metrics });
   const jetstream = await ensureJetStream(nats.nc, {
-    framesMaxAgeMs: options.framesMaxAgeMs,
-    replicas: options.jetStreamReplicas,
+    framesMaxAgeMs: options.config.PARLEY_FRAMES_TTL_MS,
+    replicas: options.config.PARLEY_JETSTREAM_REPLICAS,
     log,
   });
-  const ops = await startOpsServer({ port: options.opsPort, nats, registry: metrics });
+  const ops = await startOpsServer({ port: options.config.PARLEY_OPS_PORT, nats, registry: metrics });
   const server = new ParleyNatsServer(nats.nc, { queue: QueueGroups[options.service], log });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     options.module({ log, nats, jetstream, metrics }),
