@@ -69,8 +69,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: 'ExportAllDeclaration', message: 'Use explicit named exports (STYLE.md).' },
-        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object with a derived type (STYLE.md).' },
+        { selector: 'ExportAllDeclaration', message: 'Use explicit named exports.' },
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object with a derived type.' },
       ],
     },
   },

@@ -2,7 +2,9 @@
  * `npm run bench [-- --quick]`: Parley side by side with a peer gateway (Portkey) against the same llm-sim,
  * in one run: added time to first token and token gaps at several concurrencies, smooth and bursty streams,
  * lost or reordered tokens, non-streaming throughput, memory, CPU per 1,000 turns and time to ready.
- * Writes raw JSON to bench/results/ and (full runs) the report to docs/benchmarks.md.
+ * Writes raw JSON to bench/results/ and (full runs) the report to docs/benchmarks.md, with the performance
+ * budget of docs/architecture.md judged against the floor-chain and Portkey figures of the same run
+ * (bench/report.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,10 @@ import { createServer, connect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { format, resolveConfig } from 'prettier';
 import { ROOT, SERVICE_NODE_FLAGS, run, stop, type Running } from '../scripts/local.ts';
+import { renderReport, type BenchReport, type Summary } from './report.ts';
 
 const QUICK = process.argv.includes('--quick');
 /** `--streams=1,10`, `--modes=smooth`, `--repeats=5`: one line measured closely; written to bench/results only. */
@@ -37,9 +42,6 @@ const TARGETS = [
   'parley-followup',
 ] as const;
 type Target = (typeof TARGETS)[number];
-
-/** DESIGN.md's performance budget. */
-const BUDGET = { addedTtftP50Ms: 2, addedTtftP99Ms: 6, rssMb: 100, readyMs: 1_500 };
 
 const REPLY = Array.from({ length: TOKENS }, (_, i) => `w${i}`).join(' ');
 
@@ -378,16 +380,6 @@ for (const target of ['direct', 'portkey', 'parley-openai'] as const) {
 clearInterval(sampler);
 
 // ── summary ──────────────────────────────────────────────────────────────────────────────────────
-interface Summary {
-  mode: string;
-  concurrency: number;
-  target: Target;
-  added: { p50: number; p90: number; p99: number };
-  addedGapP99: number;
-  errors: number;
-  lost: number;
-  requests: number;
-}
 const summaries: Summary[] = [];
 for (const mode of MODES) {
   for (const concurrency of CONCURRENCY) {
@@ -412,7 +404,15 @@ for (const mode of MODES) {
     }
   }
 }
-const report = {
+// The widget as `npm run build` left it, gzipped as the gateway serves it.
+const widgetJs = join(ROOT, 'dist/apps/widget/widget.js');
+let widgetGzipBytes: number | undefined;
+try {
+  widgetGzipBytes = gzipSync(readFileSync(widgetJs), { level: 9 }).length;
+} catch {
+  process.stderr.write(`bench | ${widgetJs} is not built; its size is not measured\n`);
+}
+const report: BenchReport = {
   date: new Date().toISOString(),
   quick: QUICK,
   machine: {
@@ -440,6 +440,7 @@ const report = {
   },
   cpuSecondsPer1000Turns: round(((cpuAfter - cpuBefore) / Math.max(1, parleyTurns)) * 1000),
   floorChainCpuSecondsPer1000Turns: round(((chainCpuAfter - chainCpuBefore) / Math.max(1, chainTurns)) * 1000),
+  widgetGzipBytes,
   readyMs,
   rows,
 };
@@ -457,111 +458,17 @@ writeFileSync(
   join(ROOT, `bench/results/${QUICK ? 'quick' : PARTIAL ? 'partial' : 'bench'}-${stamp}.json`),
   `${JSON.stringify(report, null, 2)}\n`,
 );
-const markdown = renderReport(report);
-writeFileSync(
-  join(ROOT, QUICK ? 'bench/results/quick.md' : PARTIAL ? 'bench/results/partial.md' : 'docs/benchmarks.md'),
-  markdown,
+// Formatted as the repository formats markdown, so the committed report is exactly what a run writes.
+const reportFile = join(
+  ROOT,
+  QUICK ? 'bench/results/quick.md' : PARTIAL ? 'bench/results/partial.md' : 'docs/benchmarks.md',
 );
+const markdown = await format(renderReport(report), { ...(await resolveConfig(reportFile)), filepath: reportFile });
+writeFileSync(reportFile, markdown);
 process.stdout.write(markdown);
 
 const failures = summaries.filter((s) => s.errors > 0 || s.lost > 0);
 if (failures.length > 0) {
   process.stderr.write(`bench | errors or lost tokens in ${failures.length} configurations\n`);
   process.exitCode = 1;
-}
-
-function renderReport(r: typeof report): string {
-  const met = (ok: boolean) => (ok ? 'met' : '**not met**');
-  const at10 = r.summaries.filter((s) => s.concurrency === 10 && s.mode === 'smooth');
-  const parley = at10.find((s) => s.target === 'parley-openai');
-  const peer = at10.find((s) => s.target === 'portkey');
-  const floor = at10.find((s) => s.target === 'floor-chain');
-  const proxy = at10.find((s) => s.target === 'floor-proxy');
-  const pair = at10.find((s) => s.target === 'floor-pair');
-  // What Parley's own code adds: its added time minus the bare chain's, in the same run.
-  const ownP50 = round((parley?.added.p50 ?? NaN) - (floor?.added.p50 ?? NaN));
-  const ownP99 = round((parley?.added.p99 ?? NaN) - (floor?.added.p99 ?? NaN));
-  const lines = [
-    '# Benchmarks',
-    '',
-    `Generated by \`npm run bench\`${r.quick ? ' --quick (harness check only; not a measurement)' : ''} on ${r.date}.`,
-    `Machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}.`,
-    `Versions: Parley ${r.versions.parley}, Portkey gateway ${r.versions.portkey}. Upstream: llm-sim, ${TOKENS} tokens per reply at 50 tokens/s,`,
-    `first token after 20 ms. ${r.settings.repeats} repeats in random order after a warm-up; "added" is each percentile minus`,
-    'the same percentile straight to llm-sim in the same repeat (median over repeats). The load generator is a',
-    'separate process with keep-alive sockets and Nagle off.',
-    '',
-    '## Targets (DESIGN.md)',
-    '',
-    '| target | budget | measured | |',
-    '|---|---|---|---|',
-    `| added TTFT p50 at 10 streams (Parley /v1/chat/completions) | ≤ ${BUDGET.addedTtftP50Ms} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= BUDGET.addedTtftP50Ms)} |`,
-    `| added TTFT p99 at 10 streams | ≤ ${BUDGET.addedTtftP99Ms} ms | ${parley?.added.p99} ms | ${met((parley?.added.p99 ?? Infinity) <= BUDGET.addedTtftP99Ms)} |`,
-    `| the same hops with no Parley code (floor-chain), p50 / p99 at 10 streams | ≤ ${BUDGET.addedTtftP50Ms} / ${BUDGET.addedTtftP99Ms} ms | ${floor?.added.p50} / ${floor?.added.p99} ms | ${met((floor?.added.p50 ?? Infinity) <= BUDGET.addedTtftP50Ms && (floor?.added.p99 ?? Infinity) <= BUDGET.addedTtftP99Ms)} |`,
-    `| at most half of Portkey's added TTFT p50 | ≤ ${round((peer?.added.p50 ?? NaN) / 2)} ms | ${parley?.added.p50} ms | ${met((parley?.added.p50 ?? Infinity) <= (peer?.added.p50 ?? -Infinity) / 2)} |`,
-    ...Object.entries(r.memoryMb.steady).map(
-      ([name, mb]) =>
-        `| steady memory, ${name} (resident) | ≤ ${BUDGET.rssMb} MB | ${mb} MB (peak ${r.memoryMb.peak[name]} MB; private ${r.memoryMb.steadyPrivate[name]} MB) | ${met(mb <= BUDGET.rssMb)} |`,
-    ),
-    ...Object.entries(r.readyMs).map(
-      ([name, ms]) =>
-        `| ready after start, ${name} | ≤ ${BUDGET.readyMs} ms | ${ms} ms | ${met(ms <= BUDGET.readyMs)} |`,
-    ),
-    `| ${Math.max(...CONCURRENCY)} streams, no lost or reordered tokens | 0 | ${r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).reduce((n, s) => n + s.lost, 0)} | ${met(r.summaries.filter((s) => s.concurrency === Math.max(...CONCURRENCY)).every((s) => s.lost === 0))} |`,
-    '',
-    "Proposed in docs/adr/0008 (not decided): DESIGN.md's figures for what Parley itself adds, above the bare",
-    'hops of its design measured in the same run (floor-chain, below), and for what each service itself holds:',
-    '',
-    '| proposed target | budget | measured | |',
-    '|---|---|---|---|',
-    `| added TTFT p50 at 10 streams above floor-chain | ≤ ${BUDGET.addedTtftP50Ms} ms | ${ownP50} ms | ${met(ownP50 <= BUDGET.addedTtftP50Ms)} |`,
-    `| added TTFT p99 at 10 streams above floor-chain | ≤ ${BUDGET.addedTtftP99Ms} ms | ${ownP99} ms | ${met(ownP99 <= BUDGET.addedTtftP99Ms)} |`,
-    ...Object.entries(r.memoryMb.steadyPrivate).map(
-      ([name, mb]) =>
-        `| steady private memory, ${name} | ≤ ${BUDGET.rssMb} MB | ${mb} MB | ${met(mb <= BUDGET.rssMb)} |`,
-    ),
-    '',
-    'Resident memory (RSS) includes the pages of the Node executable, about 50 MB that every Node process on the',
-    'host shares; "private" is what only that service holds. The budget is judged on resident memory. The bare',
-    `processes of bench/floor.ts, with no framework, held ${Object.entries(r.memoryMb.floor)
-      .map(([name, mb]) => `${mb} MB (${name})`)
-      .join(', ')} at the same point.`,
-    '',
-    '## The floor of the architecture',
-    '',
-    'The `floor-*` targets (bench/floor.ts) run in the same repeats against the same llm-sim, with none of',
-    "Parley's code: no NestJS, Express, validation, tracing, metrics or JetStream. `floor-proxy` is a bare",
-    '`node:http` proxy: one more process between client and model, the least any gateway adds. `floor-chain` is',
-    "Parley's shape: three bare processes (gateway, responder, inference) and the same NATS messages per turn.",
-    '`floor-pair` is a bare gateway and one worker (responder and inference in one process) behind one NATS hop.',
-    'What Parley adds above `floor-chain` is its own work. At 10 streams, smooth:',
-    '',
-    '| | added TTFT p50 | p99 |',
-    '|---|---|---|',
-    `| floor-proxy | ${proxy?.added.p50} ms | ${proxy?.added.p99} ms |`,
-    `| floor-pair | ${pair?.added.p50} ms | ${pair?.added.p99} ms |`,
-    `| floor-chain | ${floor?.added.p50} ms | ${floor?.added.p99} ms |`,
-    `| parley-openai | ${parley?.added.p50} ms | ${parley?.added.p99} ms |`,
-    `| Parley's own code (parley-openai − floor-chain) | ${ownP50} ms | ${ownP99} ms |`,
-    '',
-    '## Streaming: added time to first token and token gaps (ms)',
-    '',
-    '| mode | streams | target | TTFT p50 | p90 | p99 | gap p99 | errors | lost/reordered | requests |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...r.summaries.map(
-      (s) =>
-        `| ${s.mode} | ${s.concurrency} | ${s.target} | ${s.added.p50} | ${s.added.p90} | ${s.added.p99} | ${s.addedGapP99} | ${s.errors} | ${s.lost} | ${s.requests} |`,
-    ),
-    '',
-    '## Non-streaming throughput at saturation',
-    '',
-    '| target | requests/s |',
-    '|---|---|',
-    ...Object.entries(r.throughputRps).map(([t, rps]) => `| ${t} | ${rps} |`),
-    '',
-    `CPU seconds per 1,000 Parley turns (gateway + responder + inference): ${r.cpuSecondsPer1000Turns}; per 1,000`,
-    `turns of floor-chain (its three bare processes): ${r.floorChainCpuSecondsPer1000Turns}.`,
-    '',
-  ];
-  return lines.join('\n');
 }
