@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { Registry } from '@parley/tracing';
 
-/** The gateway's metrics. (The full set, per service, comes with observability, issue #6.) */
+/** The gateway's metrics, served on `/metrics`. */
 export class GatewayMetrics {
   /** Ratings of replies per model: the raw material for quality monitoring. */
   readonly feedback: Counter<'model' | 'rating'>;
