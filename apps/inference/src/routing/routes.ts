@@ -4,13 +4,19 @@
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { envValue, type InferenceConfig } from '@parley/config';
+import {
+  RoutingFileError,
+  envValue,
+  parseRoutingFile,
+  type InferenceConfig,
+  type RoutingFile,
+  type TargetConfig,
+} from '@parley/config';
 import type { Logger } from '@parley/tracing';
 import type { InferenceProviderOrPolicy } from '@huggingface/inference';
 import { HuggingFaceProvider } from '../providers/huggingface.provider.js';
 import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
 import { StaticReplyProvider } from '../providers/static.provider.js';
-import { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-config.js';
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 
