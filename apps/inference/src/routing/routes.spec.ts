@@ -7,7 +7,8 @@ import { connectNats, ensureJetStream, type NatsHandle } from '@parley/messaging
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { createLogger, createMetricsRegistry } from '@parley/tracing';
 import type { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
-import { RouteBuilder, loadRouting, type ProviderContext } from './routes.js';
+import type { ProviderContext } from '../providers/registry.js';
+import { RouteBuilder, loadRouting } from './routes.js';
 import { DEFAULT_GUARD } from './target-guard.js';
 
 const ROUTING = `targets:
@@ -51,6 +52,24 @@ describe('routes', () => {
       (t) => (t.provider as OpenAICompatibleProvider).transport,
     );
     expect(transports).toEqual(['http', 'sdk', 'sdk']);
+  });
+
+  it('routes - each provider kind of the routing file gets its provider, named after its target', () => {
+    const config = withRoutingFile(`targets:
+  vllm: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m, sessionHeader: x-session }
+  hf: { provider: huggingface, model: m, hfProvider: together }
+  sorry: { provider: static, reply: "Later." }
+models:
+  support: { split: [{ target: vllm }, { target: hf }], fallbacks: [sorry] }
+`);
+    const route = new RouteBuilder({ ...context, config }).build(loadRouting(config)).get('support')!;
+    const targets = [...route.split.map((s) => s.target), ...route.fallbacks];
+    expect(targets.map((t) => [t.name, t.provider.system, t.provider.name, t.upstreamModel])).toEqual([
+      ['vllm', 'openai', 'vllm', 'm'],
+      ['hf', 'huggingface', 'hf', 'm'],
+      ['sorry', 'parley.static', 'static', 'static'],
+    ]);
+    expect(targets.map((t) => t.guard !== undefined)).toEqual([true, true, false]);
   });
 
   it('routes - without a routing file, one alias is served by the PARLEY_UPSTREAM_* target', () => {

@@ -14,25 +14,13 @@ import {
   type RoutingFile,
   type TargetConfig,
 } from '@parley/config';
-import type { ServiceContext } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
-import type { InferenceProviderOrPolicy } from '@huggingface/inference';
-import { HuggingFaceProvider } from '../providers/huggingface.provider.js';
-import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
-import type { ChatProvider } from '../providers/provider.js';
-import { StaticReplyProvider } from '../providers/static.provider.js';
+import { createProvider, type ProviderContext, type TargetSpec } from '../providers/registry.js';
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 
 /** Editors write a file in several steps; wait for them to settle before reading. */
 const RELOAD_DEBOUNCE_MS = 200;
-
-/** A target as configured, with the key its `apiKeyEnv` names read from the environment. */
-export interface TargetSpec<C extends TargetConfig = TargetConfig> {
-  name: string;
-  config: C;
-  apiKey?: string;
-}
 
 /** A validated routing: every target it names exists and has its key. */
 export interface Routing {
@@ -80,9 +68,6 @@ function withKey(name: string, config: TargetConfig): TargetSpec {
   return { name, config, apiKey };
 }
 
-/** What a target's provider may use: the connected service (NATS, JetStream, log, metrics) and its configuration. */
-export type ProviderContext = ServiceContext & { config: InferenceConfig };
-
 /**
  * Builds routes from validated routings. Guards are kept by target name across builds while a target's limits
  * stay the same, so that a reload does not reset breakers or forget the streams in flight.
@@ -107,7 +92,7 @@ export class RouteBuilder {
 
   private target(spec: TargetSpec): Target {
     const { name, config } = spec;
-    const provider = this.provider(spec);
+    const provider = createProvider(spec, this.context);
     if (!('model' in config)) return { name, upstreamModel: 'static', provider };
     const { breaker = {} } = config;
     return {
@@ -128,26 +113,6 @@ export class RouteBuilder {
         }),
       }),
     };
-  }
-
-  private provider({ name, config, apiKey }: TargetSpec): ChatProvider {
-    if (config.provider === 'static') return new StaticReplyProvider(config.reply);
-    return config.provider === 'huggingface'
-      ? new HuggingFaceProvider({
-          name,
-          accessToken: apiKey,
-          endpointUrl: config.endpointUrl,
-          hfProvider: config.hfProvider as InferenceProviderOrPolicy | undefined,
-          sessionHeader: config.sessionHeader,
-        })
-      : new OpenAICompatibleProvider({
-          name,
-          baseUrl: config.baseUrl,
-          apiKey,
-          requestTimeoutMs: config.timeoutMs ?? this.context.config.PARLEY_UPSTREAM_TIMEOUT_MS,
-          sessionHeader: config.sessionHeader,
-          transport: config.transport,
-        });
   }
 
   private guardFor(name: string, options: GuardOptions): TargetGuard {
