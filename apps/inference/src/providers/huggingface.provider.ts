@@ -8,7 +8,7 @@
  */
 import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/inference';
 import { ParleyError } from '@parley/contracts';
-import { chunkEvents } from './chat-chunks.js';
+import { chunkEvents } from './openai-framing.js';
 import { upstreamStatusError } from './upstream-errors.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
 

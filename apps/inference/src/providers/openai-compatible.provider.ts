@@ -1,16 +1,16 @@
 /**
  * Any OpenAI-compatible chat completions server (vLLM, TGI, llama.cpp, Ollama, OpenAI itself), streamed, over
  * one of two transports with the same behaviour and error codes:
- * - `http`: our lean client (sse-chat-client.ts), the default for self-hosted servers, where the transport's CPU
+ * - `http`: our lean client (sse-http-client.ts with openai-framing.ts), the default for self-hosted servers, where the transport's CPU
  *   is on every token's path (docs/adr/0009-lean-transport-for-self-hosted-servers.md);
  * - `sdk`: the official `openai` SDK, the default for `api.openai.com`, whose API it follows as it changes. It is
  *   loaded on first use.
  */
 import { ParleyError } from '@parley/contracts';
-import { chunkEvents, type ChatChunkLike } from './chat-chunks.js';
+import { chunkEvents, openAISseFraming, type ChatChunkLike } from './openai-framing.js';
 import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
-import { SseChatClient } from './sse-chat-client.js';
-import { upstreamStatusError } from './upstream-errors.js';
+import { SseHttpClient } from './sse-http-client.js';
+import { MODEL_SERVER, upstreamStatusError } from './upstream-errors.js';
 
 export type OpenAITransport = 'http' | 'sdk';
 
@@ -38,8 +38,6 @@ export interface OpenAICompatibleOptions {
 
 type Streamer = (body: object, headers: Record<string, string>, signal: AbortSignal) => AsyncIterable<ChatChunkLike>;
 
-const UPSTREAM = 'the upstream model server';
-
 export class OpenAICompatibleProvider implements ChatProvider {
   readonly system = 'openai';
   readonly name: string;
@@ -60,7 +58,13 @@ export class OpenAICompatibleProvider implements ChatProvider {
     this.sessionHeader = sessionHeader;
     this.transport = transport;
     if (transport === 'http') {
-      const client = new SseChatClient({ baseUrl, apiKey, requestTimeoutMs });
+      const client = new SseHttpClient({
+        url: new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`),
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        requestTimeoutMs,
+        upstream: MODEL_SERVER,
+        framing: openAISseFraming,
+      });
       const streamer: Streamer = (body, headers, signal) => client.stream(body, headers, signal);
       this.streamer = () => streamer;
     } else {
@@ -92,7 +96,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       toError: (error) =>
         error instanceof ParleyError
           ? error
-          : new ParleyError('upstream_error', `${UPSTREAM} stream failed`, { cause: error }),
+          : new ParleyError('upstream_error', `${MODEL_SERVER} stream failed`, { cause: error }),
     });
   }
 }
@@ -115,12 +119,15 @@ async function sdkStreamer({
   const toParleyError = (error: unknown): ParleyError => {
     if (error instanceof APIUserAbortError) return new ParleyError('upstream_error', 'upstream request aborted');
     if (error instanceof APIConnectionError) {
-      return new ParleyError('upstream_error', `could not reach ${UPSTREAM}`, { cause: error });
+      return new ParleyError('upstream_error', `could not reach ${MODEL_SERVER}`, { cause: error });
     }
     if (error instanceof APIError) {
-      return upstreamStatusError(error.status, { upstream: UPSTREAM, retryAfter: error.headers?.get('retry-after') });
+      return upstreamStatusError(error.status, {
+        upstream: MODEL_SERVER,
+        retryAfter: error.headers?.get('retry-after'),
+      });
     }
-    return new ParleyError('upstream_error', `${UPSTREAM} stream failed`, { cause: error });
+    return new ParleyError('upstream_error', `${MODEL_SERVER} stream failed`, { cause: error });
   };
   return async function* (body, headers, signal) {
     try {

@@ -5,6 +5,9 @@
  */
 import { ParleyError } from '@parley/contracts';
 
+/** How messages name an OpenAI-compatible server. */
+export const MODEL_SERVER = 'the upstream model server';
+
 /**
  * @example upstreamStatusError(429, { upstream: 'the upstream model server', retryAfter: '7' })
  */
