@@ -37,23 +37,17 @@ export class HuggingFaceProvider implements ChatProvider {
     // The SDK has no per-request headers; a fetch wrapper adds them.
     const withHeaders: typeof fetch = (url, init) =>
       fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
-    const { params } = input;
     return chunkEvents(
       async () =>
         (await this.connect()).chatCompletionStream(
           {
+            // The sampling parameters have the same names in Hugging Face's chat completion input.
+            ...input.params,
             model: input.model,
             ...(this.options.endpointUrl
               ? { endpointUrl: this.options.endpointUrl }
               : { provider: this.options.hfProvider ?? 'auto' }),
             messages: input.messages,
-            max_tokens: params.max_tokens,
-            temperature: params.temperature,
-            top_p: params.top_p,
-            stop: params.stop,
-            seed: params.seed,
-            presence_penalty: params.presence_penalty,
-            frequency_penalty: params.frequency_penalty,
             stream_options: { include_usage: true },
           },
           { signal: input.signal, fetch: withHeaders, retry_on_error: false },

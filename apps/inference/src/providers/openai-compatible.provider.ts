@@ -74,22 +74,16 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
-    const { params } = input;
     const headers: Record<string, string> = {};
     if (input.traceparent) headers.traceparent = input.traceparent;
     if (input.conversationId) headers[this.sessionHeader] = input.conversationId;
+    // The sampling parameters have OpenAI's names.
     const body = {
+      ...input.params,
       model: input.model,
       messages: input.messages,
       stream: true,
       stream_options: { include_usage: true },
-      temperature: params.temperature,
-      top_p: params.top_p,
-      max_tokens: params.max_tokens,
-      stop: params.stop,
-      seed: params.seed,
-      presence_penalty: params.presence_penalty,
-      frequency_penalty: params.frequency_penalty,
     };
     return chunkEvents(async () => (await this.streamer())(body, headers, input.signal), {
       signal: input.signal,
