@@ -10,8 +10,15 @@ import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/in
 import { ParleyError } from '@parley/contracts';
 import { chunkEvents } from './openai-framing.js';
 import { upstreamStatusError } from './upstream-errors.js';
-import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
+import {
+  DEFAULT_SESSION_HEADER,
+  upstreamHeaders,
+  type ChatProvider,
+  type GenerateInput,
+  type ProviderEvent,
+} from './provider.js';
 
+/** One Hugging Face target's settings. */
 export interface HuggingFaceOptions {
   name?: string;
   accessToken?: string;
@@ -21,6 +28,7 @@ export interface HuggingFaceOptions {
   sessionHeader?: string;
 }
 
+/** Streams chat completions from Hugging Face: an Inference Provider or a dedicated endpoint. */
 export class HuggingFaceProvider implements ChatProvider {
   readonly system = 'huggingface';
   readonly name: string;
@@ -31,9 +39,7 @@ export class HuggingFaceProvider implements ChatProvider {
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
-    const headers: Record<string, string> = {};
-    if (input.traceparent) headers.traceparent = input.traceparent;
-    if (input.conversationId) headers[this.options.sessionHeader ?? 'x-parley-conversation-id'] = input.conversationId;
+    const headers = upstreamHeaders(input, this.options.sessionHeader ?? DEFAULT_SESSION_HEADER);
     // The SDK has no per-request headers; a fetch wrapper adds them.
     const withHeaders: typeof fetch = (url, init) =>
       fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });

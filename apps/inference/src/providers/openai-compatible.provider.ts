@@ -1,32 +1,39 @@
 /**
  * Any OpenAI-compatible chat completions server (vLLM, TGI, llama.cpp, Ollama, OpenAI itself), streamed, over
  * one of two transports with the same behaviour and error codes:
- * - `http`: our lean client (sse-http-client.ts with openai-framing.ts), the default for self-hosted servers, where the transport's CPU
- *   is on every token's path (docs/adr/0009-lean-transport-for-self-hosted-servers.md);
+ * - `http`: our lean client (sse-http-client.ts with openai-framing.ts), the default for self-hosted servers,
+ *   where the transport's CPU is on every token's path (docs/adr/0009-lean-transport-for-self-hosted-servers.md);
  * - `sdk`: the official `openai` SDK, the default for `api.openai.com`, whose API it follows as it changes. It is
  *   loaded on first use.
  */
+import type { TargetConfig } from '@parley/config';
 import { ParleyError } from '@parley/contracts';
 import { chunkEvents, openAISseFraming, type ChatChunkLike } from './openai-framing.js';
-import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
+import {
+  DEFAULT_SESSION_HEADER,
+  upstreamHeaders,
+  type ChatProvider,
+  type GenerateInput,
+  type ProviderEvent,
+} from './provider.js';
 import { SseHttpClient } from './sse-http-client.js';
 import { MODEL_SERVER, upstreamStatusError } from './upstream-errors.js';
 
-export type OpenAITransport = 'http' | 'sdk';
+/** The client a target is reached with, as its routing file names it. */
+export type OpenAITransport = NonNullable<Extract<TargetConfig, { provider: 'openai-compatible' }>['transport']>;
 
 /** `sdk` for OpenAI's own API, `http` for every other server. */
 export function defaultTransport(baseUrl: string): OpenAITransport {
   return new URL(baseUrl).hostname === 'api.openai.com' ? 'sdk' : 'http';
 }
 
+/** One OpenAI-compatible target's settings. */
 export interface OpenAICompatibleOptions {
   baseUrl: string;
   apiKey?: string;
   name?: string;
   /** Time allowed to connect and receive the response headers. */
   requestTimeoutMs: number;
-  /** Retries are the routing layer's decision; the SDK transport makes none by default. */
-  maxRetries?: number;
   /**
    * The header carrying the conversation id, so a session-aware router (vLLM production-stack's
    * `--session-key`) keeps a conversation on the replica whose prefix cache holds it.
@@ -38,6 +45,7 @@ export interface OpenAICompatibleOptions {
 
 type Streamer = (body: object, headers: Record<string, string>, signal: AbortSignal) => AsyncIterable<ChatChunkLike>;
 
+/** Streams chat completions from one OpenAI-compatible server over its transport. */
 export class OpenAICompatibleProvider implements ChatProvider {
   readonly system = 'openai';
   readonly name: string;
@@ -50,8 +58,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
     apiKey,
     name = 'openai-compatible',
     requestTimeoutMs,
-    maxRetries = 0,
-    sessionHeader = 'x-parley-conversation-id',
+    sessionHeader = DEFAULT_SESSION_HEADER,
     transport = defaultTransport(baseUrl),
   }: OpenAICompatibleOptions) {
     this.name = name;
@@ -69,14 +76,12 @@ export class OpenAICompatibleProvider implements ChatProvider {
       this.streamer = () => streamer;
     } else {
       let loaded: Promise<Streamer> | undefined;
-      this.streamer = () => (loaded ??= sdkStreamer({ baseUrl, apiKey, requestTimeoutMs, maxRetries }));
+      this.streamer = () => (loaded ??= sdkStreamer({ baseUrl, apiKey, requestTimeoutMs }));
     }
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
-    const headers: Record<string, string> = {};
-    if (input.traceparent) headers.traceparent = input.traceparent;
-    if (input.conversationId) headers[this.sessionHeader] = input.conversationId;
+    const headers = upstreamHeaders(input, this.sessionHeader);
     // The sampling parameters have OpenAI's names.
     const body = {
       ...input.params,
@@ -100,16 +105,14 @@ async function sdkStreamer({
   baseUrl,
   apiKey,
   requestTimeoutMs,
-  maxRetries,
 }: {
   baseUrl: string;
   apiKey?: string;
   requestTimeoutMs: number;
-  maxRetries: number;
 }): Promise<Streamer> {
   const { default: OpenAI, APIConnectionError, APIError, APIUserAbortError } = await import('openai');
-  // vLLM without --api-key accepts any key; the SDK insists on one.
-  const client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries, timeout: requestTimeoutMs });
+  // vLLM without --api-key accepts any key; the SDK insists on one. Retries are the target guard's, not the SDK's.
+  const client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries: 0, timeout: requestTimeoutMs });
   const toParleyError = (error: unknown): ParleyError => {
     if (error instanceof APIUserAbortError) return new ParleyError('upstream_error', 'upstream request aborted');
     if (error instanceof APIConnectionError) {

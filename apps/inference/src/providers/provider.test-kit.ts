@@ -19,12 +19,12 @@ export const EVERY_PARAM: Required<GenerationParams> = {
   frequency_penalty: 0.2,
 };
 
+/** A generate input for llm-sim's model, with `overrides`. */
 export function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
   return {
     model: 'sim-model',
     messages: [{ role: 'user', content: 'hello' }],
     params: {},
-    includeUsage: true,
     signal: new AbortController().signal,
     ...overrides,
   };

@@ -34,6 +34,7 @@ export interface SseFraming<T> {
   decode(event: EventSourceMessage): T;
 }
 
+/** One server's event streams: where they are, how long it may take to answer, how they are framed. */
 export interface SseHttpClientOptions<T> {
   url: URL;
   /** Headers sent with every request (e.g. `authorization`), over the request's own. */
