@@ -36,16 +36,8 @@ describe('routing file', () => {
   });
 
   it('routing file - an openai-compatible target takes only the http or sdk transport', () => {
-    const text = `targets:
-  vllm: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m }
-  openai: { provider: openai-compatible, baseUrl: "https://api.openai.com/v1", model: m }
-  pinned: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m, transport: sdk }
-models:
-  support: { split: [{ target: vllm }], fallbacks: [openai, pinned] }
-`;
-    expect(parseRoutingFile(text, 'models.yaml').targets.pinned).toMatchObject({ transport: 'sdk' });
-    expect(() => parseRoutingFile(text.replace('transport: sdk', 'transport: grpc'), 'models.yaml')).toThrow(
-      /^models\.yaml:4: targets\.pinned\.transport: /,
-    );
+    const pinned = (transport: string) => VALID.replace('timeoutMs: 5000', `timeoutMs: 5000, transport: ${transport}`);
+    expect(parseRoutingFile(pinned('sdk'), 'models.yaml').targets.b).toMatchObject({ transport: 'sdk' });
+    expect(() => parseRoutingFile(pinned('grpc'), 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b\.transport: /);
   });
 });
