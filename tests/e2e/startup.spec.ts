@@ -1,5 +1,8 @@
 // A service that cannot start says why in one JSON line and exits 1, instead of Node's plain-text crash.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNatsServer, startService, type NatsServerHandle } from '@parley/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -19,7 +22,7 @@ afterAll(async () => {
 });
 
 /** The last line a service wrote before it exited, parsed. */
-async function lastLineOfFailedStart(app: 'gateway' | 'responder', env: Record<string, string>) {
+async function lastLineOfFailedStart(app: 'gateway' | 'responder' | 'inference', env: Record<string, string>) {
   const failure = await startService(app, { env: { NATS_URL: nats.url, ...env } }).then(
     () => new Error(`${app} started`),
     (error: unknown) => error as Error,
@@ -51,4 +54,25 @@ it('startup - a NATS service whose operations port is taken does the same', asyn
     msg: 'could not start',
     err: { code: 'EADDRINUSE' },
   });
+});
+
+it('startup - inference refuses an invalid routing file before it connects to NATS', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-startup-'));
+  try {
+    const file = join(dir, 'models.yaml');
+    writeFileSync(
+      file,
+      'targets:\n  a: { provider: static, reply: Later }\nmodels:\n  support: { split: [{ target: nobody }] }\n',
+    );
+    // Nothing listens on port 1: had inference connected first, it would fail there instead.
+    const line = await lastLineOfFailedStart('inference', { PARLEY_MODELS_FILE: file, NATS_URL: 'nats://127.0.0.1:1' });
+    expect(line).toMatchObject({
+      level: 'fatal',
+      service: 'inference',
+      msg: 'invalid routing',
+      problem: `${file}:4: models.support.split.0.target: no target "nobody"`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

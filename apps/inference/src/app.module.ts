@@ -7,6 +7,7 @@ import { GenerationService } from './generation/generation.service.js';
 import type { Router } from './routing/router.js';
 import { Tokens } from './tokens.js';
 
+/** Inference's root module, built from values made before Nest starts. */
 @Module({})
 export class AppModule {
   static create(config: InferenceConfig, router: Router, { log, nats, metrics }: ServiceContext): DynamicModule {

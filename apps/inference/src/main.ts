@@ -1,35 +1,40 @@
 import 'reflect-metadata';
-import { inferenceEnvSchema, loadConfigOrExit } from '@parley/config';
+import { inferenceEnvSchema, loadConfigOrExit, type InferenceConfig } from '@parley/config';
 import { runNatsService } from '@parley/messaging/nest';
 import { createLogger } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { GenerationService } from './generation/generation.service.js';
 import { Router } from './routing/router.js';
-import { loadRoutes, watchRoutes } from './routing/routes.js';
+import { RouteBuilder, loadRouting, watchRoutes, type Routing } from './routing/routes.js';
 import { registerTargetMetrics } from './routing/target-metrics.js';
 
-const config = loadConfigOrExit('inference', inferenceEnvSchema);
-
-let router: Router;
-try {
-  router = new Router(loadRoutes(config));
-} catch (error) {
-  const log = createLogger({ service: 'inference', level: config.LOG_LEVEL });
-  log.fatal({ problem: (error as Error).message }, 'invalid routing');
-  process.exit(1);
+/** The validated routing, before anything connects; an unusable one stops the start with one fatal line. */
+function loadRoutingOrExit(config: InferenceConfig): Routing {
+  try {
+    return loadRouting(config);
+  } catch (error) {
+    const log = createLogger({ service: 'inference', level: config.LOG_LEVEL });
+    log.fatal({ problem: (error as Error).message }, 'invalid routing');
+    process.exit(1);
+  }
 }
+
+const config = loadConfigOrExit('inference', inferenceEnvSchema);
+const routing = loadRoutingOrExit(config);
 
 await runNatsService({
   service: 'inference',
   config,
   module: (context) => {
-    watchRoutes(router, config, context.log);
+    const routes = new RouteBuilder({ ...context, config });
+    const router = new Router(routes.build(routing));
+    watchRoutes(router, config, routes, context.log);
     registerTargetMetrics(context.metrics, router);
     return AppModule.create(config, router, context);
   },
   onShutdown: (app, graceMs) => app.get<GenerationService>(GenerationService).drain(graceMs),
   readyFields: {
-    models: router.list().models.map((m) => m.id),
+    models: Object.keys(routing.models),
     routing: config.PARLEY_MODELS_FILE ?? 'PARLEY_UPSTREAM_*',
   },
 });

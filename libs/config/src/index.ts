@@ -24,3 +24,4 @@ export {
   type InferenceConfig,
   type ResponderConfig,
 } from './services.js';
+export { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-file.js';

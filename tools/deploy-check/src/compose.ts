@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { LLM_SIM_ENV, isParleyService, serviceEnvNames } from './env-names.js';
 import { imageProblems } from './k8s-policy.js';
 import { isObject } from './manifests.js';
-import { flagValue, hostAndPort, readRouting, type RoutingSummary } from './routing.js';
+import { flagValue, hostAndPort, keyVariables, readRouting, type RoutingSummary } from './routing.js';
 
 export interface ComposeService {
   image?: string;
@@ -100,9 +100,7 @@ export function composeProblems(compose: ComposeFile, file: string): string[] {
         ? new Set(LLM_SIM_ENV)
         : undefined;
     if (allowed && name === 'inference') {
-      for (const target of composeRouting(compose, service, base).targets) {
-        if (target.apiKeyEnv) allowed.add(target.apiKeyEnv);
-      }
+      for (const variable of keyVariables(composeRouting(compose, service, base).targets)) allowed.add(variable);
     }
     for (const key of allowed ? env.keys() : []) {
       if (!allowed!.has(key)) problems.push(`${where}: ${key} is not a variable ${name} reads`);

@@ -11,7 +11,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { isParleyService, serviceEnvNames } from './env-names.js';
 import { ref, type K8sObject } from './manifests.js';
-import { flagValue, hostAndPort, readRouting, type RoutingTarget } from './routing.js';
+import { flagValue, hostAndPort, keyVariables, readRouting, type RoutingSummary } from './routing.js';
 
 type Workload = IDeployment | IStatefulSet;
 
@@ -191,9 +191,7 @@ export function envProblems(objects: K8sObject[]): string[] {
       const where = `${ref(workload)} container ${container.name}`;
       const allowed = serviceEnvNames(container.name);
       if (container.name === 'inference') {
-        for (const target of routingOf(objects, workload, container).targets) {
-          if (target.apiKeyEnv) allowed.add(target.apiKeyEnv);
-        }
+        for (const variable of keyVariables(routingOf(objects, workload, container).targets)) allowed.add(variable);
       }
       for (const source of container.envFrom ?? []) {
         if (source.secretRef) problems.push(`${where}: envFrom secretRef ${source.secretRef.name} cannot be checked`);
@@ -208,13 +206,8 @@ export function envProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-interface Routing {
-  targets: RoutingTarget[];
-  problems: string[];
-}
-
 /** The routing file inference is pointed at (PARLEY_MODELS_FILE), read from the ConfigMap mounted there. */
-function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): Routing {
+function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): RoutingSummary {
   const path = resolvedEnv(objects, container).get('PARLEY_MODELS_FILE');
   if (!path) return { targets: [], problems: [] };
   const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));

@@ -1,58 +1,33 @@
 /**
  * What the deployment files need to know of inference's routing file (PARLEY_MODELS_FILE): its targets, the
- * model name each asks its upstream for, and the environment variables that hold keys (`apiKeyEnv`).
- * The full validation lives in apps/inference; this reads only the fields that must agree with the manifests.
+ * model name each asks its upstream for, and the environment variables that hold keys (`apiKeyEnv`). The file
+ * is validated as inference validates it (`parseRoutingFile` of @parley/config).
  */
-import { parse } from 'yaml';
-import { isObject } from './manifests.js';
+import { RoutingFileError, parseRoutingFile, type TargetConfig } from '@parley/config';
 
-export interface RoutingTarget {
-  name: string;
-  provider: string;
-  baseUrl?: string;
-  model?: string;
-  apiKeyEnv?: string;
-}
+/** A target of the routing file, with its name. */
+export type RoutingTarget = TargetConfig & { name: string };
 
 export interface RoutingSummary {
   targets: RoutingTarget[];
-  /** Problems found: a model naming a target that does not exist, a file that is not a routing file. */
+  /** Why the file would stop inference, as inference would log it; empty for a valid file. */
   problems: string[];
 }
 
+/** The targets of a valid routing file, or no targets and the file's first problem. */
 export function readRouting(text: string, source: string): RoutingSummary {
-  const file: unknown = parse(text);
-  if (!isObject(file) || !isObject(file.targets) || !isObject(file.models)) {
-    return { targets: [], problems: [`${source}: expected top-level "targets" and "models" maps`] };
+  try {
+    const file = parseRoutingFile(text, source);
+    return { targets: Object.entries(file.targets).map(([name, target]) => ({ name, ...target })), problems: [] };
+  } catch (error) {
+    if (!(error instanceof RoutingFileError)) throw error;
+    return { targets: [], problems: [error.message] };
   }
-  const problems: string[] = [];
-  const targets = Object.entries(file.targets).map(([name, raw]): RoutingTarget => {
-    const t = isObject(raw) ? raw : {};
-    const str = (key: string) => (typeof t[key] === 'string' ? t[key] : undefined);
-    return {
-      name,
-      provider: str('provider') ?? '?',
-      baseUrl: str('baseUrl'),
-      model: str('model'),
-      apiKeyEnv: str('apiKeyEnv'),
-    };
-  });
-  const names = new Set(targets.map((t) => t.name));
-  for (const [alias, raw] of Object.entries(file.models)) {
-    const model = isObject(raw) ? raw : {};
-    const split = Array.isArray(model.split) ? model.split : [];
-    if (split.length === 0) problems.push(`${source}: model "${alias}" has no split targets`);
-    const used = [
-      ...split.map((s: unknown) => (isObject(s) ? s.target : undefined)),
-      ...(Array.isArray(model.fallbacks) ? model.fallbacks : []),
-    ];
-    for (const name of used) {
-      if (typeof name !== 'string' || !names.has(name)) {
-        problems.push(`${source}: model "${alias}" uses unknown target "${String(name)}"`);
-      }
-    }
-  }
-  return { targets, problems };
+}
+
+/** The environment variables the targets read their keys from (`apiKeyEnv`). */
+export function keyVariables(targets: readonly RoutingTarget[]): string[] {
+  return targets.flatMap((target) => ('apiKeyEnv' in target && target.apiKeyEnv ? [target.apiKeyEnv] : []));
 }
 
 /** The host and port of an http(s) URL, e.g. `{ host: 'vllm', port: 8000 }` for `http://vllm:8000/v1`. */

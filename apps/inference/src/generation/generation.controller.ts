@@ -12,6 +12,7 @@ import { GenerationService } from './generation.service.js';
 import type { Router } from '../routing/router.js';
 import { Tokens } from '../tokens.js';
 
+/** Inference's NATS endpoints: generate, list the models, ping. */
 @Controller()
 export class GenerationController {
   constructor(

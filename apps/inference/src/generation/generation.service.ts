@@ -49,6 +49,7 @@ async function reserveSlot(targets: Target[], signal: AbortSignal): Promise<Rese
   throw new ParleyError('rate_limited', 'every target of this model is at capacity', { retryAfterSeconds: 1 });
 }
 
+/** The generations of this replica: accepted, run, cancelled and drained (see above). */
 @Injectable()
 export class GenerationService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly active = new ActiveStreams<Generation>();

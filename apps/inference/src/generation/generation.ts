@@ -34,6 +34,7 @@ async function openStream(target: Target, input: GenerateInput) {
   return { iterator, first };
 }
 
+/** One accepted generation (see above); `run` ends its chunks exactly once. */
 export class Generation {
   private readonly controller = new AbortController();
   private abortReason: AbortReason | undefined;
@@ -130,7 +131,6 @@ export class Generation {
         model: target.upstreamModel,
         messages: this.request.messages,
         params: this.request.params,
-        includeUsage: this.request.includeUsage,
         signal,
         traceparent,
         conversationId: this.request.conversationId,

@@ -2,7 +2,7 @@ import { newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HuggingFaceProvider } from './huggingface.provider.js';
-import { input, useLlmSim } from './provider.test-kit.js';
+import { EVERY_PARAM, input, useLlmSim } from './provider.test-kit.js';
 
 const sim = useLlmSim();
 let provider: HuggingFaceProvider;
@@ -27,6 +27,12 @@ describe('hugging face provider', () => {
       'x-parley-conversation-id': conversationId,
       authorization: true,
     });
+  });
+
+  it('huggingface - every sampling parameter reaches the upstream under its own name', async () => {
+    await collect(provider.stream(input({ params: EVERY_PARAM })));
+    const [record] = await sim.client.requests();
+    expect(record?.body).toMatchObject({ ...EVERY_PARAM, model: 'sim-model' });
   });
 
   it('huggingface - upstream failures map to stable codes', async () => {

@@ -8,10 +8,17 @@
  */
 import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/inference';
 import { ParleyError } from '@parley/contracts';
-import { chunkEvents } from './chat-chunks.js';
+import { chunkEvents } from './openai-framing.js';
 import { upstreamStatusError } from './upstream-errors.js';
-import type { ChatProvider, GenerateInput, ProviderEvent } from './provider.js';
+import {
+  DEFAULT_SESSION_HEADER,
+  upstreamHeaders,
+  type ChatProvider,
+  type GenerateInput,
+  type ProviderEvent,
+} from './provider.js';
 
+/** One Hugging Face target's settings. */
 export interface HuggingFaceOptions {
   name?: string;
   accessToken?: string;
@@ -21,6 +28,7 @@ export interface HuggingFaceOptions {
   sessionHeader?: string;
 }
 
+/** Streams chat completions from Hugging Face: an Inference Provider or a dedicated endpoint. */
 export class HuggingFaceProvider implements ChatProvider {
   readonly system = 'huggingface';
   readonly name: string;
@@ -31,29 +39,21 @@ export class HuggingFaceProvider implements ChatProvider {
   }
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
-    const headers: Record<string, string> = {};
-    if (input.traceparent) headers.traceparent = input.traceparent;
-    if (input.conversationId) headers[this.options.sessionHeader ?? 'x-parley-conversation-id'] = input.conversationId;
+    const headers = upstreamHeaders(input, this.options.sessionHeader ?? DEFAULT_SESSION_HEADER);
     // The SDK has no per-request headers; a fetch wrapper adds them.
     const withHeaders: typeof fetch = (url, init) =>
       fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
-    const { params } = input;
     return chunkEvents(
       async () =>
         (await this.connect()).chatCompletionStream(
           {
+            // The sampling parameters have the same names in Hugging Face's chat completion input.
+            ...input.params,
             model: input.model,
             ...(this.options.endpointUrl
               ? { endpointUrl: this.options.endpointUrl }
               : { provider: this.options.hfProvider ?? 'auto' }),
             messages: input.messages,
-            max_tokens: params.max_tokens,
-            temperature: params.temperature,
-            top_p: params.top_p,
-            stop: params.stop,
-            seed: params.seed,
-            presence_penalty: params.presence_penalty,
-            frequency_penalty: params.frequency_penalty,
             stream_options: { include_usage: true },
           },
           { signal: input.signal, fetch: withHeaders, retry_on_error: false },

@@ -1,11 +1,11 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ParleyError, newId } from '@parley/contracts';
+import { GenerationParamsSchema, ParleyError, newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { OpenAICompatibleProvider, defaultTransport, type OpenAITransport } from './openai-compatible.provider.js';
 import type { ProviderEvent } from './provider.js';
-import { input, useLlmSim } from './provider.test-kit.js';
+import { EVERY_PARAM, input, useLlmSim } from './provider.test-kit.js';
 
 const SECRET = 'sk-upstream-secret-123';
 const sim = useLlmSim();
@@ -127,6 +127,13 @@ describe.each<OpenAITransport>(['http', 'sdk'])('openai-compatible provider over
   it('provider - max_tokens ends with finish reason length', async () => {
     const events = await collect(provider.stream(input({ params: { max_tokens: 2 } })));
     expect(events.at(-1)).toMatchObject({ type: 'end', finishReason: 'length' });
+  });
+
+  it('provider - every sampling parameter reaches the upstream under its own name', async () => {
+    expect(Object.keys(EVERY_PARAM).sort()).toEqual(Object.keys(GenerationParamsSchema.shape).sort());
+    await collect(provider.stream(input({ params: EVERY_PARAM })));
+    const [record] = await sim.client.requests();
+    expect(record?.body).toMatchObject({ ...EVERY_PARAM, model: 'sim-model', stream: true });
   });
 
   it('provider - upstream 429 becomes rate_limited with Retry-After', async () => {

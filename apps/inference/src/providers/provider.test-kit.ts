@@ -1,17 +1,30 @@
 /**
- * What the provider specs share: an llm-sim process started for the file, and a generate input builder.
+ * What the provider specs share: an llm-sim process started for the file, a generate input builder and a value
+ * for every sampling parameter.
  * (Test code: excluded from the build, linted with the spec rules.)
  */
+import type { GenerationParams } from '@parley/contracts';
 import { LlmSimClient, startService, type ServiceHandle } from '@parley/testing';
 import { afterAll, beforeAll } from 'vitest';
 import type { GenerateInput } from './provider.js';
 
+/** A value for every sampling parameter of GenerationParamsSchema (a spec checks that none is missing). */
+export const EVERY_PARAM: Required<GenerationParams> = {
+  temperature: 0.5,
+  top_p: 0.9,
+  max_tokens: 64,
+  stop: ['never-said'],
+  seed: 7,
+  presence_penalty: 0.1,
+  frequency_penalty: 0.2,
+};
+
+/** A generate input for llm-sim's model, with `overrides`. */
 export function input(overrides: Partial<GenerateInput> = {}): GenerateInput {
   return {
     model: 'sim-model',
     messages: [{ role: 'user', content: 'hello' }],
     params: {},
-    includeUsage: true,
     signal: new AbortController().signal,
     ...overrides,
   };

@@ -4,24 +4,37 @@
  */
 import type { ChatMessage, FinishReason, GenerationParams, Usage } from '@parley/contracts';
 
+/** What a provider's stream yields: content deltas, then one `end`. */
 export type ProviderEvent =
   { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
 
+/** One generation as a provider gets it. */
 export interface GenerateInput {
   /** The upstream's model name. */
   model: string;
   messages: ChatMessage[];
   params: GenerationParams;
-  includeUsage: boolean;
   /** Aborting it aborts the upstream HTTP request, so the model server frees the slot. */
   signal: AbortSignal;
   traceparent?: string;
   conversationId?: string;
 }
 
+/** A model upstream: streams one generation per call. */
 export interface ChatProvider {
   readonly name: string;
   /** `gen_ai.system` of the spans: `openai` (any OpenAI-compatible API), `huggingface`, `parley.static`. */
   readonly system: string;
   stream(input: GenerateInput): AsyncIterable<ProviderEvent>;
+}
+
+/** The header carrying the conversation id to the upstream unless a target names another. */
+export const DEFAULT_SESSION_HEADER = 'x-parley-conversation-id';
+
+/** The headers every upstream request carries: the trace context, and the conversation id under `sessionHeader`. */
+export function upstreamHeaders(input: GenerateInput, sessionHeader: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (input.traceparent) headers.traceparent = input.traceparent;
+  if (input.conversationId) headers[sessionHeader] = input.conversationId;
+  return headers;
 }

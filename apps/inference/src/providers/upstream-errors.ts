@@ -1,12 +1,13 @@
+import { ParleyError } from '@parley/contracts';
+
+/** How messages name an OpenAI-compatible server. */
+export const MODEL_SERVER = 'the upstream model server';
+
 /**
  * An upstream's HTTP status as a `ParleyError`, the same for every provider and transport: 429 is
  * `rate_limited` (with the upstream's `Retry-After` when it gave one), other 4xx `upstream_rejected`, the rest
  * `upstream_error`. Messages name the status, never the request (it carries the key).
- */
-import { ParleyError } from '@parley/contracts';
-
-/**
- * @example upstreamStatusError(429, { upstream: 'the upstream model server', retryAfter: '7' })
+ * @example upstreamStatusError(429, { upstream: MODEL_SERVER, retryAfter: '7' })
  */
 export function upstreamStatusError(
   status: number | undefined,

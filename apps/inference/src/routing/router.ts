@@ -1,13 +1,9 @@
-/**
- * Routing: which targets serve a request for a model alias, in order — the split target chosen for the
- * conversation (sticky: the same conversation always hashes to the same target), then the fallbacks.
- * The routing can be replaced at runtime (`reload`); turns in flight keep the targets they started with.
- */
 import { createHash } from 'node:crypto';
 import { ParleyError, type ModelsReply } from '@parley/contracts';
 import type { ChatProvider } from '../providers/provider.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
+/** Somewhere a generation can run: a provider and the model it asks for, behind its guard. */
 export interface Target {
   name: string;
   /** The model name the upstream knows (for a static target, `static`). */
@@ -17,11 +13,17 @@ export interface Target {
   guard?: TargetGuard;
 }
 
+/** What serves one model alias: weighted split targets, then fallbacks in order. */
 export interface ModelRoute {
   split: { target: Target; weight: number }[];
   fallbacks: Target[];
 }
 
+/**
+ * Which targets serve a request for a model alias, in order: the split target chosen for the conversation
+ * (sticky: the same conversation always hashes to the same target), then the other split targets and the
+ * fallbacks. The routes can be replaced at runtime; turns in flight keep the targets they started with.
+ */
 export class Router {
   private routes: Map<string, ModelRoute>;
   private readonly created = Math.floor(Date.now() / 1000);
@@ -30,6 +32,7 @@ export class Router {
     this.routes = routes;
   }
 
+  /** Routes every later request by `routes`. */
   replace(routes: Map<string, ModelRoute>): void {
     this.routes = routes;
   }
@@ -57,13 +60,14 @@ export class Router {
     return [...guards].map((guard) => guard.state());
   }
 
+  /** The model aliases clients may ask for. */
   list(): ModelsReply {
     return { models: [...this.routes.keys()].map((id) => ({ id, created: this.created, ownedBy: 'parley' })) };
   }
 }
 
 /** A point in [0, 1) from a key: the same key always gives the same point. */
-export function stickyPoint(key: string): number {
+function stickyPoint(key: string): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
 }
 

@@ -1,37 +1,39 @@
 /**
- * Builds the routes from the routing file, or, without one, a single alias from the `PARLEY_UPSTREAM_*`
- * variables; and reloads the file on change or SIGHUP, keeping the old routes when the new file is bad.
+ * The routes, in two steps: `loadRouting` reads and validates the routing file (or, without one, the
+ * `PARLEY_UPSTREAM_*` variables) before anything connects; a `RouteBuilder` turns that into providers and
+ * guards with the connected service context. `watchRoutes` reloads the file on change or SIGHUP, keeping the
+ * routes in use when the new file is bad.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { envValue, type InferenceConfig } from '@parley/config';
+import {
+  RoutingFileError,
+  envValue,
+  parseRoutingFile,
+  type InferenceConfig,
+  type RoutingFile,
+  type TargetConfig,
+} from '@parley/config';
 import type { Logger } from '@parley/tracing';
-import type { InferenceProviderOrPolicy } from '@huggingface/inference';
-import { HuggingFaceProvider } from '../providers/huggingface.provider.js';
-import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
-import { StaticReplyProvider } from '../providers/static.provider.js';
-import { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-config.js';
+import { createProvider, type ProviderContext, type TargetSpec } from '../providers/registry.js';
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 
 /** Editors write a file in several steps; wait for them to settle before reading. */
 const RELOAD_DEBOUNCE_MS = 200;
 
-export function loadRoutes(config: InferenceConfig): Map<string, ModelRoute> {
-  if (!config.PARLEY_MODELS_FILE) {
-    const target: Target = {
-      name: 'default',
-      upstreamModel: config.PARLEY_UPSTREAM_MODEL,
-      provider: new OpenAICompatibleProvider({
-        baseUrl: config.PARLEY_UPSTREAM_BASE_URL,
-        apiKey: config.PARLEY_UPSTREAM_API_KEY,
-        requestTimeoutMs: config.PARLEY_UPSTREAM_TIMEOUT_MS,
-      }),
-      guard: guardFor('default', DEFAULT_GUARD),
-    };
-    const alias = config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL;
-    return new Map([[alias, { split: [{ target, weight: 1 }], fallbacks: [] }]]);
-  }
+/** A validated routing: every target it names exists and has its key. */
+export interface Routing {
+  targets: TargetSpec[];
+  models: RoutingFile['models'];
+}
+
+/**
+ * The routing file's routes, or one alias served by the `PARLEY_UPSTREAM_*` target. Connects to nothing.
+ * @throws RoutingFileError when the file cannot be read, is invalid, or names a key variable that is unset.
+ */
+export function loadRouting(config: InferenceConfig): Routing {
+  if (!config.PARLEY_MODELS_FILE) return upstreamRouting(config);
   const path = config.PARLEY_MODELS_FILE;
   let text: string;
   try {
@@ -41,81 +43,85 @@ export function loadRoutes(config: InferenceConfig): Map<string, ModelRoute> {
       cause: error,
     });
   }
-  return buildRoutes(parseRoutingFile(text, path), config);
+  const file = parseRoutingFile(text, path);
+  return { targets: Object.entries(file.targets).map(([name, target]) => withKey(name, target)), models: file.models };
 }
 
-export function buildRoutes(file: RoutingFile, config: InferenceConfig): Map<string, ModelRoute> {
-  const targets = new Map(Object.entries(file.targets).map(([name, t]) => [name, buildTarget(name, t, config)]));
-  return new Map(
-    Object.entries(file.models).map(([alias, model]) => [
-      alias,
-      {
-        split: model.split.map((s) => ({ target: targets.get(s.target)!, weight: s.weight })),
-        fallbacks: model.fallbacks.map((name) => targets.get(name)!),
-      },
-    ]),
-  );
+function upstreamRouting(config: InferenceConfig): Routing {
+  const target: TargetSpec = {
+    name: 'default',
+    config: {
+      provider: 'openai-compatible',
+      baseUrl: config.PARLEY_UPSTREAM_BASE_URL,
+      model: config.PARLEY_UPSTREAM_MODEL,
+    },
+    apiKey: config.PARLEY_UPSTREAM_API_KEY,
+  };
+  const alias = config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL;
+  return { targets: [target], models: { [alias]: { split: [{ target: 'default', weight: 1 }], fallbacks: [] } } };
+}
+
+function withKey(name: string, config: TargetConfig): TargetSpec {
+  if (!('apiKeyEnv' in config) || !config.apiKeyEnv) return { name, config };
+  const apiKey = envValue(config.apiKeyEnv);
+  if (!apiKey) throw new RoutingFileError(`target "${name}": environment variable ${config.apiKeyEnv} is not set`);
+  return { name, config, apiKey };
 }
 
 /**
- * Guards by target name, kept across reloads while a target's limits stay the same, so that a reload does
- * not reset breakers or forget the streams in flight.
+ * Builds routes from validated routings. Guards are kept by target name across builds while a target's limits
+ * stay the same, so that a reload does not reset breakers or forget the streams in flight.
  */
-const guards = new Map<string, TargetGuard>();
+export class RouteBuilder {
+  private readonly guards = new Map<string, TargetGuard>();
 
-function guardFor(name: string, options: GuardOptions): TargetGuard {
-  const existing = guards.get(name);
-  if (existing && JSON.stringify(existing.options) === JSON.stringify(options)) return existing;
-  const guard = new TargetGuard(name, options);
-  guards.set(name, guard);
-  return guard;
-}
+  constructor(private readonly context: ProviderContext) {}
 
-function buildTarget(name: string, target: TargetConfig, config: InferenceConfig): Target {
-  if (target.provider === 'static') {
-    return { name, upstreamModel: 'static', provider: new StaticReplyProvider(target.reply) };
+  build(routing: Routing): Map<string, ModelRoute> {
+    const targets = new Map(routing.targets.map((spec) => [spec.name, this.target(spec)]));
+    return new Map(
+      Object.entries(routing.models).map(([alias, model]) => [
+        alias,
+        {
+          split: model.split.map((s) => ({ target: targets.get(s.target)!, weight: s.weight })),
+          fallbacks: model.fallbacks.map((name) => targets.get(name)!),
+        },
+      ]),
+    );
   }
-  let apiKey: string | undefined;
-  if (target.apiKeyEnv) {
-    apiKey = envValue(target.apiKeyEnv);
-    if (!apiKey) throw new RoutingFileError(`target "${name}": environment variable ${target.apiKeyEnv} is not set`);
-  }
-  const provider =
-    target.provider === 'huggingface'
-      ? new HuggingFaceProvider({
-          name,
-          accessToken: apiKey,
-          endpointUrl: target.endpointUrl,
-          hfProvider: target.hfProvider as InferenceProviderOrPolicy | undefined,
-          sessionHeader: target.sessionHeader,
-        })
-      : new OpenAICompatibleProvider({
-          name,
-          baseUrl: target.baseUrl,
-          apiKey,
-          requestTimeoutMs: target.timeoutMs ?? config.PARLEY_UPSTREAM_TIMEOUT_MS,
-          sessionHeader: target.sessionHeader,
-          transport: target.transport,
-        });
-  const { breaker = {} } = target;
-  return {
-    name,
-    upstreamModel: target.model,
-    provider,
-    guard: guardFor(name, {
-      ...DEFAULT_GUARD,
-      ...defined({
-        maxConcurrency: target.maxConcurrency,
-        maxQueue: target.maxQueue,
-        retries: target.retries,
-        firstTokenTimeoutMs: target.firstTokenTimeoutMs,
-        breakerFailureRatio: breaker.failureRatio,
-        breakerWindow: breaker.window,
-        breakerMinimumCalls: breaker.minimumCalls,
-        breakerCooldownMs: breaker.cooldownMs,
+
+  private target(spec: TargetSpec): Target {
+    const { name, config } = spec;
+    const provider = createProvider(spec, this.context);
+    if (!('model' in config)) return { name, upstreamModel: 'static', provider };
+    const { breaker = {} } = config;
+    return {
+      name,
+      upstreamModel: config.model,
+      provider,
+      guard: this.guardFor(name, {
+        ...DEFAULT_GUARD,
+        ...defined({
+          maxConcurrency: config.maxConcurrency,
+          maxQueue: config.maxQueue,
+          retries: config.retries,
+          firstTokenTimeoutMs: config.firstTokenTimeoutMs,
+          breakerFailureRatio: breaker.failureRatio,
+          breakerWindow: breaker.window,
+          breakerMinimumCalls: breaker.minimumCalls,
+          breakerCooldownMs: breaker.cooldownMs,
+        }),
       }),
-    }),
-  };
+    };
+  }
+
+  private guardFor(name: string, options: GuardOptions): TargetGuard {
+    const existing = this.guards.get(name);
+    if (existing && JSON.stringify(existing.options) === JSON.stringify(options)) return existing;
+    const guard = new TargetGuard(name, options);
+    this.guards.set(name, guard);
+    return guard;
+  }
 }
 
 /** The object without its undefined fields, so they do not override defaults. */
@@ -127,7 +133,7 @@ function defined<T extends object>(value: T): Partial<T> {
  * Reloads the routing file when it changes or on SIGHUP. A file that fails validation is rejected with a
  * logged reason and the routes in use stay. Returns a function that stops watching.
  */
-export function watchRoutes(router: Router, config: InferenceConfig, log: Logger): () => void {
+export function watchRoutes(router: Router, config: InferenceConfig, routes: RouteBuilder, log: Logger): () => void {
   const path = config.PARLEY_MODELS_FILE;
   if (!path) return () => undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -135,7 +141,7 @@ export function watchRoutes(router: Router, config: InferenceConfig, log: Logger
     clearTimeout(timer);
     timer = setTimeout(() => {
       try {
-        router.replace(loadRoutes(config));
+        router.replace(routes.build(loadRouting(config)));
         log.info({ file: path, reason, models: router.list().models.map((m) => m.id) }, 'routing reloaded');
       } catch (error) {
         log.error(

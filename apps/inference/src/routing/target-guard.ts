@@ -22,6 +22,7 @@ import {
 } from 'cockatiel';
 import { ParleyError } from '@parley/contracts';
 
+/** A target's limits, retries and breaker. */
 export interface GuardOptions {
   maxConcurrency: number;
   maxQueue: number;
@@ -37,6 +38,7 @@ export interface GuardOptions {
   firstTokenTimeoutMs?: number;
 }
 
+/** The limits of a target whose routing file sets none. */
 export const DEFAULT_GUARD: GuardOptions = {
   // vLLM's own default batch is 256 sequences (--max-num-seqs); a smaller cap would refuse work it can take.
   maxConcurrency: 256,
@@ -53,8 +55,10 @@ export const DEFAULT_GUARD: GuardOptions = {
 /** A `Retry-After` longer than this is not waited for: the next target is tried instead. */
 const MAX_RETRY_AFTER_MS = 5_000;
 
+/** A circuit breaker's state, as the admin view and metrics show it. */
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
+/** A target's resilience right now: breaker, streams in flight and waiting, and its limits. */
 export interface TargetState {
   target: string;
   breaker: BreakerState;
@@ -65,13 +69,14 @@ export interface TargetState {
 }
 
 /** Failures worth another try: connection errors, 5xx, 429 (within the wait cap), timeouts. */
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
   if (!(error instanceof ParleyError)) return true;
   if (error.code === 'rate_limited') return (error.retryAfterSeconds ?? 0) * 1000 <= MAX_RETRY_AFTER_MS;
   return error.code === 'upstream_error' || error.code === 'first_token_timeout';
 }
 
+/** One target's bulkhead, retries and breaker (see above). */
 export class TargetGuard {
   private readonly bulkhead: BulkheadPolicy;
   private readonly breaker: CircuitBreakerPolicy;
@@ -124,6 +129,7 @@ export class TargetGuard {
     return this.bulkhead.executionSlots > 0;
   }
 
+  /** True when a stream could wait for a slot (the queue is not full). */
   hasQueueRoom(): boolean {
     return this.bulkhead.queueSlots > 0;
   }

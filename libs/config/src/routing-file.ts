@@ -1,7 +1,8 @@
 /**
  * The routing file (`PARLEY_MODELS_FILE`, YAML): model aliases clients ask for → weighted targets (A/B splits,
  * sticky per conversation) and ordered fallbacks. Targets name the *environment variable* holding their key,
- * never the key. Errors name the line and the field.
+ * never the key. Errors name the line and the field. Inference routes by it; deploy-check reads it to compare
+ * the targets with the manifests.
  *
  * ```yaml
  * targets:
@@ -20,7 +21,7 @@ import { z } from 'zod';
 
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
-/** Limits and resilience of a networked target (see target-guard.ts for the defaults). */
+/** Limits and resilience of a networked target (defaults: apps/inference/src/routing/target-guard.ts). */
 const guardFields = {
   /** From request to first token; a stalled target is then retried or skipped. */
   firstTokenTimeoutMs: z.number().int().positive().optional(),
@@ -75,6 +76,7 @@ const TargetSchema = z.discriminatedUnion('provider', [
     .strict(),
   z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000) }).strict(),
 ]);
+/** One target of a routing file, told apart by its `provider`. */
 export type TargetConfig = z.infer<typeof TargetSchema>;
 
 const ModelSchema = z
@@ -86,7 +88,8 @@ const ModelSchema = z
   })
   .strict();
 
-export const RoutingFileSchema = z
+/** A routing file: targets by name, and model aliases whose splits and fallbacks name only existing targets. */
+const RoutingFileSchema = z
   .object({
     targets: z.record(z.string().regex(NAME, 'invalid target name'), TargetSchema),
     models: z.record(z.string().regex(NAME, 'invalid model alias'), ModelSchema),
@@ -109,6 +112,7 @@ export const RoutingFileSchema = z
   });
 export type RoutingFile = z.infer<typeof RoutingFileSchema>;
 
+/** A routing file that cannot be used; the message names the source and, when it can, the line and field. */
 export class RoutingFileError extends Error {
   override readonly name = 'RoutingFileError';
 }

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inferenceEnvSchema, loadConfig } from '@parley/config';
-import type { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
-import { buildRoutes } from './routes.js';
-import { parseRoutingFile } from './routing-config.js';
+import { parseRoutingFile } from './routing-file.js';
 
 const VALID = `targets:
   a: { provider: openai-compatible, baseUrl: "http://a:8000/v1", model: m-a }
@@ -38,22 +35,9 @@ describe('routing file', () => {
     expect(() => parseRoutingFile('targets: {}\nmodels: {}\n', 'models.yaml')).toThrow(/models: no models/);
   });
 
-  it('routing file - transport picks the client for an openai-compatible target, by host when unset', () => {
-    const text = `targets:
-  vllm: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m }
-  openai: { provider: openai-compatible, baseUrl: "https://api.openai.com/v1", model: m }
-  pinned: { provider: openai-compatible, baseUrl: "http://vllm:8000/v1", model: m, transport: sdk }
-models:
-  support: { split: [{ target: vllm }], fallbacks: [openai, pinned] }
-`;
-    const config = loadConfig(inferenceEnvSchema, {});
-    const route = buildRoutes(parseRoutingFile(text, 'models.yaml'), config).get('support');
-    const transports = [route!.split[0]!.target, ...route!.fallbacks].map(
-      (t) => (t.provider as OpenAICompatibleProvider).transport,
-    );
-    expect(transports).toEqual(['http', 'sdk', 'sdk']);
-    expect(() => parseRoutingFile(text.replace('transport: sdk', 'transport: grpc'), 'models.yaml')).toThrow(
-      /^models\.yaml:4: targets\.pinned\.transport: /,
-    );
+  it('routing file - an openai-compatible target takes only the http or sdk transport', () => {
+    const pinned = (transport: string) => VALID.replace('timeoutMs: 5000', `timeoutMs: 5000, transport: ${transport}`);
+    expect(parseRoutingFile(pinned('sdk'), 'models.yaml').targets.b).toMatchObject({ transport: 'sdk' });
+    expect(() => parseRoutingFile(pinned('grpc'), 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b\.transport: /);
   });
 });

@@ -1,12 +1,15 @@
 /**
- * Both SDKs stream OpenAI's `chat.completion.chunk` shape; this turns such a stream into provider events:
- * content deltas, then exactly one `end` with the finish reason and usage. Errors are mapped by the caller's
- * `toError`; an abort ends the events quietly.
+ * OpenAI's streamed chat completion, which every transport here receives (the lean one, the `openai` SDK, the
+ * Hugging Face SDK): the server-sent events it comes in, and the `chat.completion.chunk`s they carry turned
+ * into provider events.
  */
+import type { EventSourceMessage } from 'eventsource-parser';
 import { ParleyError, type FinishReason, type Usage } from '@parley/contracts';
 import type { ProviderEvent } from './provider.js';
+import type { SseFraming } from './sse-http-client.js';
+import { MODEL_SERVER } from './upstream-errors.js';
 
-/** The part of a streamed chunk that both SDKs' types share. */
+/** The part of a streamed chunk that the SDKs' types share. */
 export interface ChatChunkLike {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
   choices?: { delta?: { content?: string | null } | null; finish_reason?: string | null }[] | null;
@@ -20,6 +23,10 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   content_filter: 'content_filter',
 };
 
+/**
+ * Chunks as provider events: content deltas, then exactly one `end` with the finish reason and usage. Errors
+ * are mapped by `toError`; an abort ends the events quietly.
+ */
 export async function* chunkEvents(
   open: () => AsyncIterable<ChatChunkLike> | Promise<AsyncIterable<ChatChunkLike>>,
   { signal, toError }: { signal: AbortSignal; toError: (error: unknown) => ParleyError },
@@ -45,4 +52,26 @@ export async function* chunkEvents(
   if (signal.aborted) return;
   if (!finishReason) throw new ParleyError('upstream_error', 'the upstream stream ended before the reply was complete');
   yield { type: 'end', finishReason, usage };
+}
+
+/** The events of a streamed chat completion: each one a chunk, until `[DONE]`. */
+export const openAISseFraming: SseFraming<ChatChunkLike> = {
+  isEnd: (event) => event.data === '[DONE]',
+  decode: parseChunk,
+};
+
+/** One event's chunk, or the server reporting an error in the stream (vLLM and OpenAI do). */
+function parseChunk({ data }: EventSourceMessage): ChatChunkLike {
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch (error) {
+    throw new ParleyError('upstream_error', `${MODEL_SERVER} sent a chunk that is not JSON`, { cause: error });
+  }
+  if (typeof chunk !== 'object' || chunk === null) {
+    throw new ParleyError('upstream_error', `${MODEL_SERVER} sent a chunk that is not an object`);
+  }
+  if ('error' in chunk && chunk.error)
+    throw new ParleyError('upstream_error', `${MODEL_SERVER} reported an error in the stream`);
+  return chunk as ChatChunkLike;
 }
