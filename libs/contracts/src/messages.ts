@@ -88,9 +88,15 @@ export type TurnStart = z.infer<typeof TurnStartSchema>;
 export const TurnAcceptedSchema = z.object({ turnId: IdSchema });
 export type TurnAccepted = z.infer<typeof TurnAcceptedSchema>;
 
-/** responder → inference: start generating. */
+/**
+ * responder → inference: start generating. Inference always asks the upstream for usage (its token metrics
+ * need it); whether the client sees it is the turn's `includeUsage`, applied by the responder.
+ */
 export const GenerateRequestSchema = z.object({
-  ...turnCommon,
+  turnId: turnCommon.turnId,
+  model: turnCommon.model,
+  params: turnCommon.params,
+  limits: turnCommon.limits,
   conversationId: IdSchema.optional(),
   messages: z.array(ChatMessageSchema).min(1),
 });

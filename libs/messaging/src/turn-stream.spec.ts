@@ -66,7 +66,6 @@ const generateRequest = (turnId: string): GenerateRequest => ({
   turnId,
   model: 'm',
   params: {},
-  includeUsage: false,
   limits: { firstTokenTimeoutMs: 1_000, interTokenTimeoutMs: 1_000, turnTimeoutMs: 5_000 },
   messages: [{ role: 'user', content: 'hi' }],
 });

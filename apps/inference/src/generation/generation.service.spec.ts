@@ -75,7 +75,6 @@ function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
     model: 'm',
     messages: [{ role: 'user', content: 'hello' }],
     params: {},
-    includeUsage: true,
     limits: LIMITS,
     ...overrides,
   };

@@ -334,7 +334,7 @@ type EndChunk = Extract<Chunk, { type: 'end' }>;
 
 /** What inference is asked for: the turn's model, parameters and limits, and the model's input. */
 function generateRequest(turn: TurnStart, messages: ChatMessage[]): GenerateRequest {
-  const { turnId, model, params, includeUsage, limits } = turn;
+  const { turnId, model, params, limits } = turn;
   const conversationId = turn.kind === 'conversation' ? turn.conversationId : undefined;
-  return { turnId, model, params, includeUsage, limits, messages, conversationId };
+  return { turnId, model, params, limits, messages, conversationId };
 }
