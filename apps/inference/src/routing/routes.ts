@@ -93,7 +93,8 @@ export class RouteBuilder {
   private target(spec: TargetSpec): Target {
     const { name, config } = spec;
     const provider = createProvider(spec, this.context);
-    if (!('model' in config)) return { name, upstreamModel: 'static', provider };
+    // A fixed reply has no upstream to protect: no slots, retries or breaker.
+    if (config.provider === 'static') return { name, upstreamModel: 'static', provider };
     const { breaker = {} } = config;
     return {
       name,
