@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
-import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 
 const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
@@ -22,6 +22,10 @@ describe.each(TARGETS)('k8s - %s', (dir) => {
       }
     });
     expect(errors).toEqual([]);
+  });
+
+  it('has no field its schema does not declare', () => {
+    expect(unknownFieldProblems(objects)).toEqual([]);
   });
 
   it('follows every policy rule', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serviceEnvNames } from './env-names.js';
 import { imageProblems, manifestProblems } from './k8s-policy.js';
-import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 
 // Each rule is shown to reject a deliberately broken copy of the prod overlay, so a rule that stopped
@@ -140,6 +140,31 @@ describe('policy - schemas', () => {
     const bad = structuredClone(prod.find((o) => o.kind === 'Deployment')!) as Record<string, any>;
     bad.spec.template.spec.containers[0].resources.limits.cpu = 'lots';
     expect(() => validateObject(bad as K8sObject)).toThrow(/resources\/limits\/cpu/);
+  });
+
+  it('a field no schema declares, at any depth and in a CRD, which the schema validator alone lets through', () => {
+    const typo = broken('Deployment', 'gateway', (o) => {
+      o.spec.replcas = 3;
+      container(o).resources.limitz = { cpu: '1' };
+      container(o).ports[0].nam = 'http';
+    });
+    const gateway = typo.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway')!;
+    expect(() => validateObject(gateway)).not.toThrow();
+    expect(unknownFieldProblems(typo)).toEqual([
+      'Deployment/gateway: spec.template.spec.containers[0].ports[0].nam is not a field of ContainerPort',
+      'Deployment/gateway: spec.template.spec.containers[0].resources.limitz is not a field of ResourceRequirements',
+      'Deployment/gateway: spec.replcas is not a field of DeploymentSpec',
+    ]);
+    const crd = broken('ScaledObject', 'vllm', (o) => (o.spec.fallback.behaviour = 'currentReplicas'));
+    expect(unknownFieldProblems(crd)).toEqual([
+      'ScaledObject/vllm: spec.fallback.behaviour is not a field of Fallback',
+    ]);
+    // Maps (labels, resource requests, trigger metadata) take any key.
+    const maps = broken('Deployment', 'gateway', (o) => {
+      o.metadata.labels.anything = 'x';
+      container(o).resources.requests['example.com/widget'] = '1';
+    });
+    expect(unknownFieldProblems(maps)).toEqual([]);
   });
 
   it('the allowed variables come from the zod schemas of @parley/config', () => {
