@@ -85,6 +85,49 @@ export function containerProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/**
+ * A non-root container can read the Secret volumes it mounts. Kubelet writes a Secret's files owned by root
+ * (uid 0, gid 0) with the item's `mode` or the volume's `defaultMode` (0644 when unset). A pod `fsGroup`
+ * makes them group-owned by that group and group-readable, and every container of the pod is in it.
+ * Without one, a non-root process reads them only through the bits for others (or for group 0, if it is in it).
+ */
+export function secretVolumeProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    const pod = spec.securityContext ?? {};
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+      const sc = container.securityContext ?? {};
+      const uid = sc.runAsUser ?? pod.runAsUser;
+      const nonRoot = uid !== undefined ? uid !== 0 : (sc.runAsNonRoot ?? pod.runAsNonRoot) === true;
+      if (!nonRoot || pod.fsGroup !== undefined) continue;
+      const inRootGroup = (sc.runAsGroup ?? pod.runAsGroup) === 0 || (pod.supplementalGroups ?? []).includes(0);
+      for (const mount of container.volumeMounts ?? []) {
+        const volume = spec.volumes?.find((v) => v.name === mount.name);
+        const secrets = [
+          ...(volume?.secret ? [{ ...volume.secret, name: volume.secret.secretName }] : []),
+          ...(volume?.projected?.sources ?? []).flatMap((source) =>
+            source.secret ? [{ ...source.secret, defaultMode: volume!.projected!.defaultMode }] : [],
+          ),
+        ];
+        for (const secret of secrets) {
+          const defaultMode = secret.defaultMode ?? 0o644;
+          const modes = secret.items?.length ? secret.items.map((item) => item.mode ?? defaultMode) : [defaultMode];
+          const readable = (mode: number) => (mode & 0o004) !== 0 || ((mode & 0o040) !== 0 && inRootGroup);
+          for (const mode of new Set(modes.filter((m) => !readable(m)))) {
+            problems.push(
+              `${ref(workload)} container ${container.name}: Secret ${secret.name ?? '?'} (volume ${mount.name}) ` +
+                `is mode 0${mode.toString(8)} owned by root, unreadable for uid ${uid ?? 'non-root'}: ` +
+                `set the pod's fsGroup or a defaultMode readable by others`,
+            );
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
+
 /** Every workload is selected by a Service and covered by a PodDisruptionBudget. */
 export function coverageProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -344,6 +387,7 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
 export function manifestProblems(objects: K8sObject[]): string[] {
   return [
     ...containerProblems(objects),
+    ...secretVolumeProblems(objects),
     ...coverageProblems(objects),
     ...scalingProblems(objects),
     ...shutdownProblems(objects),

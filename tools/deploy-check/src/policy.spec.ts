@@ -56,6 +56,37 @@ describe('policy - rejects', () => {
     );
   });
 
+  it('a Secret volume a non-root container cannot read: no fsGroup and a mode closed to others', () => {
+    const noFsGroup = broken('Deployment', 'gateway', (o) => delete o.spec.template.spec.securityContext.fsGroup);
+    expect(manifestProblems(noFsGroup)).toEqual([
+      'Deployment/gateway container gateway: Secret parley-api-keys (volume api-keys) is mode 0440 owned by root, ' +
+        "unreadable for uid 1000: set the pod's fsGroup or a defaultMode readable by others",
+    ]);
+    // Readable by others, or an item's own mode that is: no fsGroup needed.
+    const worldReadable = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys').secret.defaultMode = 0o444;
+    });
+    expect(manifestProblems(worldReadable)).toEqual([]);
+    const item = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys').secret.items = [
+        { key: 'keys', path: 'keys', mode: 0o400 },
+      ];
+    });
+    expect(manifestProblems(item)).toContainEqual(expect.stringContaining('is mode 0400 owned by root'));
+    // A projected volume is the same files.
+    const projected = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      const volume = o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys');
+      delete volume.secret;
+      volume.projected = { defaultMode: 0o440, sources: [{ secret: { name: 'parley-api-keys' } }] };
+    });
+    expect(manifestProblems(projected)).toContainEqual(
+      expect.stringContaining('Secret parley-api-keys (volume api-keys) is mode 0440'),
+    );
+  });
+
   it('a workload no Service selects and no PodDisruptionBudget covers', () => {
     const objects = broken('Deployment', 'responder', (o) => {
       o.spec.template.metadata.labels = { 'app.kubernetes.io/name': 'orphan' };
