@@ -128,6 +128,50 @@ export function secretVolumeProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/**
+ * Images whose processes need a user name although they ship no user for the uid they run as here: vLLM's
+ * (PyTorch calls getpass.getuser() at import, which reads LOGNAME or USER, else the password database, and
+ * exits with "getpwuid(): uid not found"). Run as non-root, they need HOME and LOGNAME or USER.
+ */
+const NEEDS_USER_ENV = [/^(docker\.io\/)?vllm\/vllm-openai[:@]/];
+
+export function identityProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    for (const container of spec.containers) {
+      if (!NEEDS_USER_ENV.some((image) => image.test(container.image ?? ''))) continue;
+      if ((container.securityContext?.runAsUser ?? spec.securityContext?.runAsUser ?? 0) === 0) continue;
+      const env = resolvedEnv(objects, container);
+      const where = `${ref(workload)} container ${container.name}`;
+      if (!env.get('HOME')) problems.push(`${where}: runs as a uid without a passwd entry and sets no HOME`);
+      if (!env.get('USER') && !env.get('LOGNAME')) {
+        problems.push(`${where}: runs as a uid without a passwd entry and sets neither USER nor LOGNAME`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Claims bind on a default storage class: one asking ReadWriteMany must name its class, since the default
+ * class of most clusters (block storage) provides only ReadWriteOnce and the claim would stay Pending.
+ */
+export function storageProblems(objects: K8sObject[]): string[] {
+  const claims = [
+    ...objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => ({ where: ref(o), spec: o.spec })),
+    ...workloads(objects).flatMap((w) =>
+      ((w as IStatefulSet).spec?.volumeClaimTemplates ?? []).map((t) => ({
+        where: `${ref(w)} volumeClaimTemplate ${t.metadata?.name ?? '?'}`,
+        spec: t.spec,
+      })),
+    ),
+  ] as { where: string; spec?: { accessModes?: string[]; storageClassName?: string } }[];
+  return claims
+    .filter(({ spec }) => spec?.accessModes?.includes('ReadWriteMany') && !spec.storageClassName)
+    .map(({ where }) => `${where}: asks ReadWriteMany with no storageClassName (Pending on most default classes)`);
+}
+
 /** Every workload is selected by a Service and covered by a PodDisruptionBudget. */
 export function coverageProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -175,13 +219,17 @@ export function scalingProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-/** Preemption-safe shutdown: a preStop pause and a grace period that covers it plus the service's own drain. */
+/**
+ * Preemption-safe shutdown: a preStop pause and a grace period that covers it plus the service's own drain.
+ * Every container of a Deployment; the first of a StatefulSet (the server: NATS, vLLM), whose others are
+ * sidecars such as NATS's metrics exporter.
+ */
 export function shutdownProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  for (const workload of workloads(objects).filter((w) => w.kind === 'Deployment')) {
+  for (const workload of workloads(objects)) {
     const spec = podSpec(workload);
     const grace = spec.terminationGracePeriodSeconds ?? 30;
-    for (const container of spec.containers) {
+    for (const container of workload.kind === 'StatefulSet' ? spec.containers.slice(0, 1) : spec.containers) {
       const where = `${ref(workload)} container ${container.name}`;
       const preStop = container.lifecycle?.preStop;
       if (!preStop) {
@@ -388,6 +436,8 @@ export function manifestProblems(objects: K8sObject[]): string[] {
   return [
     ...containerProblems(objects),
     ...secretVolumeProblems(objects),
+    ...identityProblems(objects),
+    ...storageProblems(objects),
     ...coverageProblems(objects),
     ...scalingProblems(objects),
     ...shutdownProblems(objects),

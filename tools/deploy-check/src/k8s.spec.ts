@@ -56,7 +56,7 @@ describe('k8s - overlays', () => {
         .map((o) => o.metadata.name);
     expect(names('k8s/overlays/dev')).toContain('llm-sim');
     expect(names('k8s/overlays/dev')).not.toContain('vllm');
-    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vllm');
+    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'vllm');
     expect(JSON.stringify(vllm)).toContain('"nvidia.com/gpu":"1"');
   });
 

@@ -87,6 +87,48 @@ describe('policy - rejects', () => {
     );
   });
 
+  it('vLLM as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
+    const objects = broken('StatefulSet', 'vllm', (o) => {
+      container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME', 'HOME'].includes(e.name));
+    });
+    expect(manifestProblems(objects)).toEqual([
+      'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets no HOME',
+      'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
+    ]);
+    const logname = broken('StatefulSet', 'vllm', (o) => {
+      container(o).env = container(o).env.filter((e: any) => e.name !== 'USER');
+    });
+    expect(manifestProblems(logname)).toEqual([]);
+  });
+
+  it('a claim asking ReadWriteMany of the default storage class', () => {
+    const objects = broken(
+      'StatefulSet',
+      'vllm',
+      (o) => (o.spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany']),
+    );
+    expect(manifestProblems(objects)).toEqual([
+      'StatefulSet/vllm volumeClaimTemplate model-cache: asks ReadWriteMany with no storageClassName (Pending on most default classes)',
+    ]);
+    const named = broken('StatefulSet', 'vllm', (o) => {
+      o.spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany'];
+      o.spec.volumeClaimTemplates[0].spec.storageClassName = 'nfs';
+    });
+    expect(manifestProblems(named)).toEqual([]);
+    const claim = [
+      ...prod,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'shared' },
+        spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } },
+      },
+    ];
+    expect(manifestProblems(claim)).toEqual([
+      'PersistentVolumeClaim/shared: asks ReadWriteMany with no storageClassName (Pending on most default classes)',
+    ]);
+  });
+
   it('a workload no Service selects and no PodDisruptionBudget covers', () => {
     const objects = broken('Deployment', 'responder', (o) => {
       o.spec.template.metadata.labels = { 'app.kubernetes.io/name': 'orphan' };
@@ -137,17 +179,17 @@ describe('policy - rejects', () => {
     expect(manifestProblems(objects)).toContain(
       'Deployment/gateway container gateway: terminationGracePeriodSeconds 30 < preStop 10 s + drain 120 s',
     );
-    const noPause = broken('Deployment', 'vllm', (o) => delete container(o).lifecycle);
-    expect(manifestProblems(noPause)).toContain('Deployment/vllm container vllm: no preStop pause');
+    const noPause = broken('StatefulSet', 'vllm', (o) => delete container(o).lifecycle);
+    expect(manifestProblems(noPause)).toContain('StatefulSet/vllm container vllm: no preStop pause');
   });
 
   it('a routing target asking for a model vLLM does not serve', () => {
-    const objects = broken('Deployment', 'vllm', (o) => {
+    const objects = broken('StatefulSet', 'vllm', (o) => {
       const c = container(o);
       c.args = c.args.map((a: string) => (a.startsWith('--served-model-name=') ? '--served-model-name=other' : a));
     });
     expect(manifestProblems(objects)).toContain(
-      'target vllm: asks for model llama-3.1-8b-instruct, Deployment/vllm serves other',
+      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm serves other',
     );
   });
 
