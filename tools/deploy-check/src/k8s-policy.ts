@@ -416,6 +416,7 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
   for (const workload of workloads(objects)) {
     const spec = podSpec(workload);
     for (const volume of spec.volumes ?? []) if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const pull of spec.imagePullSecrets ?? []) if (pull.name) names.add(pull.name);
     for (const container of [...spec.containers, ...(spec.initContainers ?? [])]) {
       for (const variable of container.env ?? []) {
         const name = variable.valueFrom?.secretKeyRef?.name;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
 import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
@@ -58,6 +59,16 @@ describe('k8s - overlays', () => {
     expect(names('k8s/overlays/dev')).not.toContain('vllm');
     const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'vllm');
     expect(JSON.stringify(vllm)).toContain('"nvidia.com/gpu":"1"');
+  });
+
+  it('prod pulls every image from its private registry with the pull Secret parley-registry', () => {
+    const pods = rendered
+      .get('k8s/overlays/prod')!
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .map((o) => (o as K8sObject & { spec: { template: { spec: IPodSpec } } }).spec.template.spec);
+    const privately = pods.filter((pod) => pod.containers.some((c) => c.image?.startsWith('registry.example.com/')));
+    expect(privately).toHaveLength(3);
+    for (const pod of privately) expect(pod.imagePullSecrets).toEqual([{ name: 'parley-registry' }]);
   });
 
   it('every Secret the manifests reference is explained in docs/deploy.md', () => {
