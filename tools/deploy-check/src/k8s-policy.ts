@@ -8,10 +8,11 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IScaledObjectSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObjectSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { isParleyService, serviceEnvNames } from './env-names.js';
 import { ref, type K8sObject } from './manifests.js';
-import { flagValue, hostAndPort, readRouting, type RoutingTarget } from './routing.js';
+import { flagValue, hostAndPort, readRouting, type RoutingSummary } from './routing.js';
 
 type Workload = IDeployment | IStatefulSet;
 
@@ -197,24 +198,140 @@ export function coverageProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+const scalers = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject');
+
+/** The workload an HPA or a ScaledObject scales, if it is in the manifests. */
+function scaleTarget(objects: K8sObject[], scaler: K8sObject): { key: string; workload?: Workload & K8sObject } {
+  const target = (scaler.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+  const kind = target?.kind ?? 'Deployment';
+  const workload = target?.name ? find<Workload>(objects, kind, target.name) : undefined;
+  return { key: `${kind}/${target?.name ?? '?'}`, workload };
+}
+
 /**
- * Autoscalers point at workloads that exist, and no workload has two (an HPA and a KEDA ScaledObject would
- * fight over its replica count).
+ * Autoscalers point at workloads that exist, no workload has two (an HPA and a KEDA ScaledObject would
+ * fight over its replica count), and a scaled workload leaves `spec.replicas` to its autoscaler: every
+ * `kubectl apply` would otherwise reset it, e.g. vLLM to one replica in the middle of a peak.
  */
 export function scalingProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
-  for (const scaler of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject')) {
-    const target = (scaler.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
-    const kind = target?.kind ?? 'Deployment';
-    if (!target?.name || !find(objects, kind, target.name)) {
-      problems.push(`${ref(scaler)}: scale target ${kind}/${target?.name ?? '?'} does not exist`);
+  for (const scaler of scalers(objects)) {
+    const { key, workload } = scaleTarget(objects, scaler);
+    if (!workload) {
+      problems.push(`${ref(scaler)}: scale target ${key} does not exist`);
       continue;
     }
-    const key = `${kind}/${target.name}`;
     const other = seen.get(key);
     if (other) problems.push(`${ref(scaler)}: ${key} is already scaled by ${other}`);
     seen.set(key, ref(scaler));
+    const replicas = workload.spec?.replicas;
+    if (replicas !== undefined) {
+      problems.push(`${key}: sets spec.replicas (${replicas}), which ${ref(scaler)} owns: each apply would reset it`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * When its metrics cannot be read, a ScaledObject's fallback keeps at least the replicas it has: the behavior
+ * `currentReplicas` or `currentReplicasIfHigher` (KEDA 2.17). The default, `static`, moves the workload to
+ * `fallback.replicas` whatever it runs, and `currentReplicasIfLower` caps it there: both can scale a busy
+ * workload down while it is blind.
+ */
+export function fallbackProblems(objects: K8sObject[]): string[] {
+  return objects
+    .filter((o) => o.kind === 'ScaledObject')
+    .flatMap((scaler) => {
+      const fallback = (scaler.spec as IScaledObjectSpec).fallback;
+      const behavior = fallback?.behavior ?? 'static';
+      if (!fallback || behavior === 'currentReplicas' || behavior === 'currentReplicasIfHigher') return [];
+      return [
+        `${ref(scaler)}: fallback behavior ${behavior} can scale below the current replicas when metrics fail ` +
+          `(use currentReplicas or currentReplicasIfHigher)`,
+      ];
+    });
+}
+
+/** Scale-out at 70–80 % of a replica's cap: early enough that it rarely queues, late enough to use it. */
+const SCALE_AT = { min: 0.7, max: 0.8 };
+
+interface Cap {
+  value?: number;
+  /** Where the cap comes from, for messages. */
+  of: string;
+  problems: string[];
+}
+
+/**
+ * What a per-replica metric is capped at: inference's streams in flight by its routing targets'
+ * maxConcurrency, vLLM's running requests by its --max-num-seqs.
+ */
+const CAPPED_METRICS: Record<string, (objects: K8sObject[], workload: Workload & K8sObject) => Cap> = {
+  parley_active_streams: (objects, workload) => {
+    const container = podSpec(workload).containers.find((c) => c.name === 'inference');
+    return container ? routingCap(routingOf(objects, workload, container)) : { of: 'no routing', problems: [] };
+  },
+  'vllm:num_requests_running': (_objects, workload) => {
+    const server = podSpec(workload).containers[0]!;
+    const value = flagValue([...(server.command ?? []), ...(server.args ?? [])], '--max-num-seqs');
+    return value === undefined
+      ? { of: '--max-num-seqs', problems: [`${ref(workload)}: no --max-num-seqs for its scaler to be tied to`] }
+      : { value: Number(value), of: '--max-num-seqs', problems: [] };
+  },
+};
+
+/**
+ * The streams one inference replica holds before a bulkhead is full: for each model, the first of its split
+ * targets to fill (a target of weight w out of W gets w/W of the model's streams), the smallest over the
+ * models. Static targets have no cap; a networked one must state its maxConcurrency here.
+ */
+function routingCap(routing: RoutingSummary): Cap {
+  const problems: string[] = [];
+  let cap: { value: number; of: string } | undefined;
+  for (const model of routing.models) {
+    const total = model.split.reduce((sum, s) => sum + s.weight, 0);
+    for (const { target: name, weight } of model.split) {
+      const target = routing.targets.find((t) => t.name === name);
+      if (!target || target.provider === 'static' || weight <= 0) continue;
+      if (target.maxConcurrency === undefined) {
+        problems.push(`routing target ${name}: no maxConcurrency for the inference scaler to be tied to`);
+        continue;
+      }
+      const value = Math.floor((target.maxConcurrency * total) / weight);
+      if (!cap || value < cap.value) cap = { value, of: `routing target ${name} maxConcurrency` };
+    }
+  }
+  return { value: cap?.value, of: cap?.of ?? 'no capped routing target', problems };
+}
+
+/**
+ * A ScaledObject trigger on a capped per-replica metric scales out at 70–80 % of the cap (the product brief):
+ * a threshold equal to the cap scales out only once every replica is full and queueing.
+ */
+export function thresholdProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const scaler of objects.filter((o) => o.kind === 'ScaledObject')) {
+    const { workload } = scaleTarget(objects, scaler);
+    if (!workload) continue;
+    for (const trigger of (scaler.spec as IScaledObjectSpec).triggers) {
+      const query = trigger.metadata.query ?? '';
+      const metric = Object.keys(CAPPED_METRICS).find((name) => new RegExp(`(^|[^\\w:])${name}\\b`).test(query));
+      if (!metric || (trigger.metricType ?? 'AverageValue') !== 'AverageValue') continue;
+      const cap = CAPPED_METRICS[metric]!(objects, workload);
+      problems.push(...cap.problems);
+      if (cap.value === undefined) continue;
+      const threshold = Number(trigger.metadata.threshold);
+      const [low, high] = [Math.ceil(cap.value * SCALE_AT.min), Math.floor(cap.value * SCALE_AT.max)];
+      if (!(threshold >= low && threshold <= high)) {
+        problems.push(
+          `${ref(scaler)}: threshold ${trigger.metadata.threshold} on ${metric} is ` +
+            `${Math.round((threshold / cap.value) * 100)} % of ${ref(workload)}'s cap ${cap.value} (${cap.of}): ` +
+            `scale out at 70–80 % of it (${low}–${high})`,
+        );
+      }
+    }
   }
   return problems;
 }
@@ -299,22 +416,17 @@ export function envProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-interface Routing {
-  targets: RoutingTarget[];
-  problems: string[];
-}
-
 /** The routing file inference is pointed at (PARLEY_MODELS_FILE), read from the ConfigMap mounted there. */
-function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): Routing {
+function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): RoutingSummary {
   const path = resolvedEnv(objects, container).get('PARLEY_MODELS_FILE');
-  if (!path) return { targets: [], problems: [] };
+  if (!path) return { targets: [], models: [], problems: [] };
   const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
   const volume = podSpec(workload).volumes?.find((v) => v.name === mount?.name);
   const name = volume?.configMap?.name;
   const key = path.slice((mount?.mountPath.length ?? 0) + 1);
   const text = name ? find<IConfigMap>(objects, 'ConfigMap', name)?.data?.[key] : undefined;
   if (text === undefined)
-    return { targets: [], problems: [`PARLEY_MODELS_FILE ${path}: no ConfigMap key mounted there`] };
+    return { targets: [], models: [], problems: [`PARLEY_MODELS_FILE ${path}: no ConfigMap key mounted there`] };
   return readRouting(text, `ConfigMap/${name} ${key}`);
 }
 
@@ -441,6 +553,8 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...storageProblems(objects),
     ...coverageProblems(objects),
     ...scalingProblems(objects),
+    ...fallbackProblems(objects),
+    ...thresholdProblems(objects),
     ...shutdownProblems(objects),
     ...envProblems(objects),
     ...referenceProblems(objects),

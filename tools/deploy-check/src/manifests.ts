@@ -174,7 +174,9 @@ function typeName(checker: ts.TypeChecker, type: ts.Type): string {
 
 /** The types a value may have there: the members of a union, without `undefined` and `null`. */
 function members(type: ts.Type): ts.Type[] {
-  return (type.isUnion() ? type.types : [type]).filter((t) => (t.flags & ts.TypeFlags.Nullable) === 0);
+  return (type.isUnion() ? type.types : [type]).filter(
+    (t) => (t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)) === 0,
+  );
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { serviceEnvNames } from './env-names.js';
 import { imageProblems, manifestProblems } from './k8s-policy.js';
 import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
@@ -152,6 +153,78 @@ describe('policy - rejects', () => {
       expect.stringMatching(
         /Deployment\/inference is already scaled by (ScaledObject\/inference|HorizontalPodAutoscaler\/gateway)$/,
       ),
+    );
+  });
+
+  it('spec.replicas on a workload an autoscaler owns', () => {
+    const objects = broken('Deployment', 'gateway', (o) => (o.spec.replicas = 2));
+    expect(manifestProblems(objects)).toEqual([
+      'Deployment/gateway: sets spec.replicas (2), which HorizontalPodAutoscaler/gateway owns: each apply would reset it',
+    ]);
+    const vllm = broken('StatefulSet', 'vllm', (o) => (o.spec.replicas = 1));
+    expect(manifestProblems(vllm)).toEqual([
+      'StatefulSet/vllm: sets spec.replicas (1), which ScaledObject/vllm owns: each apply would reset it',
+    ]);
+    // NATS is not autoscaled: its three replicas are the cluster's size.
+    expect(prod.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'nats')?.spec).toMatchObject({
+      replicas: 3,
+    });
+  });
+
+  it('a KEDA fallback that can scale below the current replicas when Prometheus is unreachable', () => {
+    const unset = broken('ScaledObject', 'vllm', (o) => delete o.spec.fallback.behavior);
+    expect(manifestProblems(unset)).toEqual([
+      'ScaledObject/vllm: fallback behavior static can scale below the current replicas when metrics fail ' +
+        '(use currentReplicas or currentReplicasIfHigher)',
+    ]);
+    const lower = broken('ScaledObject', 'inference', (o) => (o.spec.fallback.behavior = 'currentReplicasIfLower'));
+    expect(manifestProblems(lower)).toContainEqual(
+      expect.stringContaining('ScaledObject/inference: fallback behavior currentReplicasIfLower can scale below'),
+    );
+    const none = broken('ScaledObject', 'vllm', (o) => delete o.spec.fallback);
+    expect(manifestProblems(none)).toEqual([]);
+  });
+
+  it('a scaler threshold outside 70–80 % of the cap of what it scales', () => {
+    const atCap = broken('ScaledObject', 'inference', (o) => (o.spec.triggers[0].metadata.threshold = '128'));
+    expect(manifestProblems(atCap)).toEqual([
+      "ScaledObject/inference: threshold 128 on parley_active_streams is 100 % of Deployment/inference's cap 128 " +
+        '(routing target vllm maxConcurrency): scale out at 70–80 % of it (90–102)',
+    ]);
+    const vllm = broken('ScaledObject', 'vllm', (o) => (o.spec.triggers[0].metadata.threshold = '20'));
+    expect(manifestProblems(vllm)).toEqual([
+      expect.stringMatching(
+        /^ScaledObject\/vllm: threshold 20 on vllm:num_requests_running is \d+ % of StatefulSet\/vllm's cap \d+ \(--max-num-seqs\)/,
+      ),
+    ]);
+    const noFlag = broken('StatefulSet', 'vllm', (o) => {
+      container(o).args = container(o).args.filter((a: string) => !a.startsWith('--max-num-seqs'));
+    });
+    expect(manifestProblems(noFlag)).toEqual(['StatefulSet/vllm: no --max-num-seqs for its scaler to be tied to']);
+  });
+
+  it('a routing file whose cap the inference threshold cannot be tied to, or whose split changes the cap', () => {
+    const routing = (change: (file: Record<string, any>) => void) =>
+      broken('ConfigMap', 'parley-routing', (o) => {
+        const file = parse(o.data['models.yaml']);
+        change(file);
+        o.data['models.yaml'] = stringify(file);
+      });
+    const uncapped = routing((file) => delete file.targets.vllm.maxConcurrency);
+    expect(manifestProblems(uncapped)).toEqual([
+      'routing target vllm: no maxConcurrency for the inference scaler to be tied to',
+    ]);
+    // 3 of 4 conversations go to vllm: its 128 streams are full at 170 per replica, and 96 is 56 % of that.
+    const split = routing((file) => {
+      file.targets.other = { ...file.targets.vllm };
+      file.models.support.split = [
+        { target: 'vllm', weight: 3 },
+        { target: 'other', weight: 1 },
+      ];
+    });
+    expect(manifestProblems(split)).toContainEqual(
+      "ScaledObject/inference: threshold 96 on parley_active_streams is 56 % of Deployment/inference's cap 170 " +
+        '(routing target vllm maxConcurrency): scale out at 70–80 % of it (119–136)',
     );
   });
 

@@ -12,10 +12,19 @@ export interface RoutingTarget {
   baseUrl?: string;
   model?: string;
   apiKeyEnv?: string;
+  /** Streams in flight per inference replica (the bulkhead); a static target has none. */
+  maxConcurrency?: number;
+}
+
+/** A model alias and the targets its conversations are split over, by weight. */
+export interface RoutingModel {
+  alias: string;
+  split: { target: string; weight: number }[];
 }
 
 export interface RoutingSummary {
   targets: RoutingTarget[];
+  models: RoutingModel[];
   /** Problems found: a model naming a target that does not exist, a file that is not a routing file. */
   problems: string[];
 }
@@ -23,7 +32,7 @@ export interface RoutingSummary {
 export function readRouting(text: string, source: string): RoutingSummary {
   const file: unknown = parse(text);
   if (!isObject(file) || !isObject(file.targets) || !isObject(file.models)) {
-    return { targets: [], problems: [`${source}: expected top-level "targets" and "models" maps`] };
+    return { targets: [], models: [], problems: [`${source}: expected top-level "targets" and "models" maps`] };
   }
   const problems: string[] = [];
   const targets = Object.entries(file.targets).map(([name, raw]): RoutingTarget => {
@@ -35,13 +44,21 @@ export function readRouting(text: string, source: string): RoutingSummary {
       baseUrl: str('baseUrl'),
       model: str('model'),
       apiKeyEnv: str('apiKeyEnv'),
+      maxConcurrency: typeof t.maxConcurrency === 'number' ? t.maxConcurrency : undefined,
     };
   });
+  const models: RoutingModel[] = [];
   const names = new Set(targets.map((t) => t.name));
   for (const [alias, raw] of Object.entries(file.models)) {
     const model = isObject(raw) ? raw : {};
     const split = Array.isArray(model.split) ? model.split : [];
     if (split.length === 0) problems.push(`${source}: model "${alias}" has no split targets`);
+    models.push({
+      alias,
+      split: split.flatMap((s: unknown) =>
+        isObject(s) && typeof s.target === 'string' ? [{ target: s.target, weight: Number(s.weight ?? 1) }] : [],
+      ),
+    });
     const used = [
       ...split.map((s: unknown) => (isObject(s) ? s.target : undefined)),
       ...(Array.isArray(model.fallbacks) ? model.fallbacks : []),
@@ -52,7 +69,7 @@ export function readRouting(text: string, source: string): RoutingSummary {
       }
     }
   }
-  return { targets, problems };
+  return { targets, models, problems };
 }
 
 /** The host and port of an http(s) URL, e.g. `{ host: 'vllm', port: 8000 }` for `http://vllm:8000/v1`. */
