@@ -5,6 +5,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
 import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
+import { flagValue } from './routing.js';
 
 const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
 const rendered = new Map<string, K8sObject[]>(TARGETS.map((dir) => [dir, renderKustomize(repoPath(dir))]));
@@ -69,6 +70,21 @@ describe('k8s - overlays', () => {
     const privately = pods.filter((pod) => pod.containers.some((c) => c.image?.startsWith('registry.example.com/')));
     expect(privately).toHaveLength(3);
     for (const pod of privately) expect(pod.imagePullSecrets).toEqual([{ name: 'parley-registry' }]);
+  });
+
+  it('vLLM batches no more full-context sequences than the KV cache docs/deploy.md works out holds', () => {
+    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'vllm');
+    const args = (vllm as K8sObject & { spec: { template: { spec: IPodSpec } } }).spec.template.spec.containers[0]!
+      .args!;
+    const flag = (name: string) => Number(flagValue(args, name));
+    // docs/deploy.md, "Sizing": Llama 3.1 8B in bf16 on an 80 GB GPU; ~1 GB for activations and CUDA graphs.
+    const kvBytesPerToken = 32 * 8 * 128 * 2 * 2;
+    const kvCacheBytes = (80 * flag('--gpu-memory-utilization') - 16 - 1) * 1e9;
+    expect(flag('--max-model-len')).toBe(8192);
+    expect(flag('--max-num-seqs') * flag('--max-model-len') * kvBytesPerToken).toBeLessThanOrEqual(kvCacheBytes);
+    expect(readFileSync(repoPath('docs/deploy.md'), 'utf8')).toContain(
+      `So \`--max-num-seqs=${flag('--max-num-seqs')}\``,
+    );
   });
 
   it('every Secret the manifests reference is explained in docs/deploy.md', () => {
