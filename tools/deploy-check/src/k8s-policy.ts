@@ -6,6 +6,7 @@ import { Defaults } from '@parley/config';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IPrometheusRuleSpec } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRuleSpec';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IScaledObjectSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObjectSpec';
@@ -544,6 +545,60 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
   return { names, problems };
 }
 
+/** The NATS exporter's flag that makes it serve the metrics of a prefix (prometheus-nats-exporter). */
+const EXPORTER_FLAGS: [RegExp, string][] = [
+  [/^jetstream_/, '-jsz'],
+  [/^gnatsd_healthz_/, '-healthz'],
+  [/^gnatsd_varz_/, '-varz'],
+  [/^gnatsd_connz_/, '-connz'],
+  [/^gnatsd_routez_/, '-routez'],
+];
+
+/**
+ * The JetStream alerts agree with the NATS StatefulSet: its exporter serves every NATS metric they read, a
+ * count of healthy servers they compare with is its replicas, and, where they compare the servers' stream
+ * counts, every server holds every stream (PARLEY_JETSTREAM_REPLICAS equal to the servers).
+ */
+export function natsAlertProblems(objects: K8sObject[]): string[] {
+  const nats = find<IStatefulSet>(objects, 'StatefulSet', 'nats');
+  const rules = objects
+    .filter((o) => o.kind === 'PrometheusRule')
+    .flatMap((o) => (o.spec as IPrometheusRuleSpec).groups?.flatMap((g) => g.rules ?? []) ?? [])
+    .filter((rule) => rule.alert && typeof rule.expr === 'string' && /\b(jetstream|gnatsd)_/.test(rule.expr));
+  if (rules.length === 0) return [];
+  if (!nats) return ['alerts read NATS metrics, but there is no StatefulSet/nats'];
+  const servers = nats.spec?.replicas ?? 1;
+  const exporter = podSpec(nats).containers.find((c) => c.name === 'exporter');
+  const flags = (exporter?.args ?? []).map((arg) => arg.split('=')[0]!);
+  const problems: string[] = [];
+  for (const rule of rules) {
+    const expr = rule.expr as string;
+    const where = `alert ${rule.alert}`;
+    for (const metric of new Set(expr.match(/\b(jetstream|gnatsd)_[a-z_]+/g))) {
+      const flag = EXPORTER_FLAGS.find(([prefix]) => prefix.test(metric))?.[1];
+      if (!flag) problems.push(`${where}: ${metric} is from no NATS exporter endpoint this check knows`);
+      else if (!flags.includes(flag))
+        problems.push(`${where}: ${metric} needs the NATS exporter's ${flag}, not in its args`);
+    }
+    const healthy = /count\(\s*gnatsd_healthz_status\b[^)]*==\s*0\s*\)\s*<\s*(\d+)/.exec(expr);
+    if (healthy && Number(healthy[1]) !== servers) {
+      problems.push(`${where}: compares with ${healthy[1]} healthy servers, StatefulSet/nats has ${servers}`);
+    }
+    if (/\bjetstream_server_total_streams\b/.test(expr)) {
+      const gateway = workloads(objects).find((w) => w.metadata.name === 'gateway');
+      const container = gateway && podSpec(gateway).containers[0];
+      const replicas = Number((container && resolvedEnv(objects, container).get('PARLEY_JETSTREAM_REPLICAS')) ?? 1);
+      if (replicas !== servers) {
+        problems.push(
+          `${where}: assumes every server holds every stream, but PARLEY_JETSTREAM_REPLICAS is ${replicas} ` +
+            `on ${servers} NATS servers`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
 /** Every rule above, over one rendered overlay. */
 export function manifestProblems(objects: K8sObject[]): string[] {
   return [
@@ -558,6 +613,7 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...shutdownProblems(objects),
     ...envProblems(objects),
     ...referenceProblems(objects),
+    ...natsAlertProblems(objects),
     ...routingProblems(objects),
     ...secretReferences(objects).problems,
   ];

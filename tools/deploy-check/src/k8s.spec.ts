@@ -41,11 +41,23 @@ describe.each(TARGETS)('k8s - %s', (dir) => {
 });
 
 describe('k8s - alerts', () => {
-  it('the PrometheusRule carries exactly the alerts of the compose stack', () => {
-    const rule = rendered.get('k8s/base')!.find((o) => o.kind === 'PrometheusRule') as
-      (K8sObject & { spec: { groups: unknown } }) | undefined;
+  const groups = (
+    rendered.get('k8s/base')!.find((o) => o.kind === 'PrometheusRule') as K8sObject & {
+      spec: { groups: { name: string; rules: { alert: string }[] }[] };
+    }
+  ).spec.groups;
+
+  it("the PrometheusRule carries exactly the alerts of the compose stack, and the JetStream cluster's", () => {
     const compose = parse(readFileSync(repoPath('docker/prometheus/alerts.yml'), 'utf8')) as { groups: unknown };
-    expect(rule?.spec.groups).toEqual(compose.groups);
+    expect(groups.filter((g) => g.name !== 'parley-jetstream')).toEqual(compose.groups);
+    expect(groups.find((g) => g.name === 'parley-jetstream')?.rules.map((r) => r.alert)).toEqual([
+      'ParleyJetStreamStorageHigh',
+      'ParleyJetStreamStorageFull',
+      'ParleyJetStreamServerDown',
+      'ParleyJetStreamQuorumLost',
+      'ParleyJetStreamStreamsDiffer',
+      'ParleyJetStreamConsumersHigh',
+    ]);
   });
 });
 

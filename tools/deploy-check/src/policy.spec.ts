@@ -266,6 +266,32 @@ describe('policy - rejects', () => {
     );
   });
 
+  it('JetStream alerts that disagree with the NATS StatefulSet or read metrics its exporter does not serve', () => {
+    const five = broken('StatefulSet', 'nats', (o) => (o.spec.replicas = 5));
+    expect(manifestProblems(five)).toEqual([
+      'alert ParleyJetStreamServerDown: compares with 3 healthy servers, StatefulSet/nats has 5',
+      'alert ParleyJetStreamStreamsDiffer: assumes every server holds every stream, but PARLEY_JETSTREAM_REPLICAS ' +
+        'is 3 on 5 NATS servers',
+    ]);
+    const noJsz = broken('StatefulSet', 'nats', (o) => {
+      const exporter = o.spec.template.spec.containers.find((c: any) => c.name === 'exporter');
+      exporter.args = exporter.args.filter((a: string) => !a.startsWith('-jsz') && a !== '-healthz');
+    });
+    expect(manifestProblems(noJsz)).toEqual(
+      expect.arrayContaining([
+        "alert ParleyJetStreamStorageHigh: jetstream_server_total_message_bytes needs the NATS exporter's -jsz, " +
+          'not in its args',
+        "alert ParleyJetStreamServerDown: gnatsd_healthz_status needs the NATS exporter's -healthz, not in its args",
+      ]),
+    );
+    const leafz = broken('PrometheusRule', 'parley', (o) => {
+      o.spec.groups.find((g: any) => g.name === 'parley-jetstream').rules[5].expr = 'max(gnatsd_leafz_conn) > 1';
+    });
+    expect(manifestProblems(leafz)).toEqual([
+      'alert ParleyJetStreamConsumersHigh: gnatsd_leafz_conn is from no NATS exporter endpoint this check knows',
+    ]);
+  });
+
   it('a Secret with a value in the manifests', () => {
     const objects = [
       ...prod,
