@@ -121,11 +121,13 @@ export function composeProblems(compose: ComposeFile, file: string): string[] {
  * a compose service serving the model the target asks for.
  */
 function composeRouting(compose: ComposeFile, inference: ComposeService, base: string): RoutingSummary {
-  const result: RoutingSummary = { targets: [], problems: [] };
+  const result: RoutingSummary = { targets: [], models: [], problems: [] };
   const path = environment(inference).get('PARLEY_MODELS_FILE');
   if (!path) return result;
   const mount = bindMounts(inference).find(([, target]) => path.startsWith(`${target}/`));
-  if (!mount) return { targets: [], problems: [`inference: PARLEY_MODELS_FILE ${path} is not in a mounted directory`] };
+  if (!mount) {
+    return { ...result, problems: [`inference: PARLEY_MODELS_FILE ${path} is not in a mounted directory`] };
+  }
   const dir = join(base, mount[0]);
   if (!existsSync(join(dir, path.slice(mount[1].length + 1)))) {
     result.problems.push(`inference: PARLEY_MODELS_FILE ${path} does not exist in ${mount[0]}`);

@@ -6,8 +6,10 @@ import { Defaults } from '@parley/config';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IPrometheusRuleSpec } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRuleSpec';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IScaledObjectSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObjectSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { isParleyService, serviceEnvNames } from './env-names.js';
 import { ref, type K8sObject } from './manifests.js';
@@ -85,6 +87,93 @@ export function containerProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/**
+ * A non-root container can read the Secret volumes it mounts. Kubelet writes a Secret's files owned by root
+ * (uid 0, gid 0) with the item's `mode` or the volume's `defaultMode` (0644 when unset). A pod `fsGroup`
+ * makes them group-owned by that group and group-readable, and every container of the pod is in it.
+ * Without one, a non-root process reads them only through the bits for others (or for group 0, if it is in it).
+ */
+export function secretVolumeProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    const pod = spec.securityContext ?? {};
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+      const sc = container.securityContext ?? {};
+      const uid = sc.runAsUser ?? pod.runAsUser;
+      const nonRoot = uid !== undefined ? uid !== 0 : (sc.runAsNonRoot ?? pod.runAsNonRoot) === true;
+      if (!nonRoot || pod.fsGroup !== undefined) continue;
+      const inRootGroup = (sc.runAsGroup ?? pod.runAsGroup) === 0 || (pod.supplementalGroups ?? []).includes(0);
+      for (const mount of container.volumeMounts ?? []) {
+        const volume = spec.volumes?.find((v) => v.name === mount.name);
+        const secrets = [
+          ...(volume?.secret ? [{ ...volume.secret, name: volume.secret.secretName }] : []),
+          ...(volume?.projected?.sources ?? []).flatMap((source) =>
+            source.secret ? [{ ...source.secret, defaultMode: volume!.projected!.defaultMode }] : [],
+          ),
+        ];
+        for (const secret of secrets) {
+          const defaultMode = secret.defaultMode ?? 0o644;
+          const modes = secret.items?.length ? secret.items.map((item) => item.mode ?? defaultMode) : [defaultMode];
+          const readable = (mode: number) => (mode & 0o004) !== 0 || ((mode & 0o040) !== 0 && inRootGroup);
+          for (const mode of new Set(modes.filter((m) => !readable(m)))) {
+            problems.push(
+              `${ref(workload)} container ${container.name}: Secret ${secret.name ?? '?'} (volume ${mount.name}) ` +
+                `is mode 0${mode.toString(8)} owned by root, unreadable for uid ${uid ?? 'non-root'}: ` +
+                `set the pod's fsGroup or a defaultMode readable by others`,
+            );
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Images whose processes need a user name although they ship no user for the uid they run as here: vLLM's
+ * (PyTorch calls getpass.getuser() at import, which reads LOGNAME or USER, else the password database, and
+ * exits with "getpwuid(): uid not found"). Run as non-root, they need HOME and LOGNAME or USER.
+ */
+const NEEDS_USER_ENV = [/^(docker\.io\/)?vllm\/vllm-openai[:@]/];
+
+export function identityProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    for (const container of spec.containers) {
+      if (!NEEDS_USER_ENV.some((image) => image.test(container.image ?? ''))) continue;
+      if ((container.securityContext?.runAsUser ?? spec.securityContext?.runAsUser ?? 0) === 0) continue;
+      const env = resolvedEnv(objects, container);
+      const where = `${ref(workload)} container ${container.name}`;
+      if (!env.get('HOME')) problems.push(`${where}: runs as a uid without a passwd entry and sets no HOME`);
+      if (!env.get('USER') && !env.get('LOGNAME')) {
+        problems.push(`${where}: runs as a uid without a passwd entry and sets neither USER nor LOGNAME`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Claims bind on a default storage class: one asking ReadWriteMany must name its class, since the default
+ * class of most clusters (block storage) provides only ReadWriteOnce and the claim would stay Pending.
+ */
+export function storageProblems(objects: K8sObject[]): string[] {
+  const claims = [
+    ...objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => ({ where: ref(o), spec: o.spec })),
+    ...workloads(objects).flatMap((w) =>
+      ((w as IStatefulSet).spec?.volumeClaimTemplates ?? []).map((t) => ({
+        where: `${ref(w)} volumeClaimTemplate ${t.metadata?.name ?? '?'}`,
+        spec: t.spec,
+      })),
+    ),
+  ] as { where: string; spec?: { accessModes?: string[]; storageClassName?: string } }[];
+  return claims
+    .filter(({ spec }) => spec?.accessModes?.includes('ReadWriteMany') && !spec.storageClassName)
+    .map(({ where }) => `${where}: asks ReadWriteMany with no storageClassName (Pending on most default classes)`);
+}
+
 /** Every workload is selected by a Service and covered by a PodDisruptionBudget. */
 export function coverageProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -110,35 +199,155 @@ export function coverageProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+const scalers = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject');
+
+/** The workload an HPA or a ScaledObject scales, if it is in the manifests. */
+function scaleTarget(objects: K8sObject[], scaler: K8sObject): { key: string; workload?: Workload & K8sObject } {
+  const target = (scaler.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+  const kind = target?.kind ?? 'Deployment';
+  const workload = target?.name ? find<Workload>(objects, kind, target.name) : undefined;
+  return { key: `${kind}/${target?.name ?? '?'}`, workload };
+}
+
 /**
- * Autoscalers point at workloads that exist, and no workload has two (an HPA and a KEDA ScaledObject would
- * fight over its replica count).
+ * Autoscalers point at workloads that exist, no workload has two (an HPA and a KEDA ScaledObject would
+ * fight over its replica count), and a scaled workload leaves `spec.replicas` to its autoscaler: every
+ * `kubectl apply` would otherwise reset it, e.g. vLLM to one replica in the middle of a peak.
  */
 export function scalingProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
-  for (const scaler of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject')) {
-    const target = (scaler.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
-    const kind = target?.kind ?? 'Deployment';
-    if (!target?.name || !find(objects, kind, target.name)) {
-      problems.push(`${ref(scaler)}: scale target ${kind}/${target?.name ?? '?'} does not exist`);
+  for (const scaler of scalers(objects)) {
+    const { key, workload } = scaleTarget(objects, scaler);
+    if (!workload) {
+      problems.push(`${ref(scaler)}: scale target ${key} does not exist`);
       continue;
     }
-    const key = `${kind}/${target.name}`;
     const other = seen.get(key);
     if (other) problems.push(`${ref(scaler)}: ${key} is already scaled by ${other}`);
     seen.set(key, ref(scaler));
+    const replicas = workload.spec?.replicas;
+    if (replicas !== undefined) {
+      problems.push(`${key}: sets spec.replicas (${replicas}), which ${ref(scaler)} owns: each apply would reset it`);
+    }
   }
   return problems;
 }
 
-/** Preemption-safe shutdown: a preStop pause and a grace period that covers it plus the service's own drain. */
+/**
+ * When its metrics cannot be read, a ScaledObject's fallback keeps at least the replicas it has: the behavior
+ * `currentReplicas` or `currentReplicasIfHigher` (KEDA 2.17). The default, `static`, moves the workload to
+ * `fallback.replicas` whatever it runs, and `currentReplicasIfLower` caps it there: both can scale a busy
+ * workload down while it is blind.
+ */
+export function fallbackProblems(objects: K8sObject[]): string[] {
+  return objects
+    .filter((o) => o.kind === 'ScaledObject')
+    .flatMap((scaler) => {
+      const fallback = (scaler.spec as IScaledObjectSpec).fallback;
+      const behavior = fallback?.behavior ?? 'static';
+      if (!fallback || behavior === 'currentReplicas' || behavior === 'currentReplicasIfHigher') return [];
+      return [
+        `${ref(scaler)}: fallback behavior ${behavior} can scale below the current replicas when metrics fail ` +
+          `(use currentReplicas or currentReplicasIfHigher)`,
+      ];
+    });
+}
+
+/** Scale-out at 70–80 % of a replica's cap: early enough that it rarely queues, late enough to use it. */
+const SCALE_AT = { min: 0.7, max: 0.8 };
+
+interface Cap {
+  value?: number;
+  /** Where the cap comes from, for messages. */
+  of: string;
+  problems: string[];
+}
+
+/**
+ * What a per-replica metric is capped at: inference's streams in flight by its routing targets'
+ * maxConcurrency, vLLM's running requests by its --max-num-seqs.
+ */
+const CAPPED_METRICS: Record<string, (objects: K8sObject[], workload: Workload & K8sObject) => Cap> = {
+  parley_active_streams: (objects, workload) => {
+    const container = podSpec(workload).containers.find((c) => c.name === 'inference');
+    return container ? routingCap(routingOf(objects, workload, container)) : { of: 'no routing', problems: [] };
+  },
+  'vllm:num_requests_running': (_objects, workload) => {
+    const server = podSpec(workload).containers[0]!;
+    const value = flagValue([...(server.command ?? []), ...(server.args ?? [])], '--max-num-seqs');
+    return value === undefined
+      ? { of: '--max-num-seqs', problems: [`${ref(workload)}: no --max-num-seqs for its scaler to be tied to`] }
+      : { value: Number(value), of: '--max-num-seqs', problems: [] };
+  },
+};
+
+/**
+ * The streams one inference replica holds before a bulkhead is full: for each model, the first of its split
+ * targets to fill (a target of weight w out of W gets w/W of the model's streams), the smallest over the
+ * models. Static targets have no cap; a networked one must state its maxConcurrency here.
+ */
+function routingCap(routing: RoutingSummary): Cap {
+  const problems: string[] = [];
+  let cap: { value: number; of: string } | undefined;
+  for (const model of routing.models) {
+    const total = model.split.reduce((sum, s) => sum + s.weight, 0);
+    for (const { target: name, weight } of model.split) {
+      const target = routing.targets.find((t) => t.name === name);
+      if (!target || target.provider === 'static' || weight <= 0) continue;
+      if (target.maxConcurrency === undefined) {
+        problems.push(`routing target ${name}: no maxConcurrency for the inference scaler to be tied to`);
+        continue;
+      }
+      const value = Math.floor((target.maxConcurrency * total) / weight);
+      if (!cap || value < cap.value) cap = { value, of: `routing target ${name} maxConcurrency` };
+    }
+  }
+  return { value: cap?.value, of: cap?.of ?? 'no capped routing target', problems };
+}
+
+/**
+ * A ScaledObject trigger on a capped per-replica metric scales out at 70–80 % of the cap (the product brief):
+ * a threshold equal to the cap scales out only once every replica is full and queueing.
+ */
+export function thresholdProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const scaler of objects.filter((o) => o.kind === 'ScaledObject')) {
+    const { workload } = scaleTarget(objects, scaler);
+    if (!workload) continue;
+    for (const trigger of (scaler.spec as IScaledObjectSpec).triggers) {
+      const query = trigger.metadata.query ?? '';
+      const metric = Object.keys(CAPPED_METRICS).find((name) => new RegExp(`(^|[^\\w:])${name}\\b`).test(query));
+      if (!metric || (trigger.metricType ?? 'AverageValue') !== 'AverageValue') continue;
+      const cap = CAPPED_METRICS[metric]!(objects, workload);
+      problems.push(...cap.problems);
+      if (cap.value === undefined) continue;
+      const threshold = Number(trigger.metadata.threshold);
+      const [low, high] = [Math.ceil(cap.value * SCALE_AT.min), Math.floor(cap.value * SCALE_AT.max)];
+      if (!(threshold >= low && threshold <= high)) {
+        problems.push(
+          `${ref(scaler)}: threshold ${trigger.metadata.threshold} on ${metric} is ` +
+            `${Math.round((threshold / cap.value) * 100)} % of ${ref(workload)}'s cap ${cap.value} (${cap.of}): ` +
+            `scale out at 70–80 % of it (${low}–${high})`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Preemption-safe shutdown: a preStop pause and a grace period that covers it plus the service's own drain.
+ * Every container of a Deployment; the first of a StatefulSet (the server: NATS, vLLM), whose others are
+ * sidecars such as NATS's metrics exporter.
+ */
 export function shutdownProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  for (const workload of workloads(objects).filter((w) => w.kind === 'Deployment')) {
+  for (const workload of workloads(objects)) {
     const spec = podSpec(workload);
     const grace = spec.terminationGracePeriodSeconds ?? 30;
-    for (const container of spec.containers) {
+    for (const container of workload.kind === 'StatefulSet' ? spec.containers.slice(0, 1) : spec.containers) {
       const where = `${ref(workload)} container ${container.name}`;
       const preStop = container.lifecycle?.preStop;
       if (!preStop) {
@@ -209,14 +418,14 @@ export function envProblems(objects: K8sObject[]): string[] {
 /** The routing file inference is pointed at (PARLEY_MODELS_FILE), read from the ConfigMap mounted there. */
 function routingOf(objects: K8sObject[], workload: Workload, container: IContainer): RoutingSummary {
   const path = resolvedEnv(objects, container).get('PARLEY_MODELS_FILE');
-  if (!path) return { targets: [], problems: [] };
+  if (!path) return { targets: [], models: [], problems: [] };
   const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
   const volume = podSpec(workload).volumes?.find((v) => v.name === mount?.name);
   const name = volume?.configMap?.name;
   const key = path.slice((mount?.mountPath.length ?? 0) + 1);
   const text = name ? find<IConfigMap>(objects, 'ConfigMap', name)?.data?.[key] : undefined;
   if (text === undefined)
-    return { targets: [], problems: [`PARLEY_MODELS_FILE ${path}: no ConfigMap key mounted there`] };
+    return { targets: [], models: [], problems: [`PARLEY_MODELS_FILE ${path}: no ConfigMap key mounted there`] };
   return readRouting(text, `ConfigMap/${name} ${key}`);
 }
 
@@ -318,6 +527,7 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
   for (const workload of workloads(objects)) {
     const spec = podSpec(workload);
     for (const volume of spec.volumes ?? []) if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const pull of spec.imagePullSecrets ?? []) if (pull.name) names.add(pull.name);
     for (const container of [...spec.containers, ...(spec.initContainers ?? [])]) {
       for (const variable of container.env ?? []) {
         const name = variable.valueFrom?.secretKeyRef?.name;
@@ -333,15 +543,75 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
   return { names, problems };
 }
 
+/** The NATS exporter's flag that makes it serve the metrics of a prefix (prometheus-nats-exporter). */
+const EXPORTER_FLAGS: [RegExp, string][] = [
+  [/^jetstream_/, '-jsz'],
+  [/^gnatsd_healthz_/, '-healthz'],
+  [/^gnatsd_varz_/, '-varz'],
+  [/^gnatsd_connz_/, '-connz'],
+  [/^gnatsd_routez_/, '-routez'],
+];
+
+/**
+ * The JetStream alerts agree with the NATS StatefulSet: its exporter serves every NATS metric they read, a
+ * count of healthy servers they compare with is its replicas, and, where they compare the servers' stream
+ * counts, every server holds every stream (PARLEY_JETSTREAM_REPLICAS equal to the servers).
+ */
+export function natsAlertProblems(objects: K8sObject[]): string[] {
+  const nats = find<IStatefulSet>(objects, 'StatefulSet', 'nats');
+  const rules = objects
+    .filter((o) => o.kind === 'PrometheusRule')
+    .flatMap((o) => (o.spec as IPrometheusRuleSpec).groups?.flatMap((g) => g.rules ?? []) ?? [])
+    .filter((rule) => rule.alert && typeof rule.expr === 'string' && /\b(jetstream|gnatsd)_/.test(rule.expr));
+  if (rules.length === 0) return [];
+  if (!nats) return ['alerts read NATS metrics, but there is no StatefulSet/nats'];
+  const servers = nats.spec?.replicas ?? 1;
+  const exporter = podSpec(nats).containers.find((c) => c.name === 'exporter');
+  const flags = (exporter?.args ?? []).map((arg) => arg.split('=')[0]!);
+  const problems: string[] = [];
+  for (const rule of rules) {
+    const expr = rule.expr as string;
+    const where = `alert ${rule.alert}`;
+    for (const metric of new Set(expr.match(/\b(jetstream|gnatsd)_[a-z_]+/g))) {
+      const flag = EXPORTER_FLAGS.find(([prefix]) => prefix.test(metric))?.[1];
+      if (!flag) problems.push(`${where}: ${metric} is from no NATS exporter endpoint this check knows`);
+      else if (!flags.includes(flag))
+        problems.push(`${where}: ${metric} needs the NATS exporter's ${flag}, not in its args`);
+    }
+    const healthy = /count\(\s*gnatsd_healthz_status\b[^)]*==\s*0\s*\)\s*<\s*(\d+)/.exec(expr);
+    if (healthy && Number(healthy[1]) !== servers) {
+      problems.push(`${where}: compares with ${healthy[1]} healthy servers, StatefulSet/nats has ${servers}`);
+    }
+    if (/\bjetstream_server_total_streams\b/.test(expr)) {
+      const gateway = workloads(objects).find((w) => w.metadata.name === 'gateway');
+      const container = gateway && podSpec(gateway).containers[0];
+      const replicas = Number((container && resolvedEnv(objects, container).get('PARLEY_JETSTREAM_REPLICAS')) ?? 1);
+      if (replicas !== servers) {
+        problems.push(
+          `${where}: assumes every server holds every stream, but PARLEY_JETSTREAM_REPLICAS is ${replicas} ` +
+            `on ${servers} NATS servers`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
 /** Every rule above, over one rendered overlay. */
 export function manifestProblems(objects: K8sObject[]): string[] {
   return [
     ...containerProblems(objects),
+    ...secretVolumeProblems(objects),
+    ...identityProblems(objects),
+    ...storageProblems(objects),
     ...coverageProblems(objects),
     ...scalingProblems(objects),
+    ...fallbackProblems(objects),
+    ...thresholdProblems(objects),
     ...shutdownProblems(objects),
     ...envProblems(objects),
     ...referenceProblems(objects),
+    ...natsAlertProblems(objects),
     ...routingProblems(objects),
     ...secretReferences(objects).problems,
   ];

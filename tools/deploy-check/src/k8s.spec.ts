@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
-import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
+import { flagValue } from './routing.js';
 
 const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
 const rendered = new Map<string, K8sObject[]>(TARGETS.map((dir) => [dir, renderKustomize(repoPath(dir))]));
@@ -24,6 +26,10 @@ describe.each(TARGETS)('k8s - %s', (dir) => {
     expect(errors).toEqual([]);
   });
 
+  it('has no field its schema does not declare', () => {
+    expect(unknownFieldProblems(objects)).toEqual([]);
+  });
+
   it('follows every policy rule', () => {
     expect(manifestProblems(objects)).toEqual([]);
   });
@@ -35,11 +41,23 @@ describe.each(TARGETS)('k8s - %s', (dir) => {
 });
 
 describe('k8s - alerts', () => {
-  it('the PrometheusRule carries exactly the alerts of the compose stack', () => {
-    const rule = rendered.get('k8s/base')!.find((o) => o.kind === 'PrometheusRule') as
-      (K8sObject & { spec: { groups: unknown } }) | undefined;
+  const groups = (
+    rendered.get('k8s/base')!.find((o) => o.kind === 'PrometheusRule') as K8sObject & {
+      spec: { groups: { name: string; rules: { alert: string }[] }[] };
+    }
+  ).spec.groups;
+
+  it("the PrometheusRule carries exactly the alerts of the compose stack, and the JetStream cluster's", () => {
     const compose = parse(readFileSync(repoPath('docker/prometheus/alerts.yml'), 'utf8')) as { groups: unknown };
-    expect(rule?.spec.groups).toEqual(compose.groups);
+    expect(groups.filter((g) => g.name !== 'parley-jetstream')).toEqual(compose.groups);
+    expect(groups.find((g) => g.name === 'parley-jetstream')?.rules.map((r) => r.alert)).toEqual([
+      'ParleyJetStreamStorageHigh',
+      'ParleyJetStreamStorageFull',
+      'ParleyJetStreamServerDown',
+      'ParleyJetStreamQuorumLost',
+      'ParleyJetStreamStreamsDiffer',
+      'ParleyJetStreamConsumersHigh',
+    ]);
   });
 });
 
@@ -52,8 +70,33 @@ describe('k8s - overlays', () => {
         .map((o) => o.metadata.name);
     expect(names('k8s/overlays/dev')).toContain('llm-sim');
     expect(names('k8s/overlays/dev')).not.toContain('vllm');
-    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vllm');
+    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'vllm');
     expect(JSON.stringify(vllm)).toContain('"nvidia.com/gpu":"1"');
+  });
+
+  it('prod pulls every image from its private registry with the pull Secret parley-registry', () => {
+    const pods = rendered
+      .get('k8s/overlays/prod')!
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .map((o) => (o as K8sObject & { spec: { template: { spec: IPodSpec } } }).spec.template.spec);
+    const privately = pods.filter((pod) => pod.containers.some((c) => c.image?.startsWith('registry.example.com/')));
+    expect(privately).toHaveLength(3);
+    for (const pod of privately) expect(pod.imagePullSecrets).toEqual([{ name: 'parley-registry' }]);
+  });
+
+  it('vLLM batches no more full-context sequences than the KV cache docs/deploy.md works out holds', () => {
+    const vllm = rendered.get('k8s/overlays/prod')!.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'vllm');
+    const args = (vllm as K8sObject & { spec: { template: { spec: IPodSpec } } }).spec.template.spec.containers[0]!
+      .args!;
+    const flag = (name: string) => Number(flagValue(args, name));
+    // docs/deploy.md, "Sizing": Llama 3.1 8B in bf16 on an 80 GB GPU; ~1 GB for activations and CUDA graphs.
+    const kvBytesPerToken = 32 * 8 * 128 * 2 * 2;
+    const kvCacheBytes = (80 * flag('--gpu-memory-utilization') - 16 - 1) * 1e9;
+    expect(flag('--max-model-len')).toBe(8192);
+    expect(flag('--max-num-seqs') * flag('--max-model-len') * kvBytesPerToken).toBeLessThanOrEqual(kvCacheBytes);
+    expect(readFileSync(repoPath('docs/deploy.md'), 'utf8')).toContain(
+      `So \`--max-num-seqs=${flag('--max-num-seqs')}\``,
+    );
   });
 
   it('every Secret the manifests reference is explained in docs/deploy.md', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { serviceEnvNames } from './env-names.js';
 import { imageProblems, manifestProblems } from './k8s-policy.js';
-import { renderKustomize, validateObject, type K8sObject } from './manifests.js';
+import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 
 // Each rule is shown to reject a deliberately broken copy of the prod overlay, so a rule that stopped
@@ -56,6 +57,79 @@ describe('policy - rejects', () => {
     );
   });
 
+  it('a Secret volume a non-root container cannot read: no fsGroup and a mode closed to others', () => {
+    const noFsGroup = broken('Deployment', 'gateway', (o) => delete o.spec.template.spec.securityContext.fsGroup);
+    expect(manifestProblems(noFsGroup)).toEqual([
+      'Deployment/gateway container gateway: Secret parley-api-keys (volume api-keys) is mode 0440 owned by root, ' +
+        "unreadable for uid 1000: set the pod's fsGroup or a defaultMode readable by others",
+    ]);
+    // Readable by others, or an item's own mode that is: no fsGroup needed.
+    const worldReadable = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys').secret.defaultMode = 0o444;
+    });
+    expect(manifestProblems(worldReadable)).toEqual([]);
+    const item = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys').secret.items = [
+        { key: 'keys', path: 'keys', mode: 0o400 },
+      ];
+    });
+    expect(manifestProblems(item)).toContainEqual(expect.stringContaining('is mode 0400 owned by root'));
+    // A projected volume is the same files.
+    const projected = broken('Deployment', 'gateway', (o) => {
+      delete o.spec.template.spec.securityContext.fsGroup;
+      const volume = o.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys');
+      delete volume.secret;
+      volume.projected = { defaultMode: 0o440, sources: [{ secret: { name: 'parley-api-keys' } }] };
+    });
+    expect(manifestProblems(projected)).toContainEqual(
+      expect.stringContaining('Secret parley-api-keys (volume api-keys) is mode 0440'),
+    );
+  });
+
+  it('vLLM as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
+    const objects = broken('StatefulSet', 'vllm', (o) => {
+      container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME', 'HOME'].includes(e.name));
+    });
+    expect(manifestProblems(objects)).toEqual([
+      'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets no HOME',
+      'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
+    ]);
+    const logname = broken('StatefulSet', 'vllm', (o) => {
+      container(o).env = container(o).env.filter((e: any) => e.name !== 'USER');
+    });
+    expect(manifestProblems(logname)).toEqual([]);
+  });
+
+  it('a claim asking ReadWriteMany of the default storage class', () => {
+    const objects = broken(
+      'StatefulSet',
+      'vllm',
+      (o) => (o.spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany']),
+    );
+    expect(manifestProblems(objects)).toEqual([
+      'StatefulSet/vllm volumeClaimTemplate model-cache: asks ReadWriteMany with no storageClassName (Pending on most default classes)',
+    ]);
+    const named = broken('StatefulSet', 'vllm', (o) => {
+      o.spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany'];
+      o.spec.volumeClaimTemplates[0].spec.storageClassName = 'nfs';
+    });
+    expect(manifestProblems(named)).toEqual([]);
+    const claim = [
+      ...prod,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'shared' },
+        spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } },
+      },
+    ];
+    expect(manifestProblems(claim)).toEqual([
+      'PersistentVolumeClaim/shared: asks ReadWriteMany with no storageClassName (Pending on most default classes)',
+    ]);
+  });
+
   it('a workload no Service selects and no PodDisruptionBudget covers', () => {
     const objects = broken('Deployment', 'responder', (o) => {
       o.spec.template.metadata.labels = { 'app.kubernetes.io/name': 'orphan' };
@@ -79,6 +153,78 @@ describe('policy - rejects', () => {
       expect.stringMatching(
         /Deployment\/inference is already scaled by (ScaledObject\/inference|HorizontalPodAutoscaler\/gateway)$/,
       ),
+    );
+  });
+
+  it('spec.replicas on a workload an autoscaler owns', () => {
+    const objects = broken('Deployment', 'gateway', (o) => (o.spec.replicas = 2));
+    expect(manifestProblems(objects)).toEqual([
+      'Deployment/gateway: sets spec.replicas (2), which HorizontalPodAutoscaler/gateway owns: each apply would reset it',
+    ]);
+    const vllm = broken('StatefulSet', 'vllm', (o) => (o.spec.replicas = 1));
+    expect(manifestProblems(vllm)).toEqual([
+      'StatefulSet/vllm: sets spec.replicas (1), which ScaledObject/vllm owns: each apply would reset it',
+    ]);
+    // NATS is not autoscaled: its three replicas are the cluster's size.
+    expect(prod.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'nats')?.spec).toMatchObject({
+      replicas: 3,
+    });
+  });
+
+  it('a KEDA fallback that can scale below the current replicas when Prometheus is unreachable', () => {
+    const unset = broken('ScaledObject', 'vllm', (o) => delete o.spec.fallback.behavior);
+    expect(manifestProblems(unset)).toEqual([
+      'ScaledObject/vllm: fallback behavior static can scale below the current replicas when metrics fail ' +
+        '(use currentReplicas or currentReplicasIfHigher)',
+    ]);
+    const lower = broken('ScaledObject', 'inference', (o) => (o.spec.fallback.behavior = 'currentReplicasIfLower'));
+    expect(manifestProblems(lower)).toContainEqual(
+      expect.stringContaining('ScaledObject/inference: fallback behavior currentReplicasIfLower can scale below'),
+    );
+    const none = broken('ScaledObject', 'vllm', (o) => delete o.spec.fallback);
+    expect(manifestProblems(none)).toEqual([]);
+  });
+
+  it('a scaler threshold outside 70–80 % of the cap of what it scales', () => {
+    const atCap = broken('ScaledObject', 'inference', (o) => (o.spec.triggers[0].metadata.threshold = '128'));
+    expect(manifestProblems(atCap)).toEqual([
+      "ScaledObject/inference: threshold 128 on parley_active_streams is 100 % of Deployment/inference's cap 128 " +
+        '(routing target vllm maxConcurrency): scale out at 70–80 % of it (90–102)',
+    ]);
+    const vllm = broken('ScaledObject', 'vllm', (o) => (o.spec.triggers[0].metadata.threshold = '20'));
+    expect(manifestProblems(vllm)).toEqual([
+      expect.stringMatching(
+        /^ScaledObject\/vllm: threshold 20 on vllm:num_requests_running is \d+ % of StatefulSet\/vllm's cap \d+ \(--max-num-seqs\)/,
+      ),
+    ]);
+    const noFlag = broken('StatefulSet', 'vllm', (o) => {
+      container(o).args = container(o).args.filter((a: string) => !a.startsWith('--max-num-seqs'));
+    });
+    expect(manifestProblems(noFlag)).toEqual(['StatefulSet/vllm: no --max-num-seqs for its scaler to be tied to']);
+  });
+
+  it('a routing file whose cap the inference threshold cannot be tied to, or whose split changes the cap', () => {
+    const routing = (change: (file: Record<string, any>) => void) =>
+      broken('ConfigMap', 'parley-routing', (o) => {
+        const file = parse(o.data['models.yaml']);
+        change(file);
+        o.data['models.yaml'] = stringify(file);
+      });
+    const uncapped = routing((file) => delete file.targets.vllm.maxConcurrency);
+    expect(manifestProblems(uncapped)).toEqual([
+      'routing target vllm: no maxConcurrency for the inference scaler to be tied to',
+    ]);
+    // 3 of 4 conversations go to vllm: its 128 streams are full at 170 per replica, and 96 is 56 % of that.
+    const split = routing((file) => {
+      file.targets.other = { ...file.targets.vllm };
+      file.models.support.split = [
+        { target: 'vllm', weight: 3 },
+        { target: 'other', weight: 1 },
+      ];
+    });
+    expect(manifestProblems(split)).toContainEqual(
+      "ScaledObject/inference: threshold 96 on parley_active_streams is 56 % of Deployment/inference's cap 170 " +
+        '(routing target vllm maxConcurrency): scale out at 70–80 % of it (119–136)',
     );
   });
 
@@ -106,18 +252,44 @@ describe('policy - rejects', () => {
     expect(manifestProblems(objects)).toContain(
       'Deployment/gateway container gateway: terminationGracePeriodSeconds 30 < preStop 10 s + drain 120 s',
     );
-    const noPause = broken('Deployment', 'vllm', (o) => delete container(o).lifecycle);
-    expect(manifestProblems(noPause)).toContain('Deployment/vllm container vllm: no preStop pause');
+    const noPause = broken('StatefulSet', 'vllm', (o) => delete container(o).lifecycle);
+    expect(manifestProblems(noPause)).toContain('StatefulSet/vllm container vllm: no preStop pause');
   });
 
   it('a routing target asking for a model vLLM does not serve', () => {
-    const objects = broken('Deployment', 'vllm', (o) => {
+    const objects = broken('StatefulSet', 'vllm', (o) => {
       const c = container(o);
       c.args = c.args.map((a: string) => (a.startsWith('--served-model-name=') ? '--served-model-name=other' : a));
     });
     expect(manifestProblems(objects)).toContain(
-      'target vllm: asks for model llama-3.1-8b-instruct, Deployment/vllm serves other',
+      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm serves other',
     );
+  });
+
+  it('JetStream alerts that disagree with the NATS StatefulSet or read metrics its exporter does not serve', () => {
+    const five = broken('StatefulSet', 'nats', (o) => (o.spec.replicas = 5));
+    expect(manifestProblems(five)).toEqual([
+      'alert ParleyJetStreamServerDown: compares with 3 healthy servers, StatefulSet/nats has 5',
+      'alert ParleyJetStreamStreamsDiffer: assumes every server holds every stream, but PARLEY_JETSTREAM_REPLICAS ' +
+        'is 3 on 5 NATS servers',
+    ]);
+    const noJsz = broken('StatefulSet', 'nats', (o) => {
+      const exporter = o.spec.template.spec.containers.find((c: any) => c.name === 'exporter');
+      exporter.args = exporter.args.filter((a: string) => !a.startsWith('-jsz') && a !== '-healthz');
+    });
+    expect(manifestProblems(noJsz)).toEqual(
+      expect.arrayContaining([
+        "alert ParleyJetStreamStorageHigh: jetstream_server_total_message_bytes needs the NATS exporter's -jsz, " +
+          'not in its args',
+        "alert ParleyJetStreamServerDown: gnatsd_healthz_status needs the NATS exporter's -healthz, not in its args",
+      ]),
+    );
+    const leafz = broken('PrometheusRule', 'parley', (o) => {
+      o.spec.groups.find((g: any) => g.name === 'parley-jetstream').rules[5].expr = 'max(gnatsd_leafz_conn) > 1';
+    });
+    expect(manifestProblems(leafz)).toEqual([
+      'alert ParleyJetStreamConsumersHigh: gnatsd_leafz_conn is from no NATS exporter endpoint this check knows',
+    ]);
   });
 
   it('a Secret with a value in the manifests', () => {
@@ -140,6 +312,31 @@ describe('policy - schemas', () => {
     const bad = structuredClone(prod.find((o) => o.kind === 'Deployment')!) as Record<string, any>;
     bad.spec.template.spec.containers[0].resources.limits.cpu = 'lots';
     expect(() => validateObject(bad as K8sObject)).toThrow(/resources\/limits\/cpu/);
+  });
+
+  it('a field no schema declares, at any depth and in a CRD, which the schema validator alone lets through', () => {
+    const typo = broken('Deployment', 'gateway', (o) => {
+      o.spec.replcas = 3;
+      container(o).resources.limitz = { cpu: '1' };
+      container(o).ports[0].nam = 'http';
+    });
+    const gateway = typo.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway')!;
+    expect(() => validateObject(gateway)).not.toThrow();
+    expect(unknownFieldProblems(typo)).toEqual([
+      'Deployment/gateway: spec.template.spec.containers[0].ports[0].nam is not a field of ContainerPort',
+      'Deployment/gateway: spec.template.spec.containers[0].resources.limitz is not a field of ResourceRequirements',
+      'Deployment/gateway: spec.replcas is not a field of DeploymentSpec',
+    ]);
+    const crd = broken('ScaledObject', 'vllm', (o) => (o.spec.fallback.behaviour = 'currentReplicas'));
+    expect(unknownFieldProblems(crd)).toEqual([
+      'ScaledObject/vllm: spec.fallback.behaviour is not a field of Fallback',
+    ]);
+    // Maps (labels, resource requests, trigger metadata) take any key.
+    const maps = broken('Deployment', 'gateway', (o) => {
+      o.metadata.labels.anything = 'x';
+      container(o).resources.requests['example.com/widget'] = '1';
+    });
+    expect(unknownFieldProblems(maps)).toEqual([]);
   });
 
   it('the allowed variables come from the zod schemas of @parley/config', () => {

@@ -8,20 +8,31 @@ import { RoutingFileError, parseRoutingFile, type TargetConfig } from '@parley/c
 /** A target of the routing file, with its name. */
 export type RoutingTarget = TargetConfig & { name: string };
 
+/** A model alias and the targets its conversations are split over, by weight. */
+export interface RoutingModel {
+  alias: string;
+  split: { target: string; weight: number }[];
+}
+
 export interface RoutingSummary {
   targets: RoutingTarget[];
+  models: RoutingModel[];
   /** Why the file would stop inference, as inference would log it; empty for a valid file. */
   problems: string[];
 }
 
-/** The targets of a valid routing file, or no targets and the file's first problem. */
+/** The targets and models of a valid routing file, or none and the file's first problem. */
 export function readRouting(text: string, source: string): RoutingSummary {
   try {
     const file = parseRoutingFile(text, source);
-    return { targets: Object.entries(file.targets).map(([name, target]) => ({ name, ...target })), problems: [] };
+    return {
+      targets: Object.entries(file.targets).map(([name, target]) => ({ name, ...target })),
+      models: Object.entries(file.models).map(([alias, model]) => ({ alias, split: model.split })),
+      problems: [],
+    };
   } catch (error) {
     if (!(error instanceof RoutingFileError)) throw error;
-    return { targets: [], problems: [error.message] };
+    return { targets: [], models: [], problems: [error.message] };
   }
 }
 
