@@ -1,0 +1,113 @@
+// `npm start` (scripts/start.ts) checks the ports its services need before it builds or starts anything: a
+// taken one is a single line naming the variable to change and exit status 1, not a service's stack trace.
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+let held: Server;
+let heldPort: number;
+
+beforeAll(async () => {
+  // Held on every interface, as a service would bind it.
+  held = createServer();
+  await new Promise<void>((resolve) => held.listen(0, '0.0.0.0', resolve));
+  heldPort = (held.address() as { port: number }).port;
+});
+afterAll(() => new Promise((resolve) => held?.close(resolve)));
+
+/** Runs `node scripts/start.ts` to its end with only `env` (and PATH, HOME) set. */
+function npmStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
+  const child = spawn(process.execPath, ['scripts/start.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout: stdout.split('\n').filter(Boolean), stderr }));
+  });
+}
+
+/** Ports that were free a moment ago, all different: held open together, then released. */
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '0.0.0.0', resolve))));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Free ports for every listener `npm start` would open, so that only the one a test holds is taken. */
+async function freePorts(): Promise<Record<string, string>> {
+  const [sim, ops, gateway] = await distinctFreePorts(3);
+  // The operations ports are PARLEY_OPS_PORT and the next one; a free port's neighbour is almost always free.
+  return { LLM_SIM_PORT: String(sim), PARLEY_OPS_PORT: String(ops), PORT: String(gateway) };
+}
+
+describe('npm start', () => {
+  it('npm start - a taken gateway port is one line naming PORT, and exit status 1', async () => {
+    const result = await npmStart({ ...(await freePorts()), PORT: String(heldPort) });
+    expect(result.stdout).toEqual([`parley      | start failed: port ${heldPort} is taken: set PORT to a free port`]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+  });
+
+  it("npm start - a taken llm-sim port names LLM_SIM_PORT, and a model server's URL as the other way out", async () => {
+    const result = await npmStart({ ...(await freePorts()), LLM_SIM_PORT: String(heldPort) });
+    expect(result.stdout).toEqual([
+      `parley      | start failed: port ${heldPort} is taken: set LLM_SIM_PORT to a free port (or, if a model server listens there, PARLEY_UPSTREAM_BASE_URL to its /v1 URL)`,
+    ]);
+    expect(result.code).toBe(1);
+  });
+
+  it("npm start - the responder's and inference's operations ports are PARLEY_OPS_PORT and the next one", async () => {
+    const hint = '(npm start gives that port to the responder and the next one to inference)';
+    for (const opsPort of [heldPort, heldPort - 1]) {
+      const result = await npmStart({ ...(await freePorts()), PARLEY_OPS_PORT: String(opsPort) });
+      expect(result.stdout).toEqual([
+        `parley      | start failed: port ${heldPort} is taken: set PARLEY_OPS_PORT to a free port ${hint}`,
+      ]);
+      expect(result.code).toBe(1);
+    }
+  });
+
+  it('npm start - with a routing file or a model server, llm-sim is not started, so its port does not matter', async () => {
+    const models: Record<string, string>[] = [
+      { PARLEY_MODELS_FILE: 'models.yaml' },
+      { PARLEY_UPSTREAM_BASE_URL: 'http://gpu:8000/v1' },
+    ];
+    for (const model of models) {
+      // LLM_SIM_PORT is taken too, but only the gateway's port is reported.
+      const result = await npmStart({
+        ...(await freePorts()),
+        ...model,
+        LLM_SIM_PORT: String(heldPort),
+        PORT: String(heldPort),
+      });
+      expect(result.stdout).toEqual([`parley      | start failed: port ${heldPort} is taken: set PORT to a free port`]);
+      expect(result.code).toBe(1);
+    }
+  });
+
+  it('npm start - two services given one port, or a value that is no port, are refused by name', async () => {
+    const ports = await freePorts();
+    const shared = await npmStart({ ...ports, LLM_SIM_PORT: ports.PORT! });
+    expect(shared.stdout).toEqual([
+      `parley      | start failed: LLM_SIM_PORT and PORT both name port ${ports.PORT}: change one of them`,
+    ]);
+    expect(shared.code).toBe(1);
+    const bad = await npmStart({ ...ports, PORT: 'eighty' });
+    expect(bad.stdout).toEqual([
+      'parley      | start failed: PORT must be a port number from 0 to 65535 (got "eighty")',
+    ]);
+    expect(bad.code).toBe(1);
+  });
+});
