@@ -1,9 +1,12 @@
-// `npm start` (scripts/start.ts) checks the ports its services need before it builds or starts anything: a
-// taken one is a single line naming the variable to change and exit status 1, not a service's stack trace.
+// The local scripts. `npm start` (scripts/start.ts) checks the ports its services need before it builds or
+// starts anything: a taken one is a single line naming the variable to change and exit status 1, not a
+// service's stack trace. `nx serve` (scripts/serve.ts) says where the local API key is, never the key.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,5 +112,43 @@ describe('npm start', () => {
       'parley      | start failed: PORT must be a port number from 0 to 65535 (got "eighty")',
     ]);
     expect(bad.code).toBe(1);
+  });
+});
+
+describe('nx serve', () => {
+  it('nx serve - the gateway is given the local API key and says where it is, never what it is', async () => {
+    const nats = await startNatsServer();
+    const [port] = await distinctFreePorts(1);
+    const child = spawn(process.execPath, ['scripts/serve.ts', 'gateway'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NATS_URL: nats.url, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('"msg":"ready"')) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        void closed.then(() => reject(new Error(`serve ended before the gateway was ready:\n${output}`)));
+      });
+      // The key in the file is the one the gateway was given (no inference runs, so past auth it is a 503).
+      const key = readFileSync(join(ROOT, '.parley/api-key'), 'utf8').trim();
+      const models = (bearer: string) =>
+        fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect((await models(`${key}x`)).status).toBe(401);
+      expect((await models(key)).status).toBe(503);
+      expect(output).toContain('the API key for local use is in .parley/api-key');
+      expect(output).not.toContain(key);
+      expect(output).not.toContain(key.slice(-8));
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      await nats.stop();
+    }
   });
 });
