@@ -39,20 +39,36 @@ function npmStart(env: Record<string, string>): Promise<{ code: number | null; s
   });
 }
 
-/** Ports that were free a moment ago, all different: held open together, then released. */
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '0.0.0.0', resolve))));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
+/** Listens on `port` of every interface; resolves with the server, or undefined when the port is taken. */
+function listen(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '0.0.0.0', () => resolve(server));
+  });
 }
 
-/** Free ports for every listener `npm start` would open, so that only the one a test holds is taken. */
+const portOf = (server: Server) => (server.address() as { port: number }).port;
+const close = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+
+/** A port that is free together with the next one (held), as PARLEY_OPS_PORT needs on a busy machine. */
+async function freePair(): Promise<Server[]> {
+  for (;;) {
+    const first = (await listen(0))!;
+    const second = await listen(portOf(first) + 1);
+    if (second) return [first, second];
+    await close([first]);
+  }
+}
+
+/** Free ports for every listener `npm start` would open (all different), so only the one a test holds is taken. */
 async function freePorts(): Promise<Record<string, string>> {
-  const [sim, ops, gateway] = await distinctFreePorts(3);
-  // The operations ports are PARLEY_OPS_PORT and the next one; a free port's neighbour is almost always free.
-  return { LLM_SIM_PORT: String(sim), PARLEY_OPS_PORT: String(ops), PORT: String(gateway) };
+  const sim = (await listen(0))!;
+  const gateway = (await listen(0))!;
+  const ops = await freePair();
+  const ports = { LLM_SIM_PORT: portOf(sim), PARLEY_OPS_PORT: portOf(ops[0]!), PORT: portOf(gateway) };
+  await close([sim, gateway, ...ops]);
+  return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)]));
 }
 
 describe('npm start', () => {
@@ -73,13 +89,22 @@ describe('npm start', () => {
 
   it("npm start - the responder's and inference's operations ports are PARLEY_OPS_PORT and the next one", async () => {
     const hint = '(npm start gives that port to the responder and the next one to inference)';
-    for (const opsPort of [heldPort, heldPort - 1]) {
-      const result = await npmStart({ ...(await freePorts()), PARLEY_OPS_PORT: String(opsPort) });
-      expect(result.stdout).toEqual([
-        `parley      | start failed: port ${heldPort} is taken: set PARLEY_OPS_PORT to a free port ${hint}`,
-      ]);
-      expect(result.code).toBe(1);
-    }
+    const responder = await npmStart({ ...(await freePorts()), PARLEY_OPS_PORT: String(heldPort) });
+    expect(responder.stdout).toEqual([
+      `parley      | start failed: port ${heldPort} is taken: set PARLEY_OPS_PORT to a free port ${hint}`,
+    ]);
+    expect(responder.code).toBe(1);
+    // Inference's port, the one after PARLEY_OPS_PORT, taken: the responder's is free.
+    const ports = await freePorts();
+    const [responderPort, inferencePort] = await freePair();
+    const [opsPort, taken] = [portOf(responderPort!), portOf(inferencePort!)];
+    await close([responderPort!]);
+    const inference = await npmStart({ ...ports, PARLEY_OPS_PORT: String(opsPort) });
+    await close([inferencePort!]);
+    expect(inference.stdout).toEqual([
+      `parley      | start failed: port ${taken} is taken: set PARLEY_OPS_PORT to a free port ${hint}`,
+    ]);
+    expect(inference.code).toBe(1);
   });
 
   it('npm start - with a routing file or a model server, llm-sim is not started, so its port does not matter', async () => {
@@ -118,7 +143,7 @@ describe('npm start', () => {
 describe('nx serve', () => {
   it('nx serve - the gateway is given the local API key and says where it is, never what it is', async () => {
     const nats = await startNatsServer();
-    const [port] = await distinctFreePorts(1);
+    const port = Number((await freePorts()).PORT);
     const child = spawn(process.execPath, ['scripts/serve.ts', 'gateway'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NATS_URL: nats.url, PORT: String(port) },
