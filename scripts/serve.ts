@@ -1,7 +1,8 @@
 /**
  * `nx serve <app>` (the target builds first): runs one built app in the foreground with the current
  * environment and its output as is. The gateway gets the local API key from `.parley/api-key` when none is
- * configured, as with `npm start`.
+ * configured, as with `npm start`. The key is never printed (output ends up in logs and shared screens), only
+ * where it is.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -25,7 +26,10 @@ const env = { ...process.env };
 if (app === 'gateway' && !env.PARLEY_API_KEYS && !env.PARLEY_API_KEYS_FILE) {
   const { key, created } = localApiKey();
   env.PARLEY_API_KEYS = key;
-  printPrefixed('serve', `API key for local use (${created ? 'generated in' : 'from'} .parley/api-key): ${key}`);
+  printPrefixed(
+    'serve',
+    `the API key for local use is in .parley/api-key${created ? ' (generated now)' : ''}: -H "Authorization: Bearer $(cat .parley/api-key)"`,
+  );
 }
 
 // Its own process group: a Ctrl-C would otherwise reach it twice (from the terminal and forwarded from here),

@@ -1,11 +1,12 @@
 /**
- * `npm start`: the whole product on one machine. Builds, starts nats-server when none answers at NATS_URL,
- * llm-sim when no model is configured, then inference, responder and gateway, and prints the URL and key.
- * Ctrl-C stops everything it started, gateway first and NATS last.
+ * `npm start`: the whole product on one machine. Checks that the ports it needs are free, starts nats-server
+ * when none answers at NATS_URL, builds, starts llm-sim when no model is configured (neither
+ * PARLEY_UPSTREAM_BASE_URL nor PARLEY_MODELS_FILE), then inference, responder and gateway, and prints the URL
+ * and where the API key is. Ctrl-C stops everything it started, gateway first and NATS last.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
@@ -16,9 +17,19 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const NATS_READY_TIMEOUT_MS = 10_000;
 /** The first start of a service includes loading Nest and connecting to NATS. */
 const SERVICE_READY_TIMEOUT_MS = 30_000;
-const DEFAULT_SIM_PORT = '8000';
+const DEFAULT_SIM_PORT = 8000;
+const DEFAULT_SIM_HOST = '127.0.0.1';
 /** llm-sim's model name unless LLM_SIM_MODEL says otherwise. */
 const DEFAULT_SIM_MODEL = 'sim-model';
+const DEFAULT_GATEWAY_PORT = 3000;
+const DEFAULT_GATEWAY_HOST = '0.0.0.0';
+/**
+ * The responder's operations port (libs/config's default); inference's is the next one. Both read
+ * PARLEY_OPS_PORT, so when it is set here the responder gets that port and inference the one after it.
+ */
+const DEFAULT_OPS_PORT = 9101;
+/** The operations server's bind address (libs/messaging's ops-server). */
+const OPS_HOST = '0.0.0.0';
 
 const env = { ...process.env };
 /** Everything started here, in start order; stopped in reverse. */
@@ -33,7 +44,7 @@ function say(line: string): void {
 function shutdown(code: number, reason?: string): Promise<never> {
   stopping ??= (async () => {
     if (reason) say(reason);
-    say('stopping…');
+    if (children.length > 0) say('stopping…');
     for (const { child } of [...children].reverse()) await stop(child);
     process.exit(code);
   })();
@@ -45,6 +56,96 @@ function watch(name: string, child: ChildProcess): void {
   child.once('close', (code, signal) => {
     if (!stopping) void shutdown(1, `${name} ${describeEnd(code, signal)} unexpectedly`);
   });
+}
+
+/** A port a service started here will listen on, and the variables that set it. */
+interface Listener {
+  port: number;
+  host: string;
+  /** The variable to change when the port is taken. */
+  variable: string;
+  hostVariable?: string;
+  /** Said after "set <variable> to a free port". */
+  hint?: string;
+}
+
+/** A port variable's value: its default when unset or empty; a value the services would refuse stops here. */
+function portOf(variable: string, fallback: number): number {
+  const value = env[variable];
+  if (value === undefined || value === '') return fallback;
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(port <= 65_535)) throw new Error(`${variable} must be a port number from 0 to 65535 (got "${value}")`);
+  return port;
+}
+
+/**
+ * The operations ports of responder and inference. Both services read PARLEY_OPS_PORT, so one value for both
+ * would collide on one machine: the responder gets it and inference the next port (0: any free port each).
+ */
+function opsPorts(): { responder: number; inference: number } {
+  const base = portOf('PARLEY_OPS_PORT', DEFAULT_OPS_PORT);
+  if (base === 65_535) throw new Error('PARLEY_OPS_PORT must be below 65535: inference gets the port after it');
+  return base === 0 ? { responder: 0, inference: 0 } : { responder: base, inference: base + 1 };
+}
+
+/** Every port this script's services will listen on, with the variable that moves it. */
+function listeners(startSim: boolean, ops: { responder: number; inference: number }): Listener[] {
+  const opsHint = '(npm start gives that port to the responder and the next one to inference)';
+  return [
+    ...(startSim
+      ? [
+          {
+            port: portOf('LLM_SIM_PORT', DEFAULT_SIM_PORT),
+            host: env.LLM_SIM_HOST || DEFAULT_SIM_HOST,
+            variable: 'LLM_SIM_PORT',
+            hostVariable: 'LLM_SIM_HOST',
+            hint: '(or, if a model server listens there, PARLEY_UPSTREAM_BASE_URL to its /v1 URL)',
+          },
+        ]
+      : []),
+    { port: ops.responder, host: OPS_HOST, variable: 'PARLEY_OPS_PORT', hint: opsHint },
+    { port: ops.inference, host: OPS_HOST, variable: 'PARLEY_OPS_PORT', hint: opsHint },
+    {
+      port: portOf('PORT', DEFAULT_GATEWAY_PORT),
+      host: env.HOST || DEFAULT_GATEWAY_HOST,
+      variable: 'PORT',
+      hostVariable: 'HOST',
+    },
+  ];
+}
+
+/** Binds and releases the port as the service will; resolves with the error code when that fails. */
+function tryListen(port: number, host: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/**
+ * Fails, in one line naming the variable to change, when a port the services need is taken (or two of them
+ * would share one), before anything is built or started.
+ */
+async function checkPorts(wanted: Listener[]): Promise<void> {
+  const fixed = wanted.filter((l) => l.port !== 0);
+  for (const [i, listener] of fixed.entries()) {
+    const other = fixed.slice(0, i).find((l) => l.port === listener.port);
+    if (other) {
+      throw new Error(`${other.variable} and ${listener.variable} both name port ${listener.port}: change one of them`);
+    }
+  }
+  for (const { port, host, variable, hostVariable, hint } of fixed) {
+    const code = await tryListen(port, host);
+    const change = `set ${variable} to a free port${hint ? ` ${hint}` : ''}`;
+    if (code === undefined) continue;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} is taken: ${change}`);
+    if (code === 'EACCES') throw new Error(`port ${port} needs privileges: set ${variable} to a port above 1023`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new Error(`${host} is not an address of this machine: set ${hostVariable ?? variable} to one that is`);
+    }
+    throw new Error(`cannot listen on ${host}:${port} (${code}): ${change}`);
+  }
 }
 
 function build(): Promise<void> {
@@ -76,15 +177,44 @@ function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boole
   });
 }
 
+/**
+ * Whether a NATS server answers at host:port: it greets every connection with an `INFO` line. `other` is
+ * something else listening there (it did not greet within the timeout, or not like NATS).
+ */
+function natsAt(host: string, port: number, timeoutMs = 1_000): Promise<'nats' | 'other' | 'none'> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let connected = false;
+    const done = (answer: 'nats' | 'other' | 'none') => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(connected ? 'other' : 'none'));
+    socket.once('connect', () => (connected = true));
+    socket.once('data', (data) => done(data.toString('latin1').startsWith('INFO') ? 'nats' : 'other'));
+    socket.once('error', () => done('none'));
+    socket.once('end', () => done('other'));
+  });
+}
+
 /** Uses the NATS server at NATS_URL, or starts one there (JetStream data in .parley/nats) if it is local. */
 async function ensureNats(): Promise<void> {
   const configured = (env.NATS_URL ?? DEFAULT_NATS_URL).split(',')[0]!.trim();
   const url = new URL(configured.includes('://') ? configured : `nats://${configured}`);
   const host = url.hostname;
   const port = Number(url.port || 4222);
-  if (await reachable(host, port)) {
+  // A WebSocket endpoint greets no one before the upgrade: reachable is all that can be checked.
+  const answer = url.protocol.startsWith('ws')
+    ? (await reachable(host, port))
+      ? 'nats'
+      : 'none'
+    : await natsAt(host, port);
+  if (answer === 'nats') {
     say(`using the NATS server at ${host}:${port}`);
     return;
+  }
+  if (answer === 'other') {
+    throw new Error(`port ${port} is taken by something that is not a NATS server: set NATS_URL to another port`);
   }
   if (!LOOPBACK_HOSTS.has(host)) throw new Error(`no NATS server answers at ${host}:${port} (NATS_URL)`);
 
@@ -144,16 +274,24 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 try {
+  // With neither a model server nor a routing file, llm-sim stands in for the model.
+  const startSim = !env.PARLEY_UPSTREAM_BASE_URL && !env.PARLEY_MODELS_FILE;
+  const ops = opsPorts();
+  await checkPorts(listeners(startSim, ops));
+
+  await ensureNats();
   say('building…');
   await build();
-  await ensureNats();
 
-  if (!env.PARLEY_UPSTREAM_BASE_URL) {
-    const sim = await startService('llm-sim', { ...env, LLM_SIM_PORT: env.LLM_SIM_PORT ?? DEFAULT_SIM_PORT });
+  if (startSim) {
+    const simPort = String(portOf('LLM_SIM_PORT', DEFAULT_SIM_PORT));
+    const sim = await startService('llm-sim', { ...env, LLM_SIM_PORT: simPort });
     env.PARLEY_UPSTREAM_BASE_URL = `${String(sim.url)}/v1`;
-    env.PARLEY_UPSTREAM_MODEL = env.LLM_SIM_MODEL ?? DEFAULT_SIM_MODEL;
+    env.PARLEY_UPSTREAM_MODEL = env.LLM_SIM_MODEL || DEFAULT_SIM_MODEL;
     say(`No model configured: using apps/llm-sim (simulated replies) at ${String(sim.url)}`);
-    say('For a real model set PARLEY_UPSTREAM_BASE_URL, PARLEY_UPSTREAM_MODEL and PARLEY_UPSTREAM_API_KEY.');
+    say(
+      'For a real model set PARLEY_UPSTREAM_BASE_URL, PARLEY_UPSTREAM_MODEL and PARLEY_UPSTREAM_API_KEY, or PARLEY_MODELS_FILE.',
+    );
   }
 
   // No key is ever printed, not even the local one: the output may end up in a log or a shared screen. The
@@ -168,7 +306,7 @@ try {
 
   // The demo page's widget: a public key for this machine's own origins, and a stable visitor-token secret so
   // visitors keep their conversations across restarts.
-  const port = env.PORT ?? '3000';
+  const port = String(portOf('PORT', DEFAULT_GATEWAY_PORT));
   if (!env.PARLEY_WIDGET_KEYS) {
     const { key } = localSecret('widget-key', () => `pk_local_${randomBytes(16).toString('hex')}`);
     env.PARLEY_WIDGET_KEYS = `${key}=http://localhost:${port}|http://127.0.0.1:${port}`;
@@ -177,15 +315,22 @@ try {
     randomBytes(32).toString('base64url'),
   ).key;
 
-  const [inference] = await Promise.all([startService('inference'), startService('responder')]);
+  const [inference] = await Promise.all([
+    startService('inference', { ...env, PARLEY_OPS_PORT: String(ops.inference) }),
+    startService('responder', { ...env, PARLEY_OPS_PORT: String(ops.responder) }),
+  ]);
   const gateway = await startService('gateway');
-  const url = `http://localhost:${String(gateway.port ?? env.PORT ?? 3000)}`;
-  const model = String(inference.model ?? env.PARLEY_MODEL_ALIAS ?? env.PARLEY_UPSTREAM_MODEL);
+  const url = `http://localhost:${String(gateway.port ?? port)}`;
+  // Inference's ready line lists the model aliases it serves (from the routing file or PARLEY_UPSTREAM_*).
+  const models = Array.isArray(inference.models) ? inference.models.map(String) : [];
+  const model = models[0] ?? env.PARLEY_MODEL_ALIAS ?? env.PARLEY_UPSTREAM_MODEL ?? DEFAULT_SIM_MODEL;
+  const keyFile = env.PARLEY_API_KEYS_FILE;
   process.stdout.write(
     [
       '',
       `  Parley is running at ${url}  (the demo page, with the chat widget)`,
-      `  API key: ${localKey ? 'in .parley/api-key' : 'the one you configured'}`,
+      `  API key: ${localKey ? 'in .parley/api-key' : keyFile ? `one of those in ${keyFile}` : 'one of PARLEY_API_KEYS'}`,
+      `  Models: ${models.length > 0 ? models.join(', ') : model}`,
       '',
       '  Try it:',
       `    curl -N ${url}/v1/chat/completions \\`,

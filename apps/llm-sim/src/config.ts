@@ -114,8 +114,8 @@ export class SimConfigError extends Error {
 
 type SourceKey = 'port' | 'host' | 'model' | 'ttftMs' | 'interTokenMs' | 'tokens' | 'burst' | 'seed';
 
-// One row per setting: the environment variable and the CLI flag that feed the same config field.
-const SOURCES: readonly { key: SourceKey; env: string; flag: string }[] = [
+/** One row per setting: the environment variable and the CLI flag that feed the same config field. */
+export const SIM_CONFIG_SOURCES: readonly { key: SourceKey; env: string; flag: string }[] = [
   { key: 'port', env: 'LLM_SIM_PORT', flag: 'port' },
   { key: 'host', env: 'LLM_SIM_HOST', flag: 'host' },
   { key: 'model', env: 'LLM_SIM_MODEL', flag: 'model' },
@@ -129,7 +129,7 @@ const SOURCES: readonly { key: SourceKey; env: string; flag: string }[] = [
 const INTEGER_TEXT = /^-?\d+$/;
 
 function parseFlags(argv: readonly string[]): Record<string, string | undefined> {
-  const options = Object.fromEntries(SOURCES.map((s) => [s.flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(SIM_CONFIG_SOURCES.map((s) => [s.flag, { type: 'string' as const }]));
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (cause) {
@@ -148,7 +148,7 @@ function parseFlags(argv: readonly string[]): Record<string, string | undefined>
 export function loadSimConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): SimConfig {
   const flags = parseFlags(argv);
   const config: SimConfig = { ...DEFAULT_SIM_CONFIG };
-  for (const source of SOURCES) {
+  for (const source of SIM_CONFIG_SOURCES) {
     const fromFlag = flags[source.flag];
     const raw = fromFlag ?? env[source.env];
     if (raw === undefined || (fromFlag === undefined && raw === '')) continue;

@@ -135,8 +135,18 @@ export function envValue(name: string, env: Record<string, string | undefined> =
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** Node's own switch for its proxy support; the proxy variables below count only when it is `1`. */
+export const PROXY_SWITCH = 'NODE_USE_ENV_PROXY';
+
 /** The variables Node's proxy support reads (`http.Agent`'s `proxyEnv`), both spellings. */
-const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+export const PROXY_VARIABLES = [
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+] as const;
 
 /**
  * The proxy settings for an HTTP agent, under Node's own switch for them (`NODE_USE_ENV_PROXY=1` or
@@ -147,6 +157,6 @@ export function proxyEnvironment(
   env: Record<string, string | undefined> = process.env,
   execArgv: readonly string[] = process.execArgv,
 ): Record<string, string> | undefined {
-  if (env.NODE_USE_ENV_PROXY !== '1' && !execArgv.includes('--use-env-proxy')) return undefined;
+  if (env[PROXY_SWITCH] !== '1' && !execArgv.includes('--use-env-proxy')) return undefined;
   return Object.fromEntries(PROXY_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
 }

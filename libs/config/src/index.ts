@@ -1,6 +1,8 @@
 export {
   ConfigError,
   LOG_LEVELS,
+  PROXY_SWITCH,
+  PROXY_VARIABLES,
   commonEnv,
   envValue,
   proxyEnvironment,

@@ -8,6 +8,7 @@ export {
 } from './nats-server.js';
 export { LlmSimClient, collect, type SimRecord } from './llm-sim-client.js';
 export { freePort } from './ports.js';
+export { codeNames, readmeTables, type TableRow } from './readme.js';
 export type { ExitStatus } from './process-output.js';
 export {
   serviceMain,
