@@ -57,7 +57,10 @@ describe('errors', () => {
     expect(res.status).toBe(200);
     const lines = (await res.text()).split('\n').filter((line) => line.startsWith('data: '));
     expect(lines.length).toBeGreaterThan(1);
-    expect(JSON.parse(lines.at(-1)!.slice('data: '.length))).toMatchObject({ error: { code: 'upstream_error' } });
+    // The same error body as an HTTP error's, which the SDKs raise as APIError.
+    expect(JSON.parse(lines.at(-1)!.slice('data: '.length))).toEqual({
+      error: { code: 'upstream_error', type: 'server_error', param: null, message: expect.any(String) },
+    });
     expect(lines).not.toContain('data: [DONE]');
   });
 });

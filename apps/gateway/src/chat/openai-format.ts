@@ -11,11 +11,11 @@ import {
   type ChatMessage,
   type FinishReason,
   type GenerationParams,
-  type OpenAIErrorBody,
   type OpenAIFinishReason,
   type ParleyError,
   type Usage,
 } from '@parley/contracts';
+import { openAIErrorBody } from '../http/errors.js';
 
 /** The contract's parameter names, so a parameter added there is passed on without a change here. */
 const PARAM_NAMES = Object.keys(GenerationParamsSchema.shape) as (keyof GenerationParams)[];
@@ -122,13 +122,5 @@ export function completion({
 
 /** An error inside an OpenAI stream: the SDKs raise `APIError` for a `data:` line carrying `error`. */
 export function streamError(error: ParleyError): string {
-  const body: OpenAIErrorBody = {
-    error: {
-      message: error.message,
-      type: error.status >= 500 ? 'server_error' : 'invalid_request_error',
-      param: null,
-      code: error.code,
-    },
-  };
-  return JSON.stringify(body);
+  return JSON.stringify(openAIErrorBody(error));
 }

@@ -4,7 +4,7 @@
  * known. Used by the Nest exception filter and by the body-parsing middleware that runs before Nest.
  */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
-import { InvalidIdError, ParleyError, type ErrorCode } from '@parley/contracts';
+import { InvalidIdError, ParleyError, type ErrorCode, type OpenAIErrorBody } from '@parley/contracts';
 import type { Logger } from '@parley/tracing';
 import type { Request, Response } from 'express';
 
@@ -18,6 +18,13 @@ function openAIType(status: number): string {
   if (status === 429) return 'rate_limit_error';
   if (status < 500) return 'invalid_request_error';
   return 'server_error';
+}
+
+/** A ParleyError as OpenAI's error body: what the SDKs parse from a response or from a stream's `data:` line. */
+export function openAIErrorBody(error: ParleyError): OpenAIErrorBody {
+  return {
+    error: { message: error.message, type: openAIType(error.status), param: error.param ?? null, code: error.code },
+  };
 }
 
 /** `Retry-After` for a 503 or 429 that came without one. */
@@ -60,9 +67,7 @@ export function sendError(req: Request, res: Response, error: ParleyError): void
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   const requestId = requestIdOf(req) || undefined;
   if (OPENAI_ROUTES.test(req.path)) {
-    res.status(error.status).json({
-      error: { message: error.message, type: openAIType(error.status), param: error.param ?? null, code: error.code },
-    });
+    res.status(error.status).json(openAIErrorBody(error));
   } else {
     res.status(error.status).json({ error: { code: error.code, message: error.message, requestId } });
   }
