@@ -23,6 +23,19 @@ function broken(kind: string, name: string, change: (object: Record<string, any>
 
 const container = (o: Record<string, any>) => o.spec.template.spec.containers[0];
 
+/** The router's arguments with `--flag=value` replaced. */
+const routerArgs = (o: Record<string, any>, flag: string, value: string): string[] =>
+  container(o).args.map((a: string) => (a.startsWith(`${flag}=`) ? `${flag}=${value}` : a));
+
+/** The overlay with the routing file (ConfigMap parley-routing) changed. */
+function routingFile(change: (file: Record<string, any>) => void): K8sObject[] {
+  return broken('ConfigMap', 'parley-routing', (o) => {
+    const file = parse(o.data['models.yaml']);
+    change(file);
+    o.data['models.yaml'] = stringify(file);
+  });
+}
+
 describe('policy - rejects', () => {
   it('the overlay as rendered has no problems (the baseline for the cases below)', () => {
     expect(manifestProblems(prod)).toEqual([]);
@@ -88,13 +101,19 @@ describe('policy - rejects', () => {
     );
   });
 
-  it('vLLM as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
+  it('vLLM or its router as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
     const objects = broken('StatefulSet', 'vllm', (o) => {
       container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME', 'HOME'].includes(e.name));
     });
     expect(manifestProblems(objects)).toEqual([
       'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets no HOME',
       'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
+    ]);
+    const router = broken('Deployment', 'vllm-router', (o) => {
+      container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME'].includes(e.name));
+    });
+    expect(manifestProblems(router)).toEqual([
+      'Deployment/vllm-router container router: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
     ]);
     const logname = broken('StatefulSet', 'vllm', (o) => {
       container(o).env = container(o).env.filter((e: any) => e.name !== 'USER');
@@ -204,18 +223,12 @@ describe('policy - rejects', () => {
   });
 
   it('a routing file whose cap the inference threshold cannot be tied to, or whose split changes the cap', () => {
-    const routing = (change: (file: Record<string, any>) => void) =>
-      broken('ConfigMap', 'parley-routing', (o) => {
-        const file = parse(o.data['models.yaml']);
-        change(file);
-        o.data['models.yaml'] = stringify(file);
-      });
-    const uncapped = routing((file) => delete file.targets.vllm.maxConcurrency);
+    const uncapped = routingFile((file) => delete file.targets.vllm.maxConcurrency);
     expect(manifestProblems(uncapped)).toEqual([
       'routing target vllm: no maxConcurrency for the inference scaler to be tied to',
     ]);
     // 3 of 4 conversations go to vllm: its 128 streams are full at 170 per replica, and 96 is 56 % of that.
-    const split = routing((file) => {
+    const split = routingFile((file) => {
       file.targets.other = { ...file.targets.vllm };
       file.models.support.split = [
         { target: 'vllm', weight: 3 },
@@ -262,7 +275,96 @@ describe('policy - rejects', () => {
       c.args = c.args.map((a: string) => (a.startsWith('--served-model-name=') ? '--served-model-name=other' : a));
     });
     expect(manifestProblems(objects)).toContain(
-      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm serves other',
+      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm (behind Deployment/vllm-router) serves other',
+    );
+  });
+
+  it('a router that discovers no model server, or one on another port, and a target that bypasses it', () => {
+    const selector = broken('Deployment', 'vllm-router', (o) => {
+      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-label-selector', 'parley.io/model-server=false');
+    });
+    expect(manifestProblems(selector)).toEqual([
+      'Deployment/vllm-router: discovers no model server (no pods labelled parley.io/model-server=false)',
+    ]);
+    const everything = broken('Deployment', 'vllm-router', (o) => {
+      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-label-selector', '');
+    });
+    expect(manifestProblems(everything)).toEqual([
+      'Deployment/vllm-router: no --k8s-label-selector: it would send requests to every pod',
+    ]);
+    const port = broken('Deployment', 'vllm-router', (o) => {
+      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-port', '9000');
+    });
+    expect(manifestProblems(port)).toEqual([
+      'Deployment/vllm-router: discovers StatefulSet/vllm, which has no container port 9000 (--k8s-port)',
+    ]);
+    const direct = routingFile((file) => (file.targets.vllm.baseUrl = 'http://vllm:8000/v1'));
+    expect(manifestProblems(direct)).toEqual([
+      'target vllm: calls StatefulSet/vllm directly, bypassing Deployment/vllm-router, which discovers it: ' +
+        'conversations would not stay on one replica (and the NetworkPolicies admit only the router)',
+    ]);
+  });
+
+  it("a target whose session header is not the router's session key, or a router that ignores it", () => {
+    const key = broken('Deployment', 'vllm-router', (o) => {
+      o.spec.template.spec.containers[0].args = routerArgs(o, '--session-key', 'x-session-id');
+    });
+    expect(manifestProblems(key)).toEqual([
+      'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
+        '--session-key is x-session-id: a conversation would not stay on the replica that caches it',
+    ]);
+    const header = routingFile((file) => (file.targets.vllm.sessionHeader = 'x-conversation'));
+    expect(manifestProblems(header)).toEqual([
+      expect.stringContaining('sends the conversation id in x-conversation to Deployment/vllm-router, whose'),
+    ]);
+    const roundRobin = broken('Deployment', 'vllm-router', (o) => {
+      o.spec.template.spec.containers[0].args = routerArgs(o, '--routing-logic', 'roundrobin');
+    });
+    expect(manifestProblems(roundRobin)).toEqual([
+      'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
+        '--routing-logic roundrobin ignores it: use session',
+    ]);
+    // Header names are case-insensitive, and a target without sessionHeader sends the default one.
+    const upper = routingFile((file) => (file.targets.vllm.sessionHeader = 'X-Parley-Conversation-Id'));
+    expect(manifestProblems(upper)).toEqual([]);
+    const unset = routingFile((file) => delete file.targets.vllm.sessionHeader);
+    expect(manifestProblems(unset)).toEqual([]);
+  });
+
+  it('a Role that grants more than reads, a router that may not watch pods, and a token nobody needs', () => {
+    const writes = broken('Role', 'vllm-router', (o) => {
+      o.rules = [
+        { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['*'], resources: ['services'], verbs: ['get'] },
+      ];
+    });
+    expect(manifestProblems(writes)).toEqual([
+      'Role/vllm-router rules[0]: grants patch; only get, list and watch',
+      'Role/vllm-router rules[0]: grants access to Secrets',
+      'Role/vllm-router rules[1]: a wildcard grants more than it names',
+    ]);
+    const unbound = prod.filter((o) => o.kind !== 'RoleBinding');
+    expect(manifestProblems(unbound)).toEqual([
+      'Deployment/vllm-router: a router, but ServiceAccount vllm-router may not get, list and watch pods: ' +
+        'it would discover no model server',
+    ]);
+    const noToken = broken(
+      'Deployment',
+      'vllm-router',
+      (o) => (o.spec.template.spec.automountServiceAccountToken = false),
+    );
+    expect(manifestProblems(noToken)).toEqual([
+      'Deployment/vllm-router: a router that watches pods, but its pods mount no API token',
+    ]);
+    const gateway = broken('Deployment', 'gateway', (o) => delete o.spec.template.spec.automountServiceAccountToken);
+    expect(manifestProblems(gateway)).toEqual([
+      'Deployment/gateway: mounts a service account token it has no use for (automountServiceAccountToken: false)',
+    ]);
+    const binding = broken('RoleBinding', 'vllm-router', (o) => (o.subjects[0].name = 'nobody'));
+    expect(manifestProblems(binding)).toEqual(
+      expect.arrayContaining([
+        'RoleBinding/vllm-router: subject ServiceAccount/nobody is not a ServiceAccount of the manifests',
+      ]),
     );
   });
 
