@@ -14,6 +14,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { isParleyService, serviceEnvNames } from './env-names.js';
 import { ref, type K8sObject } from './manifests.js';
 import { flagValue, hostAndPort, keyVariables, readRouting, type RoutingSummary } from './routing.js';
@@ -699,7 +700,7 @@ export function rbacProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-/** Ingress backends and PodMonitor ports point at things that exist. */
+/** Ingress and HTTPRoute backends and PodMonitor ports point at things that exist. */
 export function referenceProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
@@ -719,6 +720,23 @@ export function referenceProblems(objects: K8sObject[]): string[] {
       if (!port) problems.push(`${ref(ingress)}: backend ${backend?.name ?? '?'} has no such Service port`);
     }
   }
+  for (const route of httpRoutes(objects)) {
+    (route.spec?.rules ?? []).forEach((rule, i) => {
+      for (const backend of rule.backendRefs ?? []) {
+        const where = `${ref(route)} rules[${i}]: backend ${backend.kind ?? 'Service'}/${backend.name}`;
+        if ((backend.kind ?? 'Service') !== 'Service' || (backend.group ?? '') !== '') {
+          problems.push(`${where} is not a Service`);
+        } else if (backend.namespace !== undefined) {
+          problems.push(`${where} is in another namespace (it would need a ReferenceGrant)`);
+        } else {
+          const service = find<IService>(objects, 'Service', backend.name);
+          if (!service?.spec?.ports?.some((p) => p.port === backend.port)) {
+            problems.push(`${where} has no such Service port ${backend.port ?? '(none)'}`);
+          }
+        }
+      }
+    });
+  }
   for (const monitor of objects.filter((o) => o.kind === 'PodMonitor')) {
     const spec = monitor.spec as {
       selector?: { matchLabels?: Record<string, string> };
@@ -731,6 +749,94 @@ export function referenceProblems(objects: K8sObject[]): string[] {
         podSpec(w).containers.some((c) => c.ports?.some((p) => p.name === endpoint.port)),
       );
       if (!hasPort) problems.push(`${ref(monitor)}: no selected container has a port named ${endpoint.port}`);
+    }
+  }
+  return problems;
+}
+
+const httpRoutes = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === 'HTTPRoute') as (IHTTPRoute & K8sObject)[];
+
+const DURATION_UNITS_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+
+/** A Gateway API duration (GEP-2257: `300s`, `5m`, `1h30m`, `500ms`) in milliseconds; undefined if it is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, count, unit] of text.matchAll(/([0-9]{1,5})(ms|h|m|s)/g))
+    total += Number(count) * DURATION_UNITS_MS[unit!]!;
+  return total;
+}
+
+/**
+ * The Gateway API edge keeps replies streaming to their end. A rule that sends requests to the gateway bounds
+ * them by `timeouts.request` (the whole response) and `timeouts.backendRequest` (one call to the backend): for
+ * a reply streamed over SSE, the whole reply. Each must be longer than the turn timeout
+ * (PARLEY_TURN_TIMEOUT_MS), or 0s (none); unset, the implementation's default applies (Envoy's route timeout
+ * is 15 s). And the gateway's unauthenticated /metrics is not reachable through the route.
+ */
+export function edgeProblems(objects: K8sObject[]): string[] {
+  const gateway = workloads(objects).find((w) => w.metadata.name === 'gateway');
+  const container = gateway && podSpec(gateway).containers.find((c) => c.name === 'gateway');
+  if (!gateway || !container) return [];
+  const turnMs = Number(resolvedEnv(objects, container).get('PARLEY_TURN_TIMEOUT_MS') ?? Defaults.TURN_TIMEOUT_MS);
+  const services = new Set(
+    (objects.filter((o) => o.kind === 'Service') as (IService & K8sObject)[])
+      .filter((s) => selects(s.spec?.selector, podLabels(gateway)))
+      .map((s) => s.metadata.name),
+  );
+  const problems: string[] = [];
+  for (const route of httpRoutes(objects)) {
+    const rules = route.spec?.rules ?? [];
+    let routesRoot = false;
+    rules.forEach((rule, i) => {
+      if (!rule.backendRefs?.some((b) => (b.kind ?? 'Service') === 'Service' && services.has(b.name))) return;
+      const matches = rule.matches ?? [{ path: { type: 'PathPrefix', value: '/' } }];
+      if (matches.some((m) => (m.path?.type ?? 'PathPrefix') === 'PathPrefix' && (m.path?.value ?? '/') === '/')) {
+        routesRoot = true;
+      }
+      const where = `${ref(route)} rules[${i}]`;
+      const limits: Record<string, number> = {};
+      for (const field of ['request', 'backendRequest'] as const) {
+        const value = rule.timeouts?.[field];
+        if (value === undefined) {
+          problems.push(
+            `${where}: no timeouts.${field}: the implementation's default (Envoy's is 15 s) may cut a reply ` +
+              `streaming for up to the turn timeout, ${turnMs / 1000} s (PARLEY_TURN_TIMEOUT_MS)`,
+          );
+          continue;
+        }
+        const ms = durationMs(value);
+        if (ms === undefined) {
+          problems.push(`${where}: timeouts.${field} ${value} is not a Gateway API duration`);
+        } else if (ms !== 0 && ms <= turnMs) {
+          problems.push(
+            `${where}: timeouts.${field} ${value} is not longer than the turn timeout, ${turnMs / 1000} s ` +
+              `(PARLEY_TURN_TIMEOUT_MS): it would cut a reply still streaming (longer, or 0s for none)`,
+          );
+        } else {
+          limits[field] = ms === 0 ? Infinity : ms;
+        }
+      }
+      if (
+        limits.request !== undefined &&
+        limits.backendRequest !== undefined &&
+        limits.backendRequest > limits.request
+      ) {
+        problems.push(`${where}: timeouts.backendRequest is longer than timeouts.request, which includes it`);
+      }
+    });
+    const closesMetrics = rules.some(
+      (rule) =>
+        !rule.backendRefs?.length &&
+        !rule.filters?.length &&
+        rule.matches?.some((m) => m.path?.type === 'PathPrefix' && m.path.value === '/metrics'),
+    );
+    if (routesRoot && !closesMetrics) {
+      problems.push(
+        `${ref(route)}: sends /metrics to the gateway, unauthenticated: add a rule for PathPrefix /metrics ` +
+          `without backendRefs`,
+      );
     }
   }
   return problems;
@@ -829,6 +935,7 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...shutdownProblems(objects),
     ...envProblems(objects),
     ...referenceProblems(objects),
+    ...edgeProblems(objects),
     ...natsAlertProblems(objects),
     ...routingProblems(objects),
     ...sessionProblems(objects),

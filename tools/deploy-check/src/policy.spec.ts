@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { serviceEnvNames } from './env-names.js';
-import { imageProblems, manifestProblems } from './k8s-policy.js';
+import { durationMs, imageProblems, manifestProblems } from './k8s-policy.js';
 import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 
@@ -23,9 +23,11 @@ function broken(kind: string, name: string, change: (object: Record<string, any>
 
 const container = (o: Record<string, any>) => o.spec.template.spec.containers[0];
 
-/** The router's arguments with `--flag=value` replaced. */
-const routerArgs = (o: Record<string, any>, flag: string, value: string): string[] =>
-  container(o).args.map((a: string) => (a.startsWith(`${flag}=`) ? `${flag}=${value}` : a));
+/** The overlay with the router's `--flag=value` argument given another value. */
+const routerFlag = (flag: string, value: string): K8sObject[] =>
+  broken('Deployment', 'vllm-router', (o) => {
+    container(o).args = container(o).args.map((a: string) => (a.startsWith(`${flag}=`) ? `${flag}=${value}` : a));
+  });
 
 /** The overlay with the routing file (ConfigMap parley-routing) changed. */
 function routingFile(change: (file: Record<string, any>) => void): K8sObject[] {
@@ -280,21 +282,15 @@ describe('policy - rejects', () => {
   });
 
   it('a router that discovers no model server, or one on another port, and a target that bypasses it', () => {
-    const selector = broken('Deployment', 'vllm-router', (o) => {
-      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-label-selector', 'parley.io/model-server=false');
-    });
+    const selector = routerFlag('--k8s-label-selector', 'parley.io/model-server=false');
     expect(manifestProblems(selector)).toEqual([
       'Deployment/vllm-router: discovers no model server (no pods labelled parley.io/model-server=false)',
     ]);
-    const everything = broken('Deployment', 'vllm-router', (o) => {
-      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-label-selector', '');
-    });
+    const everything = routerFlag('--k8s-label-selector', '');
     expect(manifestProblems(everything)).toEqual([
       'Deployment/vllm-router: no --k8s-label-selector: it would send requests to every pod',
     ]);
-    const port = broken('Deployment', 'vllm-router', (o) => {
-      o.spec.template.spec.containers[0].args = routerArgs(o, '--k8s-port', '9000');
-    });
+    const port = routerFlag('--k8s-port', '9000');
     expect(manifestProblems(port)).toEqual([
       'Deployment/vllm-router: discovers StatefulSet/vllm, which has no container port 9000 (--k8s-port)',
     ]);
@@ -306,9 +302,7 @@ describe('policy - rejects', () => {
   });
 
   it("a target whose session header is not the router's session key, or a router that ignores it", () => {
-    const key = broken('Deployment', 'vllm-router', (o) => {
-      o.spec.template.spec.containers[0].args = routerArgs(o, '--session-key', 'x-session-id');
-    });
+    const key = routerFlag('--session-key', 'x-session-id');
     expect(manifestProblems(key)).toEqual([
       'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
         '--session-key is x-session-id: a conversation would not stay on the replica that caches it',
@@ -317,9 +311,7 @@ describe('policy - rejects', () => {
     expect(manifestProblems(header)).toEqual([
       expect.stringContaining('sends the conversation id in x-conversation to Deployment/vllm-router, whose'),
     ]);
-    const roundRobin = broken('Deployment', 'vllm-router', (o) => {
-      o.spec.template.spec.containers[0].args = routerArgs(o, '--routing-logic', 'roundrobin');
-    });
+    const roundRobin = routerFlag('--routing-logic', 'roundrobin');
     expect(manifestProblems(roundRobin)).toEqual([
       'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
         '--routing-logic roundrobin ignores it: use session',
@@ -366,6 +358,62 @@ describe('policy - rejects', () => {
         'RoleBinding/vllm-router: subject ServiceAccount/nobody is not a ServiceAccount of the manifests',
       ]),
     );
+  });
+
+  it('an HTTPRoute timeout not longer than the turn timeout, or unset, and /metrics routed to the gateway', () => {
+    const rule = (o: Record<string, any>) => o.spec.rules[0];
+    const short = broken('HTTPRoute', 'gateway', (o) => {
+      rule(o).timeouts = { request: '2m' };
+    });
+    expect(manifestProblems(short)).toEqual([
+      'HTTPRoute/gateway rules[0]: timeouts.request 2m is not longer than the turn timeout, 120 s ' +
+        '(PARLEY_TURN_TIMEOUT_MS): it would cut a reply still streaming (longer, or 0s for none)',
+      "HTTPRoute/gateway rules[0]: no timeouts.backendRequest: the implementation's default (Envoy's is 15 s) " +
+        'may cut a reply streaming for up to the turn timeout, 120 s (PARLEY_TURN_TIMEOUT_MS)',
+    ]);
+    // Tied to the gateway's turn timeout: 300 s is too short for turns of 10 minutes.
+    const longTurns = broken('Deployment', 'gateway', (o) => {
+      container(o).env.push({ name: 'PARLEY_TURN_TIMEOUT_MS', value: '600000' });
+      o.spec.template.spec.terminationGracePeriodSeconds = 630;
+    });
+    expect(manifestProblems(longTurns)).toEqual([
+      expect.stringContaining(
+        'HTTPRoute/gateway rules[0]: timeouts.request 300s is not longer than the turn timeout, 600 s',
+      ),
+      expect.stringContaining('HTTPRoute/gateway rules[0]: timeouts.backendRequest 300s is not longer than'),
+    ]);
+    const disabled = broken(
+      'HTTPRoute',
+      'gateway',
+      (o) => (rule(o).timeouts = { request: '0s', backendRequest: '1h' }),
+    );
+    expect(manifestProblems(disabled)).toEqual([]);
+    const inverted = broken(
+      'HTTPRoute',
+      'gateway',
+      (o) => (rule(o).timeouts = { request: '5m', backendRequest: '10m' }),
+    );
+    expect(manifestProblems(inverted)).toEqual([
+      'HTTPRoute/gateway rules[0]: timeouts.backendRequest is longer than timeouts.request, which includes it',
+    ]);
+    const metrics = broken('HTTPRoute', 'gateway', (o) => o.spec.rules.pop());
+    expect(manifestProblems(metrics)).toEqual([
+      'HTTPRoute/gateway: sends /metrics to the gateway, unauthenticated: add a rule for PathPrefix /metrics ' +
+        'without backendRefs',
+    ]);
+    const port = broken('HTTPRoute', 'gateway', (o) => (rule(o).backendRefs[0].port = 3000));
+    expect(manifestProblems(port)).toEqual([
+      'HTTPRoute/gateway rules[0]: backend Service/gateway has no such Service port 3000',
+    ]);
+  });
+
+  it('a Gateway API duration as GEP-2257 writes it', () => {
+    expect(durationMs('300s')).toBe(300_000);
+    expect(durationMs('1h30m')).toBe(5_400_000);
+    expect(durationMs('1500ms')).toBe(1_500);
+    expect(durationMs('0s')).toBe(0);
+    expect(durationMs('5 minutes')).toBeUndefined();
+    expect(durationMs('1.5s')).toBeUndefined();
   });
 
   it('JetStream alerts that disagree with the NATS StatefulSet or read metrics its exporter does not serve', () => {
@@ -432,6 +480,10 @@ describe('policy - schemas', () => {
     const crd = broken('ScaledObject', 'vllm', (o) => (o.spec.fallback.behaviour = 'currentReplicas'));
     expect(unknownFieldProblems(crd)).toEqual([
       'ScaledObject/vllm: spec.fallback.behaviour is not a field of Fallback',
+    ]);
+    const route = broken('HTTPRoute', 'gateway', (o) => (o.spec.rules[0].timeouts.requestTimeout = '300s'));
+    expect(unknownFieldProblems(route)).toEqual([
+      'HTTPRoute/gateway: spec.rules[0].timeouts.requestTimeout is not a field of HTTPRouteTimeouts',
     ]);
     // Maps (labels, resource requests, trigger metadata) take any key.
     const maps = broken('Deployment', 'gateway', (o) => {
