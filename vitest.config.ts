@@ -22,6 +22,8 @@ export default defineConfig({
       // The product end to end: every service built and started as a process, over real NATS and HTTP.
       project('e2e', 'tests/e2e', ['**/*.spec.ts'], 30_000),
       project('deploy', 'tools/deploy-check', ['src/**/*.spec.ts'], 60_000),
+      // Repository scripts: check-stream against llm-sim behind a streaming and a buffering proxy.
+      project('scripts', 'scripts', ['**/*.spec.ts'], 20_000),
     ],
   },
 });

@@ -26,4 +26,10 @@ export {
   type InferenceConfig,
   type ResponderConfig,
 } from './services.js';
-export { RoutingFileError, parseRoutingFile, type RoutingFile, type TargetConfig } from './routing-file.js';
+export {
+  DEFAULT_SESSION_HEADER,
+  RoutingFileError,
+  parseRoutingFile,
+  type RoutingFile,
+  type TargetConfig,
+} from './routing-file.js';

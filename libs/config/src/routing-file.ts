@@ -21,6 +21,9 @@ import { z } from 'zod';
 
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
+/** The header carrying the conversation id to the upstream unless a target names another (`sessionHeader`). */
+export const DEFAULT_SESSION_HEADER = 'x-parley-conversation-id';
+
 /** Limits and resilience of a networked target (defaults: apps/inference/src/routing/target-guard.ts). */
 const guardFields = {
   /** From request to first token; a stalled target is then retried or skipped. */
@@ -41,7 +44,10 @@ const guardFields = {
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
     .optional(),
-  /** Header carrying the conversation id (session affinity in vLLM production-stack's router). */
+  /**
+   * Header carrying the conversation id (session affinity in vLLM production-stack's router, whose
+   * `--session-key` it must equal); DEFAULT_SESSION_HEADER when unset.
+   */
   sessionHeader: z
     .string()
     .regex(/^[A-Za-z0-9-]{1,64}$/, 'expected a header name')

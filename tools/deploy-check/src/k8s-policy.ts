@@ -2,7 +2,7 @@
  * Rules every rendered overlay must follow, beyond schema validity. Each rule returns the problems it found
  * (empty when the objects comply), so a spec can show that a bad object is rejected for the right reason.
  */
-import { Defaults } from '@parley/config';
+import { DEFAULT_SESSION_HEADER, Defaults } from '@parley/config';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -11,6 +11,10 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IScaledObjectSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObjectSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { isParleyService, serviceEnvNames } from './env-names.js';
 import { ref, type K8sObject } from './manifests.js';
 import { flagValue, hostAndPort, keyVariables, readRouting, type RoutingSummary } from './routing.js';
@@ -131,11 +135,22 @@ export function secretVolumeProblems(objects: K8sObject[]): string[] {
 }
 
 /**
- * Images whose processes need a user name although they ship no user for the uid they run as here: vLLM's
- * (PyTorch calls getpass.getuser() at import, which reads LOGNAME or USER, else the password database, and
- * exits with "getpwuid(): uid not found"). Run as non-root, they need HOME and LOGNAME or USER.
+ * Images of vLLM production-stack's router (vllm-router). It finds its model servers by watching the pods its
+ * --k8s-label-selector selects (through the Kubernetes API), and sends each request to one that serves the
+ * requested model; with --routing-logic=session, always the same one for the same --session-key header.
  */
-const NEEDS_USER_ENV = [/^(docker\.io\/)?vllm\/vllm-openai[:@]/];
+const ROUTER_IMAGES = [
+  /^(docker\.io\/)?lmcache\/lmstack-router[:@]/,
+  /^ghcr\.io\/vllm-project\/production-stack\/router[:@]/,
+];
+
+/**
+ * Images whose processes need a user name although they ship no user for the uid they run as here: vLLM's,
+ * and the router's, which imports PyTorch through LMCache (PyTorch calls getpass.getuser() at import, which
+ * reads LOGNAME or USER, else the password database, and exits with "getpwuid(): uid not found"). Run as
+ * non-root, they need HOME and LOGNAME or USER.
+ */
+const NEEDS_USER_ENV = [/^(docker\.io\/)?vllm\/vllm-openai[:@]/, ...ROUTER_IMAGES];
 
 export function identityProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -437,51 +452,255 @@ function workloadBehind(objects: K8sObject[], url: string): { service?: IService
   return { service, workload: workloads(objects).find((w) => selects(service.spec?.selector, podLabels(w))) };
 }
 
-/**
- * The routing file agrees with the model servers: each in-cluster target's Service exists, and the model it
- * asks for is the name the server serves (vLLM's --served-model-name, llm-sim's LLM_SIM_MODEL). The
- * responder's context window fits the server's --max-model-len.
- */
-export function routingProblems(objects: K8sObject[]): string[] {
-  const problems: string[] = [];
+/** The routing file of the inference Deployment, or undefined when there is none. */
+function inferenceRouting(objects: K8sObject[]): RoutingSummary | undefined {
   const inference = workloads(objects).find((w) => w.metadata.name === 'inference');
   const container = inference && podSpec(inference).containers.find((c) => c.name === 'inference');
-  if (!inference || !container) return ['no inference Deployment'];
-  const routing = routingOf(objects, inference, container);
-  problems.push(...routing.problems);
+  return inference && container ? routingOf(objects, inference, container) : undefined;
+}
+
+/** An OpenAI-compatible routing target whose baseUrl is a Service of this namespace. */
+interface InClusterTarget {
+  name: string;
+  baseUrl: string;
+  model: string;
+  /** The header inference sends the conversation id in. */
+  sessionHeader: string;
+  /** The workload behind the URL's Service, if there is one. */
+  workload?: Workload & K8sObject;
+}
+
+function inClusterTargets(objects: K8sObject[], routing: RoutingSummary): InClusterTarget[] {
+  return routing.targets.flatMap((target) => {
+    if (target.provider !== 'openai-compatible') return [];
+    // Short names are Services of this namespace; anything with a dot is outside the manifests.
+    if (hostAndPort(target.baseUrl).host.includes('.')) return [];
+    const { name, baseUrl, model } = target;
+    const sessionHeader = target.sessionHeader ?? DEFAULT_SESSION_HEADER;
+    return [{ name, baseUrl, model, sessionHeader, workload: workloadBehind(objects, baseUrl).workload }];
+  });
+}
+
+/** A router's settings, from its container's arguments (unset ones take the router's defaults). */
+interface RouterConfig {
+  workload: Workload & K8sObject;
+  /** --k8s-label-selector as label pairs; undefined when it is not a list of `key=value`. */
+  selector?: Record<string, string>;
+  selectorText: string;
+  /** --k8s-port: where it sends requests on each pod it discovers. */
+  port: number;
+  routingLogic?: string;
+  sessionKey?: string;
+}
+
+/** The router a workload runs (a container of a ROUTER_IMAGES image), if it runs one. */
+function routerOf(workload: Workload & K8sObject): RouterConfig | undefined {
+  const container = podSpec(workload).containers.find((c) => ROUTER_IMAGES.some((image) => image.test(c.image ?? '')));
+  if (!container) return undefined;
+  const args = [...(container.command ?? []), ...(container.args ?? [])];
+  const selectorText = flagValue(args, '--k8s-label-selector') ?? '';
+  return {
+    workload,
+    selector: equalitySelector(selectorText),
+    selectorText,
+    port: Number(flagValue(args, '--k8s-port') ?? 8000),
+    routingLogic: flagValue(args, '--routing-logic'),
+    sessionKey: flagValue(args, '--session-key'),
+  };
+}
+
+/** A label selector of `key=value` (or `key==value`) requirements as pairs; undefined for any other form. */
+export function equalitySelector(text: string): Record<string, string> | undefined {
+  const pairs: Record<string, string> = {};
+  for (const requirement of text.split(',').map((r) => r.trim())) {
+    if (requirement === '') continue;
+    const match = /^([A-Za-z0-9./_-]+)\s*==?\s*([A-Za-z0-9._-]*)$/.exec(requirement);
+    if (!match) return undefined;
+    pairs[match[1]!] = match[2]!;
+  }
+  return pairs;
+}
+
+/**
+ * The model servers a router discovers: the workloads whose pods its --k8s-label-selector selects. Each must
+ * listen on --k8s-port, where the router sends them requests.
+ */
+function routerBackends(
+  objects: K8sObject[],
+  router: RouterConfig,
+): { servers: (Workload & K8sObject)[]; problems: string[] } {
+  const where = ref(router.workload);
+  if (!router.selector) {
+    return {
+      servers: [],
+      problems: [`${where}: --k8s-label-selector ${router.selectorText} is not a list of key=value this check reads`],
+    };
+  }
+  if (Object.keys(router.selector).length === 0) {
+    return { servers: [], problems: [`${where}: no --k8s-label-selector: it would send requests to every pod`] };
+  }
+  const servers = workloads(objects).filter((w) => w !== router.workload && selects(router.selector, podLabels(w)));
+  if (servers.length === 0) {
+    return { servers, problems: [`${where}: discovers no model server (no pods labelled ${router.selectorText})`] };
+  }
+  const problems = servers
+    .filter((w) => !podSpec(w).containers.some((c) => c.ports?.some((p) => p.containerPort === router.port)))
+    .map((w) => `${where}: discovers ${ref(w)}, which has no container port ${router.port} (--k8s-port)`);
+  return { servers, problems };
+}
+
+/**
+ * The routing file agrees with the model servers: each in-cluster target's Service exists, and the model it
+ * asks for is the name the server serves (vLLM's --served-model-name, llm-sim's LLM_SIM_MODEL). Through a
+ * router, that holds for every model server the router discovers: it sends a request only to one that serves
+ * the requested model. The responder's context window fits each server's --max-model-len.
+ */
+export function routingProblems(objects: K8sObject[]): string[] {
+  const routing = inferenceRouting(objects);
+  if (!routing) return ['no inference Deployment'];
+  const problems: string[] = [...routing.problems];
   const responder = workloads(objects).find((w) => w.metadata.name === 'responder');
   const responderContainer = responder && podSpec(responder).containers.find((c) => c.name === 'responder');
   const contextWindow = Number(
     (responderContainer && resolvedEnv(objects, responderContainer).get('PARLEY_CONTEXT_WINDOW_TOKENS')) ??
       Defaults.CONTEXT_WINDOW_TOKENS,
   );
-  for (const target of routing.targets) {
-    if (target.provider !== 'openai-compatible' || !target.baseUrl) continue;
-    const { host } = hostAndPort(target.baseUrl);
-    // Short names are Services of this namespace; anything with a dot is outside the manifests.
-    if (host.includes('.')) continue;
-    const { workload } = workloadBehind(objects, target.baseUrl);
+  const routers = workloads(objects).flatMap((w) => {
+    const router = routerOf(w);
+    return router ? [{ router, servers: routerBackends(objects, router).servers }] : [];
+  });
+  for (const { name, baseUrl, model, workload } of inClusterTargets(objects, routing)) {
     if (!workload) {
-      problems.push(`target ${target.name}: no Service and workload behind ${target.baseUrl}`);
+      problems.push(`target ${name}: no Service and workload behind ${baseUrl}`);
       continue;
     }
-    const server = podSpec(workload).containers[0]!;
-    const args = [...(server.command ?? []), ...(server.args ?? [])];
-    const served = flagValue(args, '--served-model-name') ?? resolvedEnv(objects, server).get('LLM_SIM_MODEL');
-    if (served !== target.model) {
-      problems.push(`target ${target.name}: asks for model ${target.model}, ${ref(workload)} serves ${served}`);
-    }
-    const maxModelLen = flagValue(args, '--max-model-len');
-    if (maxModelLen !== undefined && contextWindow > Number(maxModelLen)) {
+    const router = routerOf(workload);
+    const bypassed = router ? undefined : routers.find((r) => r.servers.includes(workload));
+    if (bypassed) {
       problems.push(
-        `PARLEY_CONTEXT_WINDOW_TOKENS ${contextWindow} exceeds ${ref(workload)} --max-model-len ${maxModelLen}`,
+        `target ${name}: calls ${ref(workload)} directly, bypassing ${ref(bypassed.router.workload)}, which ` +
+          `discovers it: conversations would not stay on one replica (and the NetworkPolicies admit only the router)`,
+      );
+    }
+    const backends = router ? routerBackends(objects, router) : { servers: [workload], problems: [] };
+    problems.push(...backends.problems);
+    const via = router ? ` (behind ${ref(workload)})` : '';
+    for (const server of backends.servers) {
+      const container = podSpec(server).containers[0]!;
+      const args = [...(container.command ?? []), ...(container.args ?? [])];
+      const served = flagValue(args, '--served-model-name') ?? resolvedEnv(objects, container).get('LLM_SIM_MODEL');
+      if (served !== model) {
+        problems.push(`target ${name}: asks for model ${model}, ${ref(server)}${via} serves ${served}`);
+      }
+      const maxModelLen = flagValue(args, '--max-model-len');
+      if (maxModelLen !== undefined && contextWindow > Number(maxModelLen)) {
+        problems.push(
+          `PARLEY_CONTEXT_WINDOW_TOKENS ${contextWindow} exceeds ${ref(server)} --max-model-len ${maxModelLen}`,
+        );
+      }
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/** The router's routing logics that hash the session key (kvaware does when its KV-cache lookup misses). */
+const SESSION_LOGICS = new Set(['session', 'kvaware']);
+
+/**
+ * A target that sends its conversation id to a router (its sessionHeader, or the default header) is routed by
+ * it: the router hashes exactly that header (--session-key; header names are case-insensitive). Otherwise
+ * every turn may land on another replica, which recomputes the history its prefix cache does not hold.
+ */
+export function sessionProblems(objects: K8sObject[]): string[] {
+  const routing = inferenceRouting(objects);
+  if (!routing) return [];
+  const problems: string[] = [];
+  for (const { name, sessionHeader, workload } of inClusterTargets(objects, routing)) {
+    const router = workload && routerOf(workload);
+    if (!router) continue;
+    const where = `target ${name}: sends the conversation id in ${sessionHeader} to ${ref(router.workload)}`;
+    if (!SESSION_LOGICS.has(router.routingLogic ?? '')) {
+      problems.push(`${where}, whose --routing-logic ${router.routingLogic ?? '(unset)'} ignores it: use session`);
+    } else if (router.sessionKey?.toLowerCase() !== sessionHeader.toLowerCase()) {
+      problems.push(
+        `${where}, whose --session-key is ${router.sessionKey ?? '(unset)'}: a conversation would not stay on ` +
+          `the replica that caches it`,
       );
     }
   }
   return problems;
 }
 
-/** Ingress backends and PodMonitor ports point at things that exist. */
+/** The verbs a Role may grant here: read-only. */
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+/**
+ * Least privilege for the Kubernetes API. Roles grant only get, list and watch, name what they grant (no
+ * wildcards) and never Secrets; bindings bind Roles and ServiceAccounts of the manifests. A pod mounts a
+ * service account token only when its account is bound to something, and a router's account may get, list
+ * and watch pods (without that it discovers no model server and every request fails).
+ */
+export function rbacProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const roles = objects.filter((o) => o.kind === 'Role') as (IRole & K8sObject)[];
+  for (const role of roles) {
+    (role.rules ?? []).forEach((rule, i) => {
+      const where = `${ref(role)} rules[${i}]`;
+      if ([rule.apiGroups, rule.resources, rule.verbs].some((list) => list?.includes('*'))) {
+        problems.push(`${where}: a wildcard grants more than it names`);
+      }
+      const writes = rule.verbs.filter((verb) => verb !== '*' && !READ_VERBS.has(verb));
+      if (writes.length > 0) problems.push(`${where}: grants ${writes.join(', ')}; only get, list and watch`);
+      if (rule.resources?.includes('secrets')) problems.push(`${where}: grants access to Secrets`);
+    });
+  }
+  const bindings = objects.filter((o) => o.kind === 'RoleBinding') as (IRoleBinding & K8sObject)[];
+  for (const binding of bindings) {
+    const { kind, name } = binding.roleRef;
+    if (kind !== 'Role' || !find(objects, 'Role', name)) {
+      problems.push(`${ref(binding)}: roleRef ${kind}/${name} is not a Role of the manifests`);
+    }
+    for (const subject of binding.subjects ?? []) {
+      if (subject.kind !== 'ServiceAccount' || !find(objects, 'ServiceAccount', subject.name)) {
+        problems.push(
+          `${ref(binding)}: subject ${subject.kind}/${subject.name} is not a ServiceAccount of the manifests`,
+        );
+      }
+    }
+  }
+  const grants = (account: string) =>
+    bindings
+      .filter((b) => b.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === account))
+      .flatMap((b) => find<IRole>(objects, 'Role', b.roleRef.name)?.rules ?? []);
+  for (const workload of workloads(objects)) {
+    const spec = podSpec(workload);
+    const account = spec.serviceAccountName ?? 'default';
+    const serviceAccount = find<IServiceAccount>(objects, 'ServiceAccount', account);
+    if (account !== 'default' && !serviceAccount) {
+      problems.push(`${ref(workload)}: ServiceAccount ${account} is not in the manifests`);
+    }
+    const mounted = spec.automountServiceAccountToken ?? serviceAccount?.automountServiceAccountToken ?? true;
+    const rules = grants(account);
+    if (routerOf(workload)) {
+      const may = (verb: string) =>
+        rules.some((r) => r.apiGroups?.includes('') && r.resources?.includes('pods') && r.verbs.includes(verb));
+      if (!mounted) problems.push(`${ref(workload)}: a router that watches pods, but its pods mount no API token`);
+      if (![...READ_VERBS].every(may)) {
+        problems.push(
+          `${ref(workload)}: a router, but ServiceAccount ${account} may not get, list and watch pods: ` +
+            `it would discover no model server`,
+        );
+      }
+    } else if (mounted && rules.length === 0) {
+      problems.push(
+        `${ref(workload)}: mounts a service account token it has no use for (automountServiceAccountToken: false)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Ingress and HTTPRoute backends and PodMonitor ports point at things that exist. */
 export function referenceProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
@@ -501,6 +720,23 @@ export function referenceProblems(objects: K8sObject[]): string[] {
       if (!port) problems.push(`${ref(ingress)}: backend ${backend?.name ?? '?'} has no such Service port`);
     }
   }
+  for (const route of httpRoutes(objects)) {
+    (route.spec?.rules ?? []).forEach((rule, i) => {
+      for (const backend of rule.backendRefs ?? []) {
+        const where = `${ref(route)} rules[${i}]: backend ${backend.kind ?? 'Service'}/${backend.name}`;
+        if ((backend.kind ?? 'Service') !== 'Service' || (backend.group ?? '') !== '') {
+          problems.push(`${where} is not a Service`);
+        } else if (backend.namespace !== undefined) {
+          problems.push(`${where} is in another namespace (it would need a ReferenceGrant)`);
+        } else {
+          const service = find<IService>(objects, 'Service', backend.name);
+          if (!service?.spec?.ports?.some((p) => p.port === backend.port)) {
+            problems.push(`${where} has no such Service port ${backend.port ?? '(none)'}`);
+          }
+        }
+      }
+    });
+  }
   for (const monitor of objects.filter((o) => o.kind === 'PodMonitor')) {
     const spec = monitor.spec as {
       selector?: { matchLabels?: Record<string, string> };
@@ -513,6 +749,94 @@ export function referenceProblems(objects: K8sObject[]): string[] {
         podSpec(w).containers.some((c) => c.ports?.some((p) => p.name === endpoint.port)),
       );
       if (!hasPort) problems.push(`${ref(monitor)}: no selected container has a port named ${endpoint.port}`);
+    }
+  }
+  return problems;
+}
+
+const httpRoutes = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === 'HTTPRoute') as (IHTTPRoute & K8sObject)[];
+
+const DURATION_UNITS_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+
+/** A Gateway API duration (GEP-2257: `300s`, `5m`, `1h30m`, `500ms`) in milliseconds; undefined if it is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, count, unit] of text.matchAll(/([0-9]{1,5})(ms|h|m|s)/g))
+    total += Number(count) * DURATION_UNITS_MS[unit!]!;
+  return total;
+}
+
+/**
+ * The Gateway API edge keeps replies streaming to their end. A rule that sends requests to the gateway bounds
+ * them by `timeouts.request` (the whole response) and `timeouts.backendRequest` (one call to the backend): for
+ * a reply streamed over SSE, the whole reply. Each must be longer than the turn timeout
+ * (PARLEY_TURN_TIMEOUT_MS), or 0s (none); unset, the implementation's default applies (Envoy's route timeout
+ * is 15 s). And the gateway's unauthenticated /metrics is not reachable through the route.
+ */
+export function edgeProblems(objects: K8sObject[]): string[] {
+  const gateway = workloads(objects).find((w) => w.metadata.name === 'gateway');
+  const container = gateway && podSpec(gateway).containers.find((c) => c.name === 'gateway');
+  if (!gateway || !container) return [];
+  const turnMs = Number(resolvedEnv(objects, container).get('PARLEY_TURN_TIMEOUT_MS') ?? Defaults.TURN_TIMEOUT_MS);
+  const services = new Set(
+    (objects.filter((o) => o.kind === 'Service') as (IService & K8sObject)[])
+      .filter((s) => selects(s.spec?.selector, podLabels(gateway)))
+      .map((s) => s.metadata.name),
+  );
+  const problems: string[] = [];
+  for (const route of httpRoutes(objects)) {
+    const rules = route.spec?.rules ?? [];
+    let routesRoot = false;
+    rules.forEach((rule, i) => {
+      if (!rule.backendRefs?.some((b) => (b.kind ?? 'Service') === 'Service' && services.has(b.name))) return;
+      const matches = rule.matches ?? [{ path: { type: 'PathPrefix', value: '/' } }];
+      if (matches.some((m) => (m.path?.type ?? 'PathPrefix') === 'PathPrefix' && (m.path?.value ?? '/') === '/')) {
+        routesRoot = true;
+      }
+      const where = `${ref(route)} rules[${i}]`;
+      const limits: Record<string, number> = {};
+      for (const field of ['request', 'backendRequest'] as const) {
+        const value = rule.timeouts?.[field];
+        if (value === undefined) {
+          problems.push(
+            `${where}: no timeouts.${field}: the implementation's default (Envoy's is 15 s) may cut a reply ` +
+              `streaming for up to the turn timeout, ${turnMs / 1000} s (PARLEY_TURN_TIMEOUT_MS)`,
+          );
+          continue;
+        }
+        const ms = durationMs(value);
+        if (ms === undefined) {
+          problems.push(`${where}: timeouts.${field} ${value} is not a Gateway API duration`);
+        } else if (ms !== 0 && ms <= turnMs) {
+          problems.push(
+            `${where}: timeouts.${field} ${value} is not longer than the turn timeout, ${turnMs / 1000} s ` +
+              `(PARLEY_TURN_TIMEOUT_MS): it would cut a reply still streaming (longer, or 0s for none)`,
+          );
+        } else {
+          limits[field] = ms === 0 ? Infinity : ms;
+        }
+      }
+      if (
+        limits.request !== undefined &&
+        limits.backendRequest !== undefined &&
+        limits.backendRequest > limits.request
+      ) {
+        problems.push(`${where}: timeouts.backendRequest is longer than timeouts.request, which includes it`);
+      }
+    });
+    const closesMetrics = rules.some(
+      (rule) =>
+        !rule.backendRefs?.length &&
+        !rule.filters?.length &&
+        rule.matches?.some((m) => m.path?.type === 'PathPrefix' && m.path.value === '/metrics'),
+    );
+    if (routesRoot && !closesMetrics) {
+      problems.push(
+        `${ref(route)}: sends /metrics to the gateway, unauthenticated: add a rule for PathPrefix /metrics ` +
+          `without backendRefs`,
+      );
     }
   }
   return problems;
@@ -611,8 +935,11 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...shutdownProblems(objects),
     ...envProblems(objects),
     ...referenceProblems(objects),
+    ...edgeProblems(objects),
     ...natsAlertProblems(objects),
     ...routingProblems(objects),
+    ...sessionProblems(objects),
+    ...rbacProblems(objects),
     ...secretReferences(objects).problems,
   ];
 }

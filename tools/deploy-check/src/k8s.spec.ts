@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IGateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { manifestProblems, secretReferences } from './k8s-policy.js';
-import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
+import { parseManifests, renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 import { flagValue } from './routing.js';
 
@@ -104,5 +106,36 @@ describe('k8s - overlays', () => {
     const names = new Set(TARGETS.flatMap((dir) => [...secretReferences(rendered.get(dir)!).names]));
     expect([...names].filter((name) => !docs.includes(name))).toEqual([]);
     expect(names.size).toBeGreaterThan(0);
+  });
+});
+
+describe('k8s - edge', () => {
+  it("docs/deploy.md's Gateway is valid and is the parent that prod's HTTPRoute attaches to", () => {
+    const docs = readFileSync(repoPath('docs/deploy.md'), 'utf8');
+    const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((b) => /^kind: Gateway$/m.test(b));
+    expect(blocks).toHaveLength(1);
+    const objects = parseManifests(blocks[0]!, 'docs/deploy.md');
+    expect(() => objects.forEach(validateObject)).not.toThrow();
+    expect(unknownFieldProblems(objects)).toEqual([]);
+    const gateway = objects[0] as K8sObject & IGateway;
+    const prod = rendered.get('k8s/overlays/prod')!;
+    const route = prod.find((o) => o.kind === 'HTTPRoute' && o.metadata.name === 'gateway') as K8sObject & IHTTPRoute;
+    const parent = route.spec!.parentRefs![0]!;
+    expect(parent).toMatchObject({
+      kind: 'Gateway',
+      name: gateway.metadata.name,
+      namespace: gateway.metadata.namespace,
+    });
+    const listener = gateway.spec.listeners.find((l) => l.name === parent.sectionName);
+    expect(listener).toMatchObject({ protocol: 'HTTPS', allowedRoutes: { namespaces: { from: 'Selector' } } });
+    expect(route.spec!.hostnames).toContain(listener!.hostname);
+    expect(listener!.allowedRoutes!.namespaces!.selector!.matchLabels).toEqual({
+      'kubernetes.io/metadata.name': route.metadata.namespace,
+    });
+    // The policy admits the proxies from the Gateway's namespace (where they run depends on the implementation).
+    const policy = prod.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'gateway-from-gateway-api');
+    expect(JSON.stringify(policy)).toContain(`"kubernetes.io/metadata.name":"${gateway.metadata.namespace}"`);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { serviceEnvNames } from './env-names.js';
-import { imageProblems, manifestProblems } from './k8s-policy.js';
+import { durationMs, imageProblems, manifestProblems } from './k8s-policy.js';
 import { renderKustomize, unknownFieldProblems, validateObject, type K8sObject } from './manifests.js';
 import { repoPath } from './paths.js';
 
@@ -22,6 +22,21 @@ function broken(kind: string, name: string, change: (object: Record<string, any>
 }
 
 const container = (o: Record<string, any>) => o.spec.template.spec.containers[0];
+
+/** The overlay with the router's `--flag=value` argument given another value. */
+const routerFlag = (flag: string, value: string): K8sObject[] =>
+  broken('Deployment', 'vllm-router', (o) => {
+    container(o).args = container(o).args.map((a: string) => (a.startsWith(`${flag}=`) ? `${flag}=${value}` : a));
+  });
+
+/** The overlay with the routing file (ConfigMap parley-routing) changed. */
+function routingFile(change: (file: Record<string, any>) => void): K8sObject[] {
+  return broken('ConfigMap', 'parley-routing', (o) => {
+    const file = parse(o.data['models.yaml']);
+    change(file);
+    o.data['models.yaml'] = stringify(file);
+  });
+}
 
 describe('policy - rejects', () => {
   it('the overlay as rendered has no problems (the baseline for the cases below)', () => {
@@ -88,13 +103,19 @@ describe('policy - rejects', () => {
     );
   });
 
-  it('vLLM as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
+  it('vLLM or its router as a uid without a passwd entry and without USER, LOGNAME or HOME', () => {
     const objects = broken('StatefulSet', 'vllm', (o) => {
       container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME', 'HOME'].includes(e.name));
     });
     expect(manifestProblems(objects)).toEqual([
       'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets no HOME',
       'StatefulSet/vllm container vllm: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
+    ]);
+    const router = broken('Deployment', 'vllm-router', (o) => {
+      container(o).env = container(o).env.filter((e: any) => !['USER', 'LOGNAME'].includes(e.name));
+    });
+    expect(manifestProblems(router)).toEqual([
+      'Deployment/vllm-router container router: runs as a uid without a passwd entry and sets neither USER nor LOGNAME',
     ]);
     const logname = broken('StatefulSet', 'vllm', (o) => {
       container(o).env = container(o).env.filter((e: any) => e.name !== 'USER');
@@ -204,18 +225,12 @@ describe('policy - rejects', () => {
   });
 
   it('a routing file whose cap the inference threshold cannot be tied to, or whose split changes the cap', () => {
-    const routing = (change: (file: Record<string, any>) => void) =>
-      broken('ConfigMap', 'parley-routing', (o) => {
-        const file = parse(o.data['models.yaml']);
-        change(file);
-        o.data['models.yaml'] = stringify(file);
-      });
-    const uncapped = routing((file) => delete file.targets.vllm.maxConcurrency);
+    const uncapped = routingFile((file) => delete file.targets.vllm.maxConcurrency);
     expect(manifestProblems(uncapped)).toEqual([
       'routing target vllm: no maxConcurrency for the inference scaler to be tied to',
     ]);
     // 3 of 4 conversations go to vllm: its 128 streams are full at 170 per replica, and 96 is 56 % of that.
-    const split = routing((file) => {
+    const split = routingFile((file) => {
       file.targets.other = { ...file.targets.vllm };
       file.models.support.split = [
         { target: 'vllm', weight: 3 },
@@ -262,8 +277,143 @@ describe('policy - rejects', () => {
       c.args = c.args.map((a: string) => (a.startsWith('--served-model-name=') ? '--served-model-name=other' : a));
     });
     expect(manifestProblems(objects)).toContain(
-      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm serves other',
+      'target vllm: asks for model llama-3.1-8b-instruct, StatefulSet/vllm (behind Deployment/vllm-router) serves other',
     );
+  });
+
+  it('a router that discovers no model server, or one on another port, and a target that bypasses it', () => {
+    const selector = routerFlag('--k8s-label-selector', 'parley.io/model-server=false');
+    expect(manifestProblems(selector)).toEqual([
+      'Deployment/vllm-router: discovers no model server (no pods labelled parley.io/model-server=false)',
+    ]);
+    const everything = routerFlag('--k8s-label-selector', '');
+    expect(manifestProblems(everything)).toEqual([
+      'Deployment/vllm-router: no --k8s-label-selector: it would send requests to every pod',
+    ]);
+    const port = routerFlag('--k8s-port', '9000');
+    expect(manifestProblems(port)).toEqual([
+      'Deployment/vllm-router: discovers StatefulSet/vllm, which has no container port 9000 (--k8s-port)',
+    ]);
+    const direct = routingFile((file) => (file.targets.vllm.baseUrl = 'http://vllm:8000/v1'));
+    expect(manifestProblems(direct)).toEqual([
+      'target vllm: calls StatefulSet/vllm directly, bypassing Deployment/vllm-router, which discovers it: ' +
+        'conversations would not stay on one replica (and the NetworkPolicies admit only the router)',
+    ]);
+  });
+
+  it("a target whose session header is not the router's session key, or a router that ignores it", () => {
+    const key = routerFlag('--session-key', 'x-session-id');
+    expect(manifestProblems(key)).toEqual([
+      'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
+        '--session-key is x-session-id: a conversation would not stay on the replica that caches it',
+    ]);
+    const header = routingFile((file) => (file.targets.vllm.sessionHeader = 'x-conversation'));
+    expect(manifestProblems(header)).toEqual([
+      expect.stringContaining('sends the conversation id in x-conversation to Deployment/vllm-router, whose'),
+    ]);
+    const roundRobin = routerFlag('--routing-logic', 'roundrobin');
+    expect(manifestProblems(roundRobin)).toEqual([
+      'target vllm: sends the conversation id in x-parley-conversation-id to Deployment/vllm-router, whose ' +
+        '--routing-logic roundrobin ignores it: use session',
+    ]);
+    // Header names are case-insensitive, and a target without sessionHeader sends the default one.
+    const upper = routingFile((file) => (file.targets.vllm.sessionHeader = 'X-Parley-Conversation-Id'));
+    expect(manifestProblems(upper)).toEqual([]);
+    const unset = routingFile((file) => delete file.targets.vllm.sessionHeader);
+    expect(manifestProblems(unset)).toEqual([]);
+  });
+
+  it('a Role that grants more than reads, a router that may not watch pods, and a token nobody needs', () => {
+    const writes = broken('Role', 'vllm-router', (o) => {
+      o.rules = [
+        { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['*'], resources: ['services'], verbs: ['get'] },
+      ];
+    });
+    expect(manifestProblems(writes)).toEqual([
+      'Role/vllm-router rules[0]: grants patch; only get, list and watch',
+      'Role/vllm-router rules[0]: grants access to Secrets',
+      'Role/vllm-router rules[1]: a wildcard grants more than it names',
+    ]);
+    const unbound = prod.filter((o) => o.kind !== 'RoleBinding');
+    expect(manifestProblems(unbound)).toEqual([
+      'Deployment/vllm-router: a router, but ServiceAccount vllm-router may not get, list and watch pods: ' +
+        'it would discover no model server',
+    ]);
+    const noToken = broken(
+      'Deployment',
+      'vllm-router',
+      (o) => (o.spec.template.spec.automountServiceAccountToken = false),
+    );
+    expect(manifestProblems(noToken)).toEqual([
+      'Deployment/vllm-router: a router that watches pods, but its pods mount no API token',
+    ]);
+    const gateway = broken('Deployment', 'gateway', (o) => delete o.spec.template.spec.automountServiceAccountToken);
+    expect(manifestProblems(gateway)).toEqual([
+      'Deployment/gateway: mounts a service account token it has no use for (automountServiceAccountToken: false)',
+    ]);
+    const binding = broken('RoleBinding', 'vllm-router', (o) => (o.subjects[0].name = 'nobody'));
+    expect(manifestProblems(binding)).toEqual(
+      expect.arrayContaining([
+        'RoleBinding/vllm-router: subject ServiceAccount/nobody is not a ServiceAccount of the manifests',
+      ]),
+    );
+  });
+
+  it('an HTTPRoute timeout not longer than the turn timeout, or unset, and /metrics routed to the gateway', () => {
+    const rule = (o: Record<string, any>) => o.spec.rules[0];
+    const short = broken('HTTPRoute', 'gateway', (o) => {
+      rule(o).timeouts = { request: '2m' };
+    });
+    expect(manifestProblems(short)).toEqual([
+      'HTTPRoute/gateway rules[0]: timeouts.request 2m is not longer than the turn timeout, 120 s ' +
+        '(PARLEY_TURN_TIMEOUT_MS): it would cut a reply still streaming (longer, or 0s for none)',
+      "HTTPRoute/gateway rules[0]: no timeouts.backendRequest: the implementation's default (Envoy's is 15 s) " +
+        'may cut a reply streaming for up to the turn timeout, 120 s (PARLEY_TURN_TIMEOUT_MS)',
+    ]);
+    // Tied to the gateway's turn timeout: 300 s is too short for turns of 10 minutes.
+    const longTurns = broken('Deployment', 'gateway', (o) => {
+      container(o).env.push({ name: 'PARLEY_TURN_TIMEOUT_MS', value: '600000' });
+      o.spec.template.spec.terminationGracePeriodSeconds = 630;
+    });
+    expect(manifestProblems(longTurns)).toEqual([
+      expect.stringContaining(
+        'HTTPRoute/gateway rules[0]: timeouts.request 300s is not longer than the turn timeout, 600 s',
+      ),
+      expect.stringContaining('HTTPRoute/gateway rules[0]: timeouts.backendRequest 300s is not longer than'),
+    ]);
+    const disabled = broken(
+      'HTTPRoute',
+      'gateway',
+      (o) => (rule(o).timeouts = { request: '0s', backendRequest: '1h' }),
+    );
+    expect(manifestProblems(disabled)).toEqual([]);
+    const inverted = broken(
+      'HTTPRoute',
+      'gateway',
+      (o) => (rule(o).timeouts = { request: '5m', backendRequest: '10m' }),
+    );
+    expect(manifestProblems(inverted)).toEqual([
+      'HTTPRoute/gateway rules[0]: timeouts.backendRequest is longer than timeouts.request, which includes it',
+    ]);
+    const metrics = broken('HTTPRoute', 'gateway', (o) => o.spec.rules.pop());
+    expect(manifestProblems(metrics)).toEqual([
+      'HTTPRoute/gateway: sends /metrics to the gateway, unauthenticated: add a rule for PathPrefix /metrics ' +
+        'without backendRefs',
+    ]);
+    const port = broken('HTTPRoute', 'gateway', (o) => (rule(o).backendRefs[0].port = 3000));
+    expect(manifestProblems(port)).toEqual([
+      'HTTPRoute/gateway rules[0]: backend Service/gateway has no such Service port 3000',
+    ]);
+  });
+
+  it('a Gateway API duration as GEP-2257 writes it', () => {
+    expect(durationMs('300s')).toBe(300_000);
+    expect(durationMs('1h30m')).toBe(5_400_000);
+    expect(durationMs('1500ms')).toBe(1_500);
+    expect(durationMs('0s')).toBe(0);
+    expect(durationMs('5 minutes')).toBeUndefined();
+    expect(durationMs('1.5s')).toBeUndefined();
   });
 
   it('JetStream alerts that disagree with the NATS StatefulSet or read metrics its exporter does not serve', () => {
@@ -330,6 +480,10 @@ describe('policy - schemas', () => {
     const crd = broken('ScaledObject', 'vllm', (o) => (o.spec.fallback.behaviour = 'currentReplicas'));
     expect(unknownFieldProblems(crd)).toEqual([
       'ScaledObject/vllm: spec.fallback.behaviour is not a field of Fallback',
+    ]);
+    const route = broken('HTTPRoute', 'gateway', (o) => (o.spec.rules[0].timeouts.requestTimeout = '300s'));
+    expect(unknownFieldProblems(route)).toEqual([
+      'HTTPRoute/gateway: spec.rules[0].timeouts.requestTimeout is not a field of HTTPRouteTimeouts',
     ]);
     // Maps (labels, resource requests, trigger metadata) take any key.
     const maps = broken('Deployment', 'gateway', (o) => {

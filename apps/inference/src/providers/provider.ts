@@ -28,8 +28,8 @@ export interface ChatProvider {
   stream(input: GenerateInput): AsyncIterable<ProviderEvent>;
 }
 
-/** The header carrying the conversation id to the upstream unless a target names another. */
-export const DEFAULT_SESSION_HEADER = 'x-parley-conversation-id';
+/** The header carrying the conversation id to the upstream unless a target names another (@parley/config). */
+export { DEFAULT_SESSION_HEADER } from '@parley/config';
 
 /** The headers every upstream request carries: the trace context, and the conversation id under `sessionHeader`. */
 export function upstreamHeaders(input: GenerateInput, sessionHeader: string): Record<string, string> {
