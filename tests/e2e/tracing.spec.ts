@@ -161,6 +161,8 @@ describe('tracing', () => {
       `${stack.gatewayUrl}/metrics`,
       `${stack.opsUrl('responder')}/metrics`,
       `${stack.opsUrl('inference')}/metrics`,
+      // vLLM's metrics, by their v0.10 names, which llm-sim serves too.
+      `${stack.simUrl}/metrics`,
     ]) {
       for (const match of (await (await fetch(url)).text()).matchAll(/^# TYPE (\S+) /gm)) exposed.add(match[1]!);
     }
@@ -183,10 +185,11 @@ describe('tracing', () => {
       panels: { targets: { expr: string }[] }[];
     };
     const exprs = [...rules.map((r) => r.expr), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
-    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\bparley_[a-z_]+/g)].map((m) => m[0])));
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(?:parley_|vllm:)[a-z_]+/g)].map((m) => m[0])));
     const family = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
     const missing = [...used].filter((name) => !exposed.has(name) && !exposed.has(family(name)));
     expect(missing).toEqual([]);
     expect(used.size).toBeGreaterThan(8);
+    expect([...used].filter((name) => name.startsWith('vllm:'))).toHaveLength(4);
   });
 });

@@ -18,6 +18,7 @@ import {
 } from './openai-format.js';
 import { RequestStatus, type SimRequestRecord } from './records.js';
 import { countPromptTokens, generateReplyTokens, splitReplyText } from './reply.js';
+import type { SimMetrics } from './metrics.js';
 import type { SimState } from './state.js';
 
 /** What the server hands a chat completion handler for one request. */
@@ -30,6 +31,8 @@ export interface CompletionContext {
   state: SimState;
   /** Marks that the simulator itself drops the connection, so the record does not count it as a client abort. */
   closingOnPurpose(): void;
+  /** Where the time to first token is counted (`GET /metrics`). */
+  metrics: SimMetrics;
 }
 
 /** The faults that act on the connection rather than the status line. */
@@ -157,6 +160,7 @@ async function streamReply(ctx: CompletionContext, plan: Plan): Promise<void> {
     await sleepUntil(tokenReadyAt(plan, sentCount + tokens.length), signal);
     const content = sseData(chunk(meta, { content: tokens.join('') }));
     await writeWithBackpressure(res, sentCount === 0 ? roleChunk + content : content, signal);
+    if (sentCount === 0) ctx.metrics.firstToken((performance.now() - plan.start) / 1000);
     sentCount += tokens.length;
     record.completionTokens = sentCount;
   }

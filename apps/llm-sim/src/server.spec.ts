@@ -251,4 +251,23 @@ describe('llm-sim server', () => {
     expect((await putConfig(sim, 'burst=2')).status).toBe(400);
     expect(() => sim.configure({ tokens: -1 })).toThrow(/tokens/);
   });
+
+  it('llm-sim - GET /metrics serves the vLLM gauges and time-to-first-token histogram, labelled with the served model', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${sim.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{model_name="sim-model"}`));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    sim.configure({ ttftMs: 1, interTokenMs: 50, tokens: 40 });
+    const before = (await metric('vllm:time_to_first_token_seconds_count')) ?? 0;
+    const streaming = await postChat(sim, chatBody({ stream: true, model: 'any-name-the-client-sends' }));
+    const reader = streaming.body!.getReader();
+    await reader.read();
+    expect(await metric('vllm:num_requests_running')).toBe(1);
+    expect(await metric('vllm:kv_cache_usage_perc')).toBeCloseTo(1 / 256);
+    expect(await metric('vllm:num_requests_waiting')).toBe(0);
+    await reader.cancel();
+    await expect.poll(() => metric('vllm:num_requests_running')).toBe(0);
+    expect(await metric('vllm:time_to_first_token_seconds_count')).toBe(before + 1);
+  });
 });

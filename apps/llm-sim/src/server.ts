@@ -14,6 +14,7 @@ import {
 import { handleChatCompletion } from './completions.js';
 import { controlRoutes, type RouteHandler, type Routes } from './control.js';
 import { HttpError, sendEmpty, sendJson } from './http.js';
+import { SimMetrics } from './metrics.js';
 import { errorBody, modelList } from './openai-format.js';
 import { recordHeaders, RequestLog, RequestStatus, type SimRequestRecord } from './records.js';
 import { SimState } from './state.js';
@@ -65,6 +66,10 @@ export async function startLlmSim(options: LlmSimOptions = {}): Promise<LlmSim> 
   const log = new RequestLog(maxRecords);
   const openResponses = new Set<ServerResponse>();
   const startedAtSeconds = Math.floor(Date.now() / 1000);
+  const metrics = new SimMetrics(
+    () => openResponses.size,
+    () => state.knobs.model,
+  );
 
   const connections = new WeakMap<Socket, number>();
   let opened = 0;
@@ -112,12 +117,19 @@ export async function startLlmSim(options: LlmSimOptions = {}): Promise<LlmSim> 
       closingOnPurpose: () => {
         closingOnPurpose = true;
       },
+      metrics,
     });
   };
 
   const routes: Routes = {
     '/health': { GET: (_req, res) => sendEmpty(res, 200) },
     '/v1/models': { GET: (_req, res) => sendJson(res, 200, modelList(state.knobs.model, startedAtSeconds)) },
+    '/metrics': {
+      GET: async (_req, res) => {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+      },
+    },
     [CHAT_COMPLETIONS_PATH]: { POST: chatCompletion },
     ...controlRoutes(state, log),
   };

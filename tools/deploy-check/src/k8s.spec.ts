@@ -63,6 +63,19 @@ describe('k8s - alerts', () => {
   });
 });
 
+describe('k8s - dashboard', () => {
+  it("ships the compose stack's Grafana dashboard, vLLM's panels included, for Grafana's dashboard sidecar", () => {
+    const configMap = rendered
+      .get('k8s/base')!
+      .find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'parley-dashboard') as
+      (K8sObject & { data: Record<string, string> }) | undefined;
+    expect(configMap?.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    const dashboard = readFileSync(repoPath('docker/grafana/dashboards/parley.json'), 'utf8');
+    expect(configMap?.data['parley.json']).toBe(dashboard);
+    expect(dashboard).toContain('vllm:kv_cache_usage_perc');
+  });
+});
+
 describe('k8s - overlays', () => {
   it('dev runs llm-sim and prod runs vLLM on a GPU', () => {
     const names = (dir: string) =>
