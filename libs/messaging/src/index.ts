@@ -7,7 +7,15 @@ export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames } from './frame-replay.js';
 export { httpTraceHeaders, injectHeaders } from './headers.js';
 export { HistoryStore } from './history.js';
-export { countSubject, ensureJetStream, purgeSubject, type JetStreamHandles } from './jetstream.js';
+export {
+  bucketStream,
+  countSubject,
+  ensureJetStream,
+  historyAgeLimitMs,
+  purgeSubject,
+  type JetStreamHandles,
+  type JetStreamOptions,
+} from './jetstream.js';
 export { openStream, type OpenedStream } from './open-stream.js';
 export { call } from './request.js';
 export { ServiceTokens, type ServiceContext } from './service-context.js';
