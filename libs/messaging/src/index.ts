@@ -1,4 +1,18 @@
 export { ActiveStreams } from './active-streams.js';
+export {
+  BACKUP_FORMAT,
+  BACKUP_STREAMS,
+  BACKUP_VERSION,
+  BackupError,
+  backupJetStream,
+  restoreJetStream,
+  verifyBackup,
+  type BackupManifest,
+  type BackupOptions,
+  type RestoreOptions,
+  type TransferSummary,
+} from './backup.js';
+export { runBackupCli, type BackupCliIo } from './backup-cli.js';
 export { cancelTurn, onCancel } from './cancel.js';
 export { decode, encode, validate } from './codec.js';
 export { ConversationIndex } from './conversation-index.js';
