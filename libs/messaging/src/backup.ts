@@ -248,19 +248,24 @@ async function publishAll(js: JetStreamClient, file: string, streams: string[]):
     pending = [];
     await Promise.all(batch);
   };
-  await readBackup(file, async (stream, message) => {
-    const options = { headers: restoredHeaders(message.headers), timeout: API_TIMEOUT_MS };
-    pending.push(
-      js.publish(message.subject, Buffer.from(message.data, 'base64'), options).then((ack: PubAck) => {
-        if (ack.stream !== stream) {
-          throw new BackupError(`${message.subject} (from ${stream}) was stored in ${ack.stream}: restore stopped`);
-        }
-        stored[stream]! += 1;
-      }),
-    );
-    if (pending.length >= RESTORE_WINDOW) await flush();
-  });
-  await flush();
+  try {
+    await readBackup(file, async (stream, message) => {
+      const options = { headers: restoredHeaders(message.headers) };
+      pending.push(
+        js.publish(message.subject, Buffer.from(message.data, 'base64'), options).then((ack: PubAck) => {
+          if (ack.stream !== stream) {
+            throw new BackupError(`${message.subject} (from ${stream}) was stored in ${ack.stream}: restore stopped`);
+          }
+          stored[stream]! += 1;
+        }),
+      );
+      if (pending.length >= RESTORE_WINDOW) await flush();
+    });
+    await flush();
+  } finally {
+    // A read that failed with publishes in flight: they settle before the error is reported.
+    await Promise.allSettled(pending);
+  }
   return stored;
 }
 
