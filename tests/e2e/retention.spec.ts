@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack, collectSse, eventually } from './stack.js';
 
@@ -40,5 +40,7 @@ describe('retention', () => {
     expect(info.state.subjects?.[subject] ?? 0).toBe(0);
     const log = await stack.services.get('responder')!.waitForLog((l) => l.reason === 'retention');
     expect(log).toMatchObject({ conversationId: id, messages: 2 });
+    // The stream's own age limit is the backstop behind the sweep: retention plus a day.
+    expect(info.config.max_age).toBe(nanos(RETENTION_MS + 24 * 60 * 60_000));
   });
 });

@@ -18,10 +18,12 @@ export {
 export {
   Defaults,
   WIDGET_KEY,
+  backupEnvSchema,
   gatewayEnvSchema,
   inferenceEnvSchema,
   responderEnvSchema,
   widgetKeys,
+  type BackupConfig,
   type GatewayConfig,
   type InferenceConfig,
   type ResponderConfig,

@@ -153,3 +153,11 @@ export const inferenceEnvSchema = z.object({
   PARLEY_UPSTREAM_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
 });
 export type InferenceConfig = z.infer<typeof inferenceEnvSchema>;
+
+/**
+ * The backup and restore command (`npm run backup`, the k8s CronJob): the environment every service shares,
+ * so a restore creates the streams as the services would (NATS_URL, PARLEY_JETSTREAM_REPLICAS,
+ * PARLEY_FRAMES_TTL_MS).
+ */
+export const backupEnvSchema = z.object(commonEnv);
+export type BackupConfig = z.infer<typeof backupEnvSchema>;

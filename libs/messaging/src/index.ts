@@ -1,4 +1,18 @@
 export { ActiveStreams } from './active-streams.js';
+export {
+  BACKUP_FORMAT,
+  BACKUP_STREAMS,
+  BACKUP_VERSION,
+  BackupError,
+  backupJetStream,
+  restoreJetStream,
+  verifyBackup,
+  type BackupManifest,
+  type BackupOptions,
+  type RestoreOptions,
+  type TransferSummary,
+} from './backup.js';
+export { runBackupCli, type BackupCliIo } from './backup-cli.js';
 export { cancelTurn, onCancel } from './cancel.js';
 export { decode, encode, validate } from './codec.js';
 export { ConversationIndex } from './conversation-index.js';
@@ -7,7 +21,15 @@ export { eraseConversation, type ErasureReceipt } from './erasure.js';
 export { replayFrames } from './frame-replay.js';
 export { httpTraceHeaders, injectHeaders } from './headers.js';
 export { HistoryStore } from './history.js';
-export { countSubject, ensureJetStream, purgeSubject, type JetStreamHandles } from './jetstream.js';
+export {
+  bucketStream,
+  countSubject,
+  ensureJetStream,
+  historyAgeLimitMs,
+  purgeSubject,
+  type JetStreamHandles,
+  type JetStreamOptions,
+} from './jetstream.js';
 export { openStream, type OpenedStream } from './open-stream.js';
 export { call } from './request.js';
 export { ServiceTokens, type ServiceContext } from './service-context.js';

@@ -12,6 +12,7 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type StreamInfo,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { errors, nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -49,6 +50,11 @@ export interface JetStreamHandles {
 export interface JetStreamOptions {
   /** How long frames are kept for resuming. */
   framesMaxAgeMs?: number;
+  /**
+   * The history stream's age limit (0: none). Left as it is when undefined: only the responder, which knows
+   * the retention period, sets it ({@link historyAgeLimitMs}); the other services create the stream without.
+   */
+  historyMaxAgeMs?: number;
   /** Copies of every stream and bucket (1 on a single server, 3 on a three-node cluster). */
   replicas?: number;
   /** How long each JetStream API request may take. */
@@ -97,7 +103,12 @@ export async function ensureJetStream(
 
 async function setUp(
   nc: NatsConnection,
-  { framesMaxAgeMs = FRAMES_MAX_AGE_MS, replicas = 1, apiTimeoutMs = API_TIMEOUT_MS }: JetStreamOptions,
+  {
+    framesMaxAgeMs = FRAMES_MAX_AGE_MS,
+    historyMaxAgeMs,
+    replicas = 1,
+    apiTimeoutMs = API_TIMEOUT_MS,
+  }: JetStreamOptions,
 ): Promise<JetStreamHandles> {
   const jsm = await jetstreamManager(nc, { timeout: apiTimeoutMs });
   await addOrUpdate(jsm, {
@@ -106,6 +117,7 @@ async function setUp(
     storage: StorageType.File,
     num_replicas: replicas,
     max_msgs_per_subject: HISTORY_MAX_MESSAGES_PER_CONVERSATION,
+    ...(historyMaxAgeMs === undefined ? {} : { max_age: nanos(historyMaxAgeMs) }),
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
@@ -122,7 +134,7 @@ async function setUp(
   const bucket = async (name: string, ttl?: number): Promise<KV> => {
     const kv = await kvm.create(name, { history: 1, storage: StorageType.File, replicas, ...(ttl ? { ttl } : {}) });
     // An existing bucket keeps its settings on create; raise or lower its copies when the cluster changed.
-    const info = await jsm.streams.info(`KV_${name}`);
+    const info = await jsm.streams.info(bucketStream(name));
     if (info.config.num_replicas !== replicas) {
       await jsm.streams.update(info.config.name, { ...info.config, num_replicas: replicas });
     }
@@ -136,10 +148,27 @@ async function setUp(
   return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index };
 }
 
+/** The stream that holds a key-value bucket. */
+export function bucketStream(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * The history stream's age limit for a retention period: a backstop one day (or one sweep, if longer) past
+ * it, so the retention sweep, which erases a conversation's record, index entries and history together, always
+ * comes first. The limit only drops history the sweep missed: a conversation whose record went while its history
+ * stayed (an erasure during a backup), or every conversation while no responder sweeps. 0 without retention.
+ */
+export function historyAgeLimitMs(retentionDays: number | undefined, sweepMs: number): number {
+  return retentionDays === undefined ? 0 : Math.round(retentionDays * DAY_MS) + Math.max(DAY_MS, sweepMs);
+}
+
 type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0];
 
 async function addOrUpdate(jsm: JetStreamManager, config: StreamConfig & { name: string }): Promise<void> {
-  let current = await currentConfig(jsm, config.name);
+  let current = (await existingStream(jsm, config.name))?.config;
   if (current === undefined) {
     try {
       await jsm.streams.add(config);
@@ -147,7 +176,7 @@ async function addOrUpdate(jsm: JetStreamManager, config: StreamConfig & { name:
     } catch (error) {
       // Services starting together race to create it; the loser's add fails ("subjects overlap" on nats-server
       // 2.9) although the stream it wanted is there. Only a stream that is still missing is an error.
-      current = await currentConfig(jsm, config.name);
+      current = (await existingStream(jsm, config.name))?.config;
       if (current === undefined) throw error;
     }
   }
@@ -160,10 +189,10 @@ async function addOrUpdate(jsm: JetStreamManager, config: StreamConfig & { name:
   if (differs) await jsm.streams.update(config.name, { ...base, ...config });
 }
 
-/** The stream's configuration, or `undefined` when there is no such stream. */
-async function currentConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
+/** The stream's info, or `undefined` when there is no such stream. */
+export async function existingStream(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
   try {
-    return (await jsm.streams.info(name)).config;
+    return await jsm.streams.info(name);
   } catch (error) {
     if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
     throw error;

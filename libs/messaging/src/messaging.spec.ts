@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decode, encode } from './codec.js';
 import { HistoryStore } from './history.js';
 import { userEntry } from './history.test-kit.js';
-import { ensureJetStream, purgeSubject } from './jetstream.js';
+import { ensureJetStream, historyAgeLimitMs, purgeSubject } from './jetstream.js';
+import { nanos } from '@nats-io/transport-node';
 import { call } from './request.js';
 import { SequenceReader, subscriptionSource } from './sequence-reader.js';
 import { z } from 'zod';
@@ -173,6 +174,20 @@ describe('call', () => {
 });
 
 describe('history', () => {
+  it("history - the stream's age limit follows retention, set by the service that knows it", async () => {
+    const DAY = 24 * 60 * 60_000;
+    expect(historyAgeLimitMs(undefined, 60_000)).toBe(0);
+    expect(historyAgeLimitMs(30, 60 * 60_000)).toBe(31 * DAY);
+    expect(historyAgeLimitMs(0.5, 2 * DAY)).toBe(2.5 * DAY);
+    const maxAge = async () => (await (await jetstreamManager(nc)).streams.info(Streams.history.name)).config.max_age;
+    await ensureJetStream(nc, { historyMaxAgeMs: 31 * DAY }); // the responder, with PARLEY_RETENTION_DAYS=30
+    expect(await maxAge()).toBe(nanos(31 * DAY));
+    await ensureJetStream(nc); // the gateway: leaves it as it is
+    expect(await maxAge()).toBe(nanos(31 * DAY));
+    await ensureJetStream(nc, { historyMaxAgeMs: 0 }); // the responder, retention unset
+    expect(await maxAge()).toBe(0);
+  });
+
   it('history - appends are ordered, idempotent on their id, and per conversation', async () => {
     const { js, jsm } = await ensureJetStream(nc);
     await ensureJetStream(nc); // a second start with the same configuration is fine

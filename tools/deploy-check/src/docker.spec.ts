@@ -117,10 +117,11 @@ describe('docker - the bundles the image runs (scripts/bundle.ts)', () => {
     dependencies: Record<string, string>;
   };
 
-  it.each(['gateway', 'responder', 'inference', 'llm-sim'])(
-    '%s: loads only Node and the packages left out on purpose, and is stored one byte per character',
-    (app) => {
-      const bundle = readFileSync(repoPath(`dist/apps/${app}/main.js`), 'utf8');
+  // Each app's main.js, and the backup command the responder's image carries for the CronJob.
+  it.each(['gateway/main', 'responder/main', 'responder/jetstream-backup', 'inference/main', 'llm-sim/main'])(
+    '%s.js: loads only Node and the packages left out on purpose, and is stored one byte per character',
+    (entry) => {
+      const bundle = readFileSync(repoPath(`dist/apps/${entry}.js`), 'utf8');
       const specifiers = [...bundle.matchAll(/(?:\bfrom ?|\bimport\(|\b(?:__)?require\()"([@\w./:-]+)"/g)].map(
         (m) => m[1]!,
       );

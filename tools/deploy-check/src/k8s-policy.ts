@@ -2,9 +2,10 @@
  * Rules every rendered overlay must follow, beyond schema validity. Each rule returns the problems it found
  * (empty when the objects comply), so a spec can show that a bad object is rejected for the right reason.
  */
-import { DEFAULT_SESSION_HEADER, Defaults } from '@parley/config';
+import { DEFAULT_SESSION_HEADER, Defaults, backupEnvSchema } from '@parley/config';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { ICronJob } from 'kubernetes-models/batch/v1/CronJob';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IPrometheusRuleSpec } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRuleSpec';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -35,6 +36,29 @@ function podLabels(workload: Workload): Record<string, string> {
   return workload.spec?.template.metadata?.labels ?? {};
 }
 
+/** A pod template: a workload's, or the one of a CronJob's jobs. */
+interface PodTemplate {
+  owner: K8sObject;
+  spec: IPodSpec;
+  /** Runs until stopped (probes apply), unlike a job's pod, which runs to completion. */
+  serving: boolean;
+}
+
+function cronJobs(objects: K8sObject[]): (ICronJob & K8sObject)[] {
+  return objects.filter((o) => o.kind === 'CronJob') as (ICronJob & K8sObject)[];
+}
+
+function podTemplates(objects: K8sObject[]): PodTemplate[] {
+  return [
+    ...workloads(objects).map((owner) => ({ owner, spec: podSpec(owner), serving: true })),
+    ...cronJobs(objects).map((owner) => ({
+      owner,
+      spec: owner.spec?.jobTemplate.spec?.template.spec ?? { containers: [] },
+      serving: false,
+    })),
+  ];
+}
+
 function find<T>(objects: K8sObject[], kind: string, name: string): (T & K8sObject) | undefined {
   return objects.find((o) => o.kind === kind && o.metadata.name === name) as (T & K8sObject) | undefined;
 }
@@ -56,11 +80,13 @@ export function imageProblems(image: string | undefined, where: string): string[
   return [];
 }
 
-/** Probes, requests and limits, and the restricted security context, on every container of every workload. */
+/**
+ * Requests and limits and the restricted security context on every container of every pod (workloads' and
+ * CronJobs'), and probes on those of workloads.
+ */
 export function containerProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  for (const workload of workloads(objects)) {
-    const spec = podSpec(workload);
+  for (const { owner: workload, spec, serving } of podTemplates(objects)) {
     const pod = spec.securityContext ?? {};
     const all: [IContainer, boolean][] = [
       ...(spec.initContainers ?? []).map((c): [IContainer, boolean] => [c, false]),
@@ -69,8 +95,8 @@ export function containerProblems(objects: K8sObject[]): string[] {
     for (const [container, main] of all) {
       const where = `${ref(workload)} container ${container.name}`;
       problems.push(...imageProblems(container.image, where));
-      if (main && !container.livenessProbe) problems.push(`${where}: no livenessProbe`);
-      if (main && !container.readinessProbe) problems.push(`${where}: no readinessProbe`);
+      if (main && serving && !container.livenessProbe) problems.push(`${where}: no livenessProbe`);
+      if (main && serving && !container.readinessProbe) problems.push(`${where}: no readinessProbe`);
       const { requests = {}, limits = {} } = container.resources ?? {};
       for (const resource of ['cpu', 'memory']) {
         if (requests[resource] === undefined) problems.push(`${where}: no ${resource} request`);
@@ -99,8 +125,7 @@ export function containerProblems(objects: K8sObject[]): string[] {
  */
 export function secretVolumeProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  for (const workload of workloads(objects)) {
-    const spec = podSpec(workload);
+  for (const { owner: workload, spec } of podTemplates(objects)) {
     const pod = spec.securityContext ?? {};
     for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
       const sc = container.securityContext ?? {};
@@ -848,8 +873,7 @@ export function secretReferences(objects: K8sObject[]): { names: Set<string>; pr
   const problems = objects
     .filter((o) => o.kind === 'Secret' && (o.data !== undefined || o.stringData !== undefined))
     .map((o) => `${ref(o)}: a Secret with a value is in the manifests`);
-  for (const workload of workloads(objects)) {
-    const spec = podSpec(workload);
+  for (const { spec } of podTemplates(objects)) {
     for (const volume of spec.volumes ?? []) if (volume.secret?.secretName) names.add(volume.secret.secretName);
     for (const pull of spec.imagePullSecrets ?? []) if (pull.name) names.add(pull.name);
     for (const container of [...spec.containers, ...(spec.initContainers ?? [])]) {
@@ -921,6 +945,39 @@ export function natsAlertProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/** Where a CronJob's command runs a file of an app's build: `node dist/apps/<app>/<file>.js`. */
+const APP_FILE = /^dist\/apps\/([a-z-]+)\/[\w.-]+\.js$/;
+
+/**
+ * CronJobs (the NATS backup): never two runs at once (`concurrencyPolicy: Forbid`); one that runs a file of an
+ * app's build runs the very image that app's Deployment runs (a backup made by another release's code could
+ * be one the running release cannot restore) and gets only the variables the backup command reads.
+ */
+export function cronJobProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const allowed = new Set(Object.keys(backupEnvSchema.shape));
+  for (const job of cronJobs(objects)) {
+    if (job.spec?.concurrencyPolicy !== 'Forbid') {
+      problems.push(`${ref(job)}: concurrencyPolicy is ${job.spec?.concurrencyPolicy ?? 'Allow'}, not Forbid`);
+    }
+    for (const container of job.spec?.jobTemplate.spec?.template.spec?.containers ?? []) {
+      const where = `${ref(job)} container ${container.name}`;
+      const app = (container.command ?? []).map((part) => APP_FILE.exec(part)?.[1]).find(Boolean);
+      if (!app) continue;
+      const deployment = find<IDeployment>(objects, 'Deployment', app);
+      const image = deployment && podSpec(deployment).containers.find((c) => c.name === app)?.image;
+      if (!image) problems.push(`${where}: runs a file of ${app}'s build, but there is no Deployment ${app}`);
+      else if (container.image !== image) {
+        problems.push(`${where}: runs ${app}'s code from image ${container.image}, Deployment/${app} runs ${image}`);
+      }
+      for (const name of resolvedEnv(objects, container).keys()) {
+        if (!allowed.has(name)) problems.push(`${where}: ${name} is not a variable the backup command reads`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** Every rule above, over one rendered overlay. */
 export function manifestProblems(objects: K8sObject[]): string[] {
   return [
@@ -937,6 +994,7 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...referenceProblems(objects),
     ...edgeProblems(objects),
     ...natsAlertProblems(objects),
+    ...cronJobProblems(objects),
     ...routingProblems(objects),
     ...sessionProblems(objects),
     ...rbacProblems(objects),

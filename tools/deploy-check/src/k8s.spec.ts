@@ -90,12 +90,22 @@ describe('k8s - overlays', () => {
   });
 
   it('prod pulls every image from its private registry with the pull Secret parley-registry', () => {
+    type Pod = { spec: IPodSpec };
     const pods = rendered
       .get('k8s/overlays/prod')!
-      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
-      .map((o) => (o as K8sObject & { spec: { template: { spec: IPodSpec } } }).spec.template.spec);
+      .flatMap((o) => {
+        if (o.kind === 'Deployment' || o.kind === 'StatefulSet')
+          return [(o as K8sObject & { spec: { template: Pod } }).spec.template];
+        if (o.kind === 'CronJob')
+          return [
+            (o as K8sObject & { spec: { jobTemplate: { spec: { template: Pod } } } }).spec.jobTemplate.spec.template,
+          ];
+        return [];
+      })
+      .map((template) => template.spec);
     const privately = pods.filter((pod) => pod.containers.some((c) => c.image?.startsWith('registry.example.com/')));
-    expect(privately).toHaveLength(3);
+    // gateway, responder, inference, and the NATS backup (the responder's image).
+    expect(privately).toHaveLength(4);
     for (const pod of privately) expect(pod.imagePullSecrets).toEqual([{ name: 'parley-registry' }]);
   });
 

@@ -39,6 +39,7 @@ const SCHEMAS: Record<string, string> = {
   'v1/PersistentVolumeClaim': 'kubernetes-models/v1/PersistentVolumeClaim',
   'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
   'apps/v1/StatefulSet': 'kubernetes-models/apps/v1/StatefulSet',
+  'batch/v1/CronJob': 'kubernetes-models/batch/v1/CronJob',
   'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
   'networking.k8s.io/v1/Ingress': 'kubernetes-models/networking.k8s.io/v1/Ingress',
   'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',

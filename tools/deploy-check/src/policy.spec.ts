@@ -72,6 +72,23 @@ describe('policy - rejects', () => {
     );
   });
 
+  it("a backup CronJob that may overlap, runs another image than the responder's, or gets stray variables", () => {
+    const job = (o: Record<string, any>) => o.spec.jobTemplate.spec.template.spec.containers[0];
+    const objects = broken('CronJob', 'nats-backup', (o) => {
+      o.spec.concurrencyPolicy = 'Allow';
+      job(o).image = 'registry.example.com/parley/responder:0.0.9';
+      job(o).env = [{ name: 'PARLEY_RETENTION_DAYS', value: '30' }];
+      delete job(o).securityContext.readOnlyRootFilesystem;
+    });
+    expect(manifestProblems(objects)).toEqual([
+      'CronJob/nats-backup container backup: readOnlyRootFilesystem is not true',
+      'CronJob/nats-backup: concurrencyPolicy is Allow, not Forbid',
+      "CronJob/nats-backup container backup: runs responder's code from image " +
+        'registry.example.com/parley/responder:0.0.9, Deployment/responder runs registry.example.com/parley/responder:0.1.0',
+      'CronJob/nats-backup container backup: PARLEY_RETENTION_DAYS is not a variable the backup command reads',
+    ]);
+  });
+
   it('a Secret volume a non-root container cannot read: no fsGroup and a mode closed to others', () => {
     const noFsGroup = broken('Deployment', 'gateway', (o) => delete o.spec.template.spec.securityContext.fsGroup);
     expect(manifestProblems(noFsGroup)).toEqual([

@@ -17,7 +17,7 @@ import {
   type TelemetryConfig,
 } from '@parley/tracing';
 import { connectNats } from '../connection.js';
-import { ensureJetStream } from '../jetstream.js';
+import { ensureJetStream, type JetStreamOptions } from '../jetstream.js';
 import type { ServiceContext } from '../service-context.js';
 import { startOpsServer } from '../ops-server.js';
 import { ParleyNatsServer } from './nats-server.js';
@@ -46,6 +46,8 @@ export interface NatsServiceOptions {
   onShutdown: (app: { get<T>(token: unknown): T }, graceMs: number) => Promise<void>;
   /** Extra fields for the `ready` log line. */
   readyFields?: Record<string, unknown>;
+  /** JetStream settings only this service knows (the responder: the history stream's age limit). */
+  jetstream?: Pick<JetStreamOptions, 'historyMaxAgeMs'>;
 }
 
 export async function runNatsService(options: NatsServiceOptions): Promise<void> {
@@ -93,6 +95,7 @@ async function start(options: NatsServiceOptions, log: Logger) {
   const metrics = createMetricsRegistry(options.service);
   const nats = await connectNats({ url: options.config.NATS_URL, name: options.service, log, registry: metrics });
   const jetstream = await ensureJetStream(nats.nc, {
+    ...options.jetstream,
     framesMaxAgeMs: options.config.PARLEY_FRAMES_TTL_MS,
     replicas: options.config.PARLEY_JETSTREAM_REPLICAS,
     log,

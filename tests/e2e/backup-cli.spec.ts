@@ -1,0 +1,125 @@
+/**
+ * The backup command as an operator runs it (`npm run backup`/`npm run restore`, i.e. `node
+ * scripts/jetstream-backup.ts`), which runs the responder build's dist/apps/responder/jetstream-backup.js: the
+ * file the k8s CronJob runs. Against real nats-servers; the data is written and read with the product's own code.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { newId, type HistoryMessage } from '@parley/contracts';
+import { HistoryStore, ensureJetStream, type JetStreamHandles } from '@parley/messaging';
+import { freePort, startNatsServer, type NatsServerHandle } from '@parley/testing';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+/** How long one run of the command may take before it is killed and the test fails. */
+const RUN_TIMEOUT_MS = 20_000;
+const CONVERSATIONS = 20;
+const TURNS = 10;
+
+const dir = mkdtempSync(join(tmpdir(), 'parley-backup-cli-'));
+const servers: NatsServerHandle[] = [];
+const connections: NatsConnection[] = [];
+
+afterAll(async () => {
+  for (const nc of connections) await nc.close();
+  for (const server of servers) await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node scripts/jetstream-backup.ts <args>` with only PATH, HOME and `env`; never rejects. */
+async function run(args: string[], env: Record<string, string>): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/jetstream-backup.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      timeout: RUN_TIMEOUT_MS,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number | string; killed?: boolean; stdout: string; stderr: string };
+    if (failed.killed) {
+      throw new Error(`jetstream-backup ${args.join(' ')} did not end within ${RUN_TIMEOUT_MS} ms`, { cause: error });
+    }
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+async function server(): Promise<{ url: string; server: NatsServerHandle; jetstream: JetStreamHandles }> {
+  const started = await startNatsServer();
+  servers.push(started);
+  const nc = await connect({ servers: started.url });
+  connections.push(nc);
+  return { url: started.url, server: started, jetstream: await ensureJetStream(nc) };
+}
+
+describe('backup command', () => {
+  it('backup command - backs up, and restores every conversation into a new server; refuses a second restore', async () => {
+    const source = await server();
+    const history = new HistoryStore(source.jetstream.js, source.jetstream.jsm);
+    const written = new Map<string, HistoryMessage[]>();
+    for (let c = 0; c < CONVERSATIONS; c++) {
+      const id = newId('conversation');
+      const messages: HistoryMessage[] = [];
+      for (let t = 0; t < TURNS; t++) {
+        const turnId = newId('turn');
+        const message: HistoryMessage = {
+          id: newId('message'),
+          turnId,
+          role: t % 2 ? 'assistant' : 'user',
+          content: `turn ${t} of conversation ${c}`,
+          createdAt: new Date().toISOString(),
+        };
+        await history.append(id, message, `${turnId}.${message.role}`);
+        messages.push(message);
+      }
+      await source.jetstream.conversations.put(id, JSON.stringify({ id }));
+      written.set(id, messages);
+    }
+    const file = join(dir, 'parley.jsonl.gz');
+
+    const backup = await run(['backup', '--out', file], { NATS_URL: source.url });
+    expect(backup).toMatchObject({ code: 0, stderr: '' });
+    const messages = CONVERSATIONS * TURNS + CONVERSATIONS;
+    expect(backup.stdout).toMatch(
+      new RegExp(`^backup: 4 streams, ${messages} messages, \\d+ bytes, \\d+\\.\\d\\d s -> ${file}\\n$`),
+    );
+
+    await source.server.stop();
+    const target = await server();
+    const restore = await run(['restore', '--in', file], { NATS_URL: target.url });
+    expect(restore).toMatchObject({ code: 0, stderr: '' });
+    expect(restore.stdout).toMatch(
+      new RegExp(`^restore: 4 streams, ${messages} messages, \\d+ bytes, .* <- ${file}\\n$`),
+    );
+    const restored = new HistoryStore(target.jetstream.js, target.jetstream.jsm);
+    for (const [id, expected] of written) expect(await restored.list(id)).toEqual(expected);
+
+    const again = await run(['restore', '--in', file], { NATS_URL: target.url });
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toMatch(
+      /^restore failed: not restoring into streams with messages \(PARLEY_HISTORY holds 200, .*--force.*\n$/,
+    );
+  });
+
+  it('backup command - fails with one line when NATS is not there, without a stack or the password', async () => {
+    const url = `nats://parley:not-for-logs@127.0.0.1:${await freePort()}`;
+    const failed = await run(['backup', '--out', join(dir, 'never.jsonl.gz')], { NATS_URL: url });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(/^backup failed: cannot connect to NATS at 127\.0\.0\.1:\d+: .*\n$/);
+    expect(failed.stderr).not.toContain('not-for-logs');
+  });
+});
