@@ -3,10 +3,9 @@
  * scripts/jetstream-backup.ts`), which runs the responder build's dist/apps/responder/jetstream-backup.js: the
  * file the k8s CronJob runs. Against real nats-servers; the data is written and read with the product's own code.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { newId, type HistoryMessage } from '@parley/contracts';
 import { HistoryStore, ensureJetStream, type JetStreamHandles } from '@parley/messaging';
-import { freePort, startNatsServer, type NatsServerHandle } from '@parley/testing';
+import { NatsServerPool, freePort, type NatsServerHandle } from '@parley/testing';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +21,10 @@ const CONVERSATIONS = 20;
 const TURNS = 10;
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-backup-cli-'));
-const servers: NatsServerHandle[] = [];
-const connections: NatsConnection[] = [];
+const pool = new NatsServerPool();
 
 afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  for (const server of servers) await server.stop();
+  await pool.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,10 +54,7 @@ async function run(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 async function server(): Promise<{ url: string; server: NatsServerHandle; jetstream: JetStreamHandles }> {
-  const started = await startNatsServer();
-  servers.push(started);
-  const nc = await connect({ servers: started.url });
-  connections.push(nc);
+  const { server: started, nc } = await pool.start();
   return { url: started.url, server: started, jetstream: await ensureJetStream(nc) };
 }
 

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { Streams, TurnStreams, newId, type ConversationRecord } from '@parley/contracts';
-import { startNatsServer, type NatsServerHandle } from '@parley/testing';
+import { NatsServerPool, type NatsServerHandle } from '@parley/testing';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -17,22 +17,12 @@ import { userEntry } from './history.test-kit.js';
 import { bucketStream, ensureJetStream, type JetStreamHandles } from './jetstream.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-backup-'));
-const servers: NatsServerHandle[] = [];
-const connections: NatsConnection[] = [];
+const pool = new NatsServerPool();
 
 afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  for (const server of servers) await server.stop();
+  await pool.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function freshServer(): Promise<{ server: NatsServerHandle; nc: NatsConnection }> {
-  const server = await startNatsServer();
-  servers.push(server);
-  const nc = await connect({ servers: server.url });
-  connections.push(nc);
-  return { server, nc };
-}
 
 const file = (name: string) => join(dir, name);
 const text = (kv: KV, key: string) => kv.get(key).then((entry) => entry?.string());
@@ -100,7 +90,7 @@ describe('backup and restore', () => {
   const backup = file('round-trip.jsonl.gz');
 
   beforeAll(async () => {
-    const source = await freshServer();
+    const source = await pool.start();
     const jetstream = await ensureJetStream(source.nc);
     written = await writeConversations(jetstream);
     before = await contents(jetstream, written.ids);
@@ -118,7 +108,7 @@ describe('backup and restore', () => {
     // The old store is gone for good; the restore goes to a new server with nothing on it.
     await source.nc.close();
     await source.server.stop();
-    const fresh = await freshServer();
+    const fresh = await pool.start();
     target = { nc: fresh.nc, jetstream: await ensureJetStream(fresh.nc) };
   });
 
@@ -167,12 +157,12 @@ describe('backup and restore - bad files', () => {
   let good: Buffer;
 
   beforeAll(async () => {
-    const source = await freshServer();
+    const source = await pool.start();
     const jetstream = await ensureJetStream(source.nc);
     await writeConversations(jetstream);
     await backupJetStream(source.nc, file('good.jsonl.gz'));
     good = readFileSync(file('good.jsonl.gz'));
-    ({ nc } = await freshServer());
+    ({ nc } = await pool.start());
   });
 
   /** The backup's lines, changed by `edit`, gzip'd again. */
@@ -246,7 +236,7 @@ describe('backup and restore - the command', () => {
   });
 
   beforeAll(async () => {
-    const started = await freshServer();
+    const started = await pool.start();
     server = started.server;
     await writeConversations(await ensureJetStream(started.nc));
   });

@@ -1,5 +1,6 @@
 export { launchChromium } from './browser.js';
 export {
+  NatsServerPool,
   startNatsCluster,
   startNatsServer,
   type NatsClusterHandle,

@@ -3,7 +3,7 @@
  * restarted on the same port and store to prove that data survives and clients reconnect.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -262,5 +262,30 @@ async function terminate({ child, output }: Running): Promise<void> {
     await output.closed;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Servers started one after another by a test file, each with a client connection, and stopped together
+ * (connections first) when the file is done: for tests that move data from one server to a new one.
+ * @example const pool = new NatsServerPool(); afterAll(() => pool.stop()); const { server, nc } = await pool.start();
+ */
+export class NatsServerPool {
+  private readonly servers: NatsServerHandle[] = [];
+  private readonly connections: NatsConnection[] = [];
+
+  /** A new server with nothing stored, and a connection to it. */
+  async start(): Promise<{ server: NatsServerHandle; nc: NatsConnection }> {
+    const server = await startNatsServer();
+    this.servers.push(server);
+    const nc = await connect({ servers: server.url });
+    this.connections.push(nc);
+    return { server, nc };
+  }
+
+  /** Closes every connection and stops every server for good. */
+  async stop(): Promise<void> {
+    for (const nc of this.connections) await nc.close();
+    for (const server of this.servers) await server.stop();
   }
 }
