@@ -132,7 +132,13 @@ async function setUp(
   });
   const kvm = new Kvm(jetstream(nc, { timeout: apiTimeoutMs }));
   const bucket = async (name: string, ttl?: number): Promise<KV> => {
-    const kv = await kvm.create(name, { history: 1, storage: StorageType.File, replicas, ...(ttl ? { ttl } : {}) });
+    const kv = await kvm
+      .create(name, { history: 1, storage: StorageType.File, replicas, ...(ttl ? { ttl } : {}) })
+      .catch(async (error: unknown) => {
+        // The same race as in addOrUpdate: the loser's create fails although the bucket it wanted is there.
+        if ((await existingStream(jsm, bucketStream(name))) === undefined) throw error;
+        return kvm.open(name);
+      });
     // An existing bucket keeps its settings on create; raise or lower its copies when the cluster changed.
     const info = await jsm.streams.info(bucketStream(name));
     if (info.config.num_replicas !== replicas) {

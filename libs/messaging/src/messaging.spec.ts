@@ -263,7 +263,7 @@ describe('jetstream set-up', () => {
 
   it('jetstream - services starting at the same moment on a new server all get the streams and buckets', async () => {
     // Each round is a new server, so every service finds nothing and creates at once, as a fresh deployment does.
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 6; round++) {
       await onNewServer(async (_, connections) => {
         const results = await Promise.allSettled(connections.map((c) => ensureJetStream(c)));
         expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual([
