@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
-import { NestPinoLogger, createLogger, createMetricsRegistry, exitStartFailed, startTelemetry } from '@parley/tracing';
+import { NestPinoLogger, createLogger, createMetricsRegistry, exitAfterFlush, exitStartFailed, startTelemetry } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
@@ -23,7 +23,7 @@ try {
   apiKeys = ApiKeys.fromConfig({ keys: config.PARLEY_API_KEYS, file: config.PARLEY_API_KEYS_FILE });
 } catch (error) {
   log.fatal({ problem: (error as Error).message }, 'invalid configuration');
-  process.exit(1);
+  await exitAfterFlush(log, 1);
 }
 
 const widgetKeys = new WidgetKeys(config.PARLEY_WIDGET_KEYS);
@@ -74,7 +74,7 @@ const stop = async (signal: NodeJS.Signals) => {
   await nats.drain();
   await telemetry.shutdown();
   log.info('stopped');
-  process.exit(0);
+  await exitAfterFlush(log, 0);
 };
 process.once('SIGTERM', (signal) => void stop(signal));
 process.once('SIGINT', (signal) => void stop(signal));

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { inferenceEnvSchema, loadConfigOrExit, type InferenceConfig } from '@parley/config';
 import { runNatsService } from '@parley/messaging/nest';
-import { createLogger } from '@parley/tracing';
+import { createLogger, exitAfterFlush } from '@parley/tracing';
 import { AppModule } from './app.module.js';
 import { GenerationService } from './generation/generation.service.js';
 import { Router } from './routing/router.js';
@@ -9,18 +9,18 @@ import { RouteBuilder, loadRouting, watchRoutes, type Routing } from './routing/
 import { registerTargetMetrics } from './routing/target-metrics.js';
 
 /** The validated routing, before anything connects; an unusable one stops the start with one fatal line. */
-function loadRoutingOrExit(config: InferenceConfig): Routing {
+async function loadRoutingOrExit(config: InferenceConfig): Promise<Routing> {
   try {
     return loadRouting(config);
   } catch (error) {
     const log = createLogger({ service: 'inference', level: config.LOG_LEVEL });
     log.fatal({ problem: (error as Error).message }, 'invalid routing');
-    process.exit(1);
+    return exitAfterFlush(log, 1);
   }
 }
 
 const config = loadConfigOrExit('inference', inferenceEnvSchema);
-const routing = loadRoutingOrExit(config);
+const routing = await loadRoutingOrExit(config);
 
 await runNatsService({
   service: 'inference',

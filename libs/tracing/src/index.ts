@@ -1,4 +1,4 @@
-export { createLogger, exitStartFailed, type Logger } from './logger.js';
+export { createLogger, exitAfterFlush, exitStartFailed, type Logger } from './logger.js';
 export { createMetricsRegistry, type Registry } from './metrics.js';
 export { NestPinoLogger } from './nest-logger.js';
 export { activeStreams, latencyHistogram, natsConnected, natsReconnects } from './stream-metrics.js';

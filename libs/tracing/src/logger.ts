@@ -47,11 +47,27 @@ export function createLogger({
   return destination ? pino(options, destination) : pino(options);
 }
 
+/** How long an exiting process waits for its last log lines to reach stdout. */
+const FLUSH_ON_EXIT_TIMEOUT_MS = 2_000;
+
+/**
+ * Ends the process with `code` once every line logged so far is written, in order. pino writes stdout
+ * asynchronously; exiting at once flushes what is queued synchronously while an earlier line may still be in
+ * flight, so the last two lines could land swapped or not at all. Never settles: the process ends.
+ */
+export function exitAfterFlush(log: Logger, code: number): Promise<never> {
+  return new Promise<never>(() => {
+    const exit = () => process.exit(code);
+    setTimeout(exit, FLUSH_ON_EXIT_TIMEOUT_MS).unref();
+    log.flush(exit);
+  });
+}
+
 /**
  * Ends a service that could not start (a taken port, NATS without JetStream): one `fatal` line with the error,
  * then exit code 1. Left to Node, the error would be printed as plain text that a JSON log pipeline cannot read.
  */
-export function exitStartFailed(log: Logger, error: unknown): never {
+export function exitStartFailed(log: Logger, error: unknown): Promise<never> {
   log.fatal({ err: error }, 'could not start');
-  process.exit(1);
+  return exitAfterFlush(log, 1);
 }

@@ -10,6 +10,7 @@ import { QueueGroups, type ServiceName } from '@parley/contracts';
 import {
   createLogger,
   createMetricsRegistry,
+  exitAfterFlush,
   exitStartFailed,
   NestPinoLogger,
   startTelemetry,
@@ -70,10 +71,10 @@ export async function runNatsService(options: NatsServiceOptions): Promise<void>
       await ops.close();
       await telemetry.shutdown();
       log.info('stopped');
-      process.exit(0);
+      await exitAfterFlush(log, 0);
     } catch (error) {
       log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
+      await exitAfterFlush(log, 1);
     }
   };
   process.once('SIGTERM', (signal) => void stop(signal));
