@@ -2,9 +2,11 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { GatewayConfig } from '@parley/config';
 import { HistoryStore, type ServiceContext } from '@parley/messaging';
 import { AdminController } from './admin/admin.controller.js';
-import { AdminKeyGuard } from './auth/admin-key.guard.js';
-import { ApiKeys } from './auth/api-keys.js';
-import { ApiKeyGuard } from './auth/auth.guard.js';
+import type { AccountStore } from './accounts/account-store.js';
+import { AccountsController } from './admin/accounts.controller.js';
+import { ApiKeyGuard, type WidgetLimits } from './auth/auth.guard.js';
+import type { LimitsService } from './limits/limits.js';
+import type { RedisHandle } from './limits/redis.js';
 import { ChatCompletionsController } from './chat/chat-completions.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationTurns } from './conversations/conversation-turns.service.js';
@@ -31,16 +33,20 @@ import type { WidgetScript } from './widget/widget-script.js';
 export class AppModule {
   static create(
     config: GatewayConfig,
-    apiKeys: ApiKeys,
     { log, nats, jetstream, metrics }: ServiceContext,
-    widget: { keys: WidgetKeys; script: WidgetScript | undefined },
+    { accounts, redis, limits }: { accounts: AccountStore; redis: RedisHandle; limits: LimitsService },
+    widget: { keys: WidgetKeys; script: WidgetScript | undefined; limits: WidgetLimits },
   ): DynamicModule {
-    const visitorLimits = new VisitorLimits(config, metrics);
+    const visitorLimits = new VisitorLimits(config, metrics, {
+      client: redis.client,
+      whenDown: config.PARLEY_REDIS_DOWN_WIDGET,
+    });
     return {
       module: AppModule,
       controllers: [
         HealthController,
         AdminController,
+        AccountsController,
         MetricsController,
         OpenApiController,
         ModelsController,
@@ -51,8 +57,6 @@ export class AppModule {
       ],
       providers: [
         ApiKeyGuard,
-        AdminKeyGuard,
-        { provide: Tokens.adminKeys, useValue: new ApiKeys(config.PARLEY_ADMIN_API_KEYS ?? []) },
         { provide: GatewayMetrics, useValue: new GatewayMetrics(metrics) },
         ConversationsService,
         ConversationTurns,
@@ -60,12 +64,19 @@ export class AppModule {
         ModelsService,
         TurnClient,
         TurnGate,
-        { provide: Tokens.preTurnChecks, useValue: preTurnChecks({ visitorLimits }) },
+        {
+          provide: Tokens.preTurnChecks,
+          inject: [ModelsService],
+          useFactory: (models: ModelsService) => preTurnChecks({ visitorLimits, models, limits }),
+        },
         { provide: Tokens.config, useValue: config },
         { provide: Tokens.log, useValue: log },
         { provide: Tokens.nats, useValue: nats },
         { provide: Tokens.jetstream, useValue: jetstream },
-        { provide: Tokens.apiKeys, useValue: apiKeys },
+        { provide: Tokens.accounts, useValue: accounts },
+        { provide: Tokens.limits, useValue: limits },
+        { provide: Tokens.redis, useValue: redis },
+        { provide: Tokens.widgetLimits, useValue: widget.limits },
         { provide: Tokens.widgetKeys, useValue: widget.keys },
         { provide: Tokens.widgetScript, useValue: widget.script },
         {

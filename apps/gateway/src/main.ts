@@ -4,7 +4,14 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
 import { NestPinoLogger, createLogger, createMetricsRegistry, exitAfterFlush, exitStartFailed, startTelemetry } from '@parley/tracing';
+import { Streams } from '@parley/contracts';
+import { AccountStore } from './accounts/account-store.js';
 import { AppModule } from './app.module.js';
+import type { WidgetLimits } from './auth/auth.guard.js';
+import { RedisCounters } from './limits/counters.js';
+import { LimitsService } from './limits/limits.js';
+import { connectRedis } from './limits/redis.js';
+import { rebuildBudgets } from './usage/usage.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
@@ -19,8 +26,10 @@ const telemetry = await startTelemetry({ service: 'gateway', config });
 const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 
 let apiKeys: ApiKeys;
+let adminKeys: ApiKeys;
 try {
   apiKeys = ApiKeys.fromConfig({ keys: config.PARLEY_API_KEYS, file: config.PARLEY_API_KEYS_FILE });
+  adminKeys = new ApiKeys(config.PARLEY_ADMIN_API_KEYS ?? []);
 } catch (error) {
   log.fatal({ problem: (error as Error).message }, 'invalid configuration');
   await exitAfterFlush(log, 1);
@@ -33,6 +42,17 @@ if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
   log.warn('PARLEY_VISITOR_TOKEN_SECRET is not set: visitor sessions end when this gateway restarts');
 }
 
+/** Limits of every widget key and of each of its visitors, from the configuration. */
+function widgetLimitsOf(c: typeof config): WidgetLimits {
+  return {
+    key: {
+      concurrentStreams: c.PARLEY_WIDGET_KEY_CONCURRENT_STREAMS,
+      ...(c.PARLEY_WIDGET_KEY_TOKENS_PER_MINUTE ? { tokensPerMinute: c.PARLEY_WIDGET_KEY_TOKENS_PER_MINUTE } : {}),
+    },
+    visitor: { concurrentStreams: c.PARLEY_VISITOR_CONCURRENT_STREAMS, tokensPerDay: c.PARLEY_VISITOR_TOKENS_PER_DAY },
+  };
+}
+
 /** Connects, makes sure of the JetStream resources and starts listening. */
 async function start() {
   const metrics = createMetricsRegistry('gateway');
@@ -42,8 +62,36 @@ async function start() {
     replicas: config.PARLEY_JETSTREAM_REPLICAS,
     log,
   });
+  const accounts = await AccountStore.open(
+    jetstream.accounts,
+    { apiKeys: apiKeys.keyDigests(), adminKeys: adminKeys.keyDigests() },
+    log,
+  );
+  const redis = connectRedis(config.PARLEY_REDIS_URL, log, metrics);
+  const counters = new RedisCounters(redis.client);
+  // Budgets of a Redis that lost its data are rebuilt from the usage stream before they are relied on.
+  redis.onReady(() => {
+    rebuildBudgets(redis.client, jetstream, log).catch((error: unknown) =>
+      log.error({ err: error, code: 'budget_rebuild_failed' }, 'budgets could not be rebuilt from the usage stream'),
+    );
+  });
+  const limits = new LimitsService({
+    shared: () => (redis.ready() ? counters : undefined),
+    whenRedisDown: { api: config.PARLEY_REDIS_DOWN_API_KEYS, widget: config.PARLEY_REDIS_DOWN_WIDGET },
+    widget: widgetLimitsOf(config),
+    leaseTtlMs: config.PARLEY_LEASE_TTL_MS,
+    settleTimeoutMs: config.PARLEY_TURN_TIMEOUT_MS + config.PARLEY_LEASE_TTL_MS,
+    log,
+    registry: metrics,
+  });
+  limits.follow(nats, Streams.usage.subjects[0]);
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.create(config, apiKeys, { log, nats, jetstream, metrics }, { keys: widgetKeys, script: widgetScript }),
+    AppModule.create(
+      config,
+      { log, nats, jetstream, metrics },
+      { accounts, redis, limits },
+      { keys: widgetKeys, script: widgetScript, limits: widgetLimitsOf(config) },
+    ),
     {
       bodyParser: false,
       logger: new NestPinoLogger(log),
@@ -58,9 +106,9 @@ async function start() {
   app.use(bodyErrors());
   app.useGlobalFilters(new HttpErrorFilter(log));
   await app.listen(config.PORT, config.HOST);
-  return { nats, app };
+  return { nats, app, redis, limits, accounts };
 }
-const { nats, app } = await start().catch((error: unknown) => exitStartFailed(log, error));
+const { nats, app, redis, limits, accounts } = await start().catch((error: unknown) => exitStartFailed(log, error));
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
 
@@ -71,6 +119,9 @@ const stop = async (signal: NodeJS.Signals) => {
   log.info({ signal }, 'shutting down');
   // Stop accepting connections; open streams end when their turns do (bounded by the turn timeout).
   await app.close();
+  limits.close();
+  accounts.close();
+  await redis.close();
   await nats.drain();
   await telemetry.shutdown();
   log.info('stopped');

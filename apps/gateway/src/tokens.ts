@@ -3,8 +3,10 @@ import { ServiceTokens } from '@parley/messaging';
 /** Injection tokens of values built before Nest starts. */
 export const Tokens = {
   ...ServiceTokens,
-  apiKeys: Symbol('apiKeys'),
-  adminKeys: Symbol('adminKeys'),
+  accounts: Symbol('accounts'),
+  limits: Symbol('limits'),
+  widgetLimits: Symbol('widgetLimits'),
+  redis: Symbol('redis'),
   widgetKeys: Symbol('widgetKeys'),
   visitorTokens: Symbol('visitorTokens'),
   visitorLimits: Symbol('visitorLimits'),

@@ -14,6 +14,7 @@
  *   support:
  *     split: [{ target: llama-a, weight: 90 }, { target: llama-b, weight: 10 }]
  *     fallbacks: [openai, sorry]
+ *     maxTokens: { default: 512, max: 2048 }
  * ```
  */
 import { LineCounter, parseDocument } from 'yaml';
@@ -91,8 +92,20 @@ const ModelSchema = z
       .array(z.object({ target: z.string(), weight: z.number().positive().default(1) }).strict())
       .min(1, 'a model needs at least one target'),
     fallbacks: z.array(z.string()).default([]),
+    /**
+     * Completion tokens a request gets when it names none (`default`), and the most it may ask for (`max`; more
+     * is refused with 400). Unset: inference's PARLEY_DEFAULT_MAX_TOKENS and PARLEY_MAX_TOKENS_LIMIT.
+     */
+    maxTokens: z
+      .object({ default: z.number().int().positive().optional(), max: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((m) => !m.maxTokens?.default || !m.maxTokens.max || m.maxTokens.default <= m.maxTokens.max, {
+    path: ['maxTokens', 'default'],
+    message: 'must not be more than maxTokens.max',
+  });
 
 /** A routing file: targets by name, and model aliases whose splits and fallbacks name only existing targets. */
 const RoutingFileSchema = z

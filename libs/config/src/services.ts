@@ -26,6 +26,15 @@ export const Defaults = {
   WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: 30,
   VISITOR_MESSAGES_PER_MINUTE: 10,
   WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: 60,
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  VISITOR_CONCURRENT_STREAMS: 1,
+  VISITOR_TOKENS_PER_DAY: 50_000,
+  WIDGET_KEY_CONCURRENT_STREAMS: 64,
+  CONVERSATIONS_PER_MINUTE: 60,
+  RESUMES_PER_MINUTE: 120,
+  LEASE_TTL_MS: 30_000,
+  DEFAULT_MAX_TOKENS: 1_024,
+  MAX_TOKENS_LIMIT: 4_096,
 } as const;
 
 /** A public widget key: `pk_` and 16 to 128 letters, digits, `_` or `-`. */
@@ -62,6 +71,34 @@ export function widgetKeys() {
   });
 }
 
+/**
+ * `PARLEY_TRUST_PROXY`: which proxies in front may say who the client is in `X-Forwarded-For`. `false` (none),
+ * a number of hops (`true` is 1: the one proxy in front), or a comma-separated list of addresses, CIDR ranges
+ * and `loopback` / `linklocal` / `uniquelocal`. The client is the address just before the trusted ones,
+ * never simply the leftmost, which anyone can write.
+ */
+export function trustProxy() {
+  return z
+    .string()
+    .transform((raw, ctx): false | number | string[] => {
+      const value = raw.trim();
+      if (value === 'false' || value === '0' || value === '') return false;
+      if (value === 'true') return 1;
+      if (/^\d+$/.test(value)) return Number(value);
+      const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+      const bad = entries.find((e) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(e));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected false, a number of hops, or addresses and CIDRs (got ${bad})` });
+        return z.NEVER;
+      }
+      return entries;
+    })
+    .default(false);
+}
+
+/** What the gateway does for a kind of caller while Redis, where limits are counted, cannot be reached. */
+const redisDownPolicy = () => z.enum(['refuse', 'local']).default('local');
+
 function isOrigin(value: string): boolean {
   try {
     const url = new URL(value);
@@ -86,8 +123,31 @@ export const gatewayEnvSchema = z.object({
   PARLEY_TURN_TIMEOUT_MS: positiveInt(Defaults.TURN_TIMEOUT_MS),
   /** How long the gateway waits for a service to accept a request (NATS request/reply). */
   PARLEY_REQUEST_TIMEOUT_MS: positiveInt(Defaults.REQUEST_TIMEOUT_MS),
-  /** Trust `X-Forwarded-*` from a proxy in front. */
-  PARLEY_TRUST_PROXY: flag(false),
+  /** Which proxies in front to believe about the client's address (see {@link trustProxy}). */
+  PARLEY_TRUST_PROXY: trustProxy(),
+  /** Redis, where every replica's limits, budgets and stream slots are counted (`rediss://` for TLS). */
+  PARLEY_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .default(Defaults.REDIS_URL),
+  /** While Redis is unreachable, API keys are refused (503) or limited by each replica alone (`local`). */
+  PARLEY_REDIS_DOWN_API_KEYS: redisDownPolicy(),
+  /** The same for widget visitors. */
+  PARLEY_REDIS_DOWN_WIDGET: redisDownPolicy(),
+  /** Streams one widget visitor may have open at once. */
+  PARLEY_VISITOR_CONCURRENT_STREAMS: positiveInt(Defaults.VISITOR_CONCURRENT_STREAMS),
+  /** Tokens (prompt and completion) one widget visitor may use per day. */
+  PARLEY_VISITOR_TOKENS_PER_DAY: positiveInt(Defaults.VISITOR_TOKENS_PER_DAY),
+  /** Streams all visitors of one widget key may have open at once. */
+  PARLEY_WIDGET_KEY_CONCURRENT_STREAMS: positiveInt(Defaults.WIDGET_KEY_CONCURRENT_STREAMS),
+  /** Tokens all visitors of one widget key may use per minute; unlimited when unset. */
+  PARLEY_WIDGET_KEY_TOKENS_PER_MINUTE: z.coerce.number().int().positive().optional(),
+  /** Conversations one key or visitor may create per minute. */
+  PARLEY_CONVERSATIONS_PER_MINUTE: positiveInt(Defaults.CONVERSATIONS_PER_MINUTE),
+  /** Resumed streams (`/events`) one key or visitor may open per minute. */
+  PARLEY_RESUMES_PER_MINUTE: positiveInt(Defaults.RESUMES_PER_MINUTE),
+  /** A stream slot of a gateway that stopped renewing it (it died) is free again after this long. */
+  PARLEY_LEASE_TTL_MS: positiveInt(Defaults.LEASE_TTL_MS),
   /** Public keys for the chat widget and the origins each may be used from (see {@link widgetKeys}). */
   PARLEY_WIDGET_KEYS: widgetKeys().optional(),
   /**
@@ -97,11 +157,11 @@ export const gatewayEnvSchema = z.object({
   PARLEY_VISITOR_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** How long a visitor token is valid; the widget renews it when half has passed. */
   PARLEY_VISITOR_TOKEN_TTL_S: positiveInt(Defaults.VISITOR_TOKEN_TTL_S),
-  /** New visitor sessions one client address may start per hour (per gateway replica). */
+  /** New visitor sessions one client address (an IPv6 /64) may start per hour. */
   PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: positiveInt(Defaults.WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR),
-  /** Messages and new conversations one visitor may send per minute (per gateway replica). */
+  /** Messages and new conversations one visitor may send per minute. */
   PARLEY_VISITOR_MESSAGES_PER_MINUTE: positiveInt(Defaults.VISITOR_MESSAGES_PER_MINUTE),
-  /** Visitors' messages and new conversations from one client address per minute (per gateway replica). */
+  /** Visitors' messages and new conversations from one client address (an IPv6 /64) per minute. */
   PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: positiveInt(Defaults.WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE),
   /** Serve the demo page at `/` (it embeds the widget with the first widget key). */
   PARLEY_DEMO_PAGE: flag(true),
@@ -151,6 +211,10 @@ export const inferenceEnvSchema = z.object({
   PARLEY_MODELS_FILE: z.string().optional(),
   /** Time allowed to connect and receive response headers from the upstream. */
   PARLEY_UPSTREAM_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
+  /** Completion tokens of a request that names none, for a model alias whose routing sets no `maxTokens.default`. */
+  PARLEY_DEFAULT_MAX_TOKENS: positiveInt(Defaults.DEFAULT_MAX_TOKENS),
+  /** The most completion tokens a request may ask for, unless the alias's routing sets `maxTokens.max`. */
+  PARLEY_MAX_TOKENS_LIMIT: positiveInt(Defaults.MAX_TOKENS_LIMIT),
 });
 export type InferenceConfig = z.infer<typeof inferenceEnvSchema>;
 

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   unsupported_media_type: { status: 415, retryable: false },
   idempotency_key_reused: { status: 422, retryable: false },
   rate_limited: { status: 429, retryable: true },
+  budget_exhausted: { status: 429, retryable: true },
   internal_error: { status: 500, retryable: true },
   upstream_error: { status: 502, retryable: true },
   upstream_rejected: { status: 502, retryable: false },
@@ -60,9 +61,10 @@ export class ParleyError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number; param?: string } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; param?: string; headers?: Record<string, string> } = {},
   ) {
     super(message, { cause: options.cause });
+    this.headers = options.headers;
     this.retryable = ErrorCodes[code].retryable;
     this.status = ErrorCodes[code].status;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -73,6 +75,8 @@ export class ParleyError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** The request field at fault, when there is one. */
   readonly param: string | undefined;
+  /** HTTP headers the refusal is answered with (rate-limit state); never crosses NATS. */
+  readonly headers: Record<string, string> | undefined;
 
   toInfo(): ErrorInfo {
     const info: ErrorInfo = { code: this.code, message: this.message, retryable: this.retryable };

@@ -3,6 +3,7 @@ export type { ErrorCode, ErrorInfo } from './errors.js';
 export { InvalidIdError, isValidId, newId } from './ids.js';
 export type { IdKind } from './ids.js';
 export {
+  AccountSchema,
   CancelReasonSchema,
   CancelSchema,
   ChatMessageSchema,
@@ -26,6 +27,7 @@ export {
   UsageSchema,
 } from './messages.js';
 export type {
+  Account,
   Cancel,
   CancelReason,
   ChatMessage,
@@ -119,5 +121,7 @@ export {
   TurnCancel,
   TurnStreams,
   historySubject,
+  usageSubject,
 } from './registry.js';
+export * from './accounts.js';
 export type { Endpoint, ItemStream, ServiceName, StreamEndpoint } from './registry.js';

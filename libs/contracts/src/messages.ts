@@ -51,6 +51,17 @@ export const ErrorInfoSchema = z.object({
   param: z.string().optional(),
 }) satisfies z.ZodType<ErrorInfo>;
 
+/** Who a turn's consumption is counted against. */
+export const AccountSchema = z.object({
+  project: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, '1 to 63 of a-z, 0-9, _ and -, starting with a letter or digit'),
+  /** The API key's id, or the widget key's for a visitor. */
+  keyId: z.string().min(1).max(64),
+  visitorId: z.string().max(64).optional(),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
 /** Timeouts the turn must honour, decided once by the gateway so every hop agrees. */
 export const TurnLimitsSchema = z.object({
   firstTokenTimeoutMs: z.number().int().positive(),
@@ -65,6 +76,8 @@ const turnCommon = {
   params: GenerationParamsSchema,
   includeUsage: z.boolean(),
   limits: TurnLimitsSchema,
+  /** Who the turn's consumption is counted against (the responder records it in the usage stream). */
+  account: AccountSchema.optional(),
 };
 
 /** gateway → responder: start a turn. */
@@ -154,7 +167,13 @@ export type CancelReason = Cancel['reason'];
 export const PingReplySchema = z.object({ service: z.string(), instanceId: z.string() });
 export type PingReply = z.infer<typeof PingReplySchema>;
 
-export const ModelInfoSchema = z.object({ id: z.string(), created: z.number().int(), ownedBy: z.string() });
+export const ModelInfoSchema = z.object({
+  id: z.string(),
+  created: z.number().int(),
+  ownedBy: z.string(),
+  /** Completion tokens when a request names none, and the most it may ask for. */
+  maxTokens: z.object({ default: z.number().int().positive(), max: z.number().int().positive() }),
+});
 export const ModelsReplySchema = z.object({ models: z.array(ModelInfoSchema) });
 export type ModelsReply = z.infer<typeof ModelsReplySchema>;
 

@@ -181,7 +181,14 @@ export function historySubject(conversationId: string): string {
 export const Streams = {
   history: { name: 'PARLEY_HISTORY', subjects: ['parley.history.v1.*'] },
   frames: { name: 'PARLEY_FRAMES', subjects: [TurnStreams.frames.wildcard] },
+  /** What every turn consumed, by project: the durable record budgets are rebuilt from. */
+  usage: { name: 'PARLEY_USAGE', subjects: ['parley.usage.v1.*'] },
 } as const;
+
+/** The usage stream's subject of one project. */
+export function usageSubject(project: string): string {
+  return `parley.usage.v1.${project}`;
+}
 
 export const Buckets = {
   conversations: 'parley_conversations',
@@ -193,6 +200,8 @@ export const Buckets = {
   feedback: 'parley_feedback',
   /** `owner.<keyId>.<conversation>` → summary; `user.<hash>.<conversation>` → id (listing, per-user erasure). */
   index: 'parley_index',
+  /** `project.<id>` → project; `key.<id>` → API key (digests of its secrets only). */
+  accounts: 'parley_accounts',
 } as const;
 
 /** NATS header names used between services. */

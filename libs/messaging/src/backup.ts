@@ -31,13 +31,13 @@ import {
   type JetStreamClient,
   type JsMsg,
   type PubAck,
-  type StreamInfo,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { Buckets, ParleyError, Streams } from '@parley/contracts';
 import { z } from 'zod';
 import { validate } from './codec.js';
 import { bucketStream, ensureJetStream, existingStream, type JetStreamOptions } from './jetstream.js';
+import { StreamReadError, readStream } from './read-stream.js';
 
 export const BACKUP_FORMAT = 'parley-jetstream-backup';
 export const BACKUP_VERSION = 1;
@@ -52,6 +52,8 @@ export const BACKUP_STREAMS: readonly string[] = [
   bucketStream(Buckets.conversations),
   bucketStream(Buckets.index),
   bucketStream(Buckets.feedback),
+  Streams.usage.name,
+  bucketStream(Buckets.accounts),
 ];
 
 /** The streams {@link ensureJetStream} creates: the only ones a restore writes to. */
@@ -67,14 +69,10 @@ const PARLEY_STREAMS = new Set([
  */
 const PUBLISH_ONLY_HEADER = /^nats-(expected-.*|msg-id)$/i;
 
-/** Messages a stream's read asks for at a time. */
-const READ_BATCH = 1_000;
 /** Characters of lines handed to gzip at a time. */
 const WRITE_CHUNK = 64 * 1024;
 /** Publishes in flight during a restore: the server stores them in the order they are sent. */
 const RESTORE_WINDOW = 256;
-/** How long a read waits for a batch before it asks the server whether anything is left. */
-const IDLE_CHECK_MS = 1_000;
 /** How long a stream may send nothing while messages are left before the backup fails. */
 const IDLE_TIMEOUT_MS = 15_000;
 const API_TIMEOUT_MS = 10_000;
@@ -156,13 +154,19 @@ export async function backupJetStream(
       counts[name] = 0;
       // Lines go to gzip in chunks of about WRITE_CHUNK characters: one write per line costs more than the line.
       let chunk = '';
-      for await (const msg of readAll(js, info, idleTimeoutMs)) {
-        chunk += line(messageLine(msg));
-        counts[name] += 1;
-        if (chunk.length >= WRITE_CHUNK) {
-          yield chunk;
-          chunk = '';
+      if (info.state.messages === 0) continue;
+      try {
+        for await (const msg of readStream(js, info.config.name, { idleTimeoutMs })) {
+          chunk += line(messageLine(msg));
+          counts[name] += 1;
+          if (chunk.length >= WRITE_CHUNK) {
+            yield chunk;
+            chunk = '';
+          }
         }
+      } catch (error) {
+        if (error instanceof StreamReadError) throw new BackupError(error.message, { cause: error });
+        throw error;
       }
       if (chunk) yield chunk;
     }
@@ -357,43 +361,6 @@ function checked<S extends z.ZodType>(schema: S, value: unknown, what: string, f
   } catch (error) {
     if (error instanceof ParleyError) fail(error.message);
     throw error;
-  }
-}
-
-/**
- * Every message of a stream, in order, until the read has caught up with the stream (no message pending): also
- * a bucket's key updated during the read, whose earlier revision the stream dropped, is then in the backup.
- * Read in batches of {@link READ_BATCH}; a batch that brings nothing within {@link IDLE_CHECK_MS} asks the
- * server whether anything is left (the rest may have been erased while the read ran).
- */
-async function* readAll(js: JetStreamClient, info: StreamInfo, idleTimeoutMs: number): AsyncGenerator<JsMsg> {
-  const name = info.config.name;
-  if (info.state.messages === 0) return;
-  const consumer = await js.consumers.get(name);
-  let idleSince = performance.now();
-  let last = 0;
-  try {
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: READ_BATCH, expires: IDLE_CHECK_MS });
-      let received = 0;
-      for await (const msg of batch) {
-        received += 1;
-        last = msg.seq;
-        yield msg;
-        if (msg.info.pending === 0) return;
-      }
-      if (received > 0) {
-        idleSince = performance.now();
-        continue;
-      }
-      const { num_pending: left } = await consumer.info();
-      if (left === 0) return;
-      if (performance.now() - idleSince > idleTimeoutMs) {
-        throw new BackupError(`${name} sent nothing for ${idleTimeoutMs} ms after sequence ${last}, ${left} left`);
-      }
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
   }
 }
 

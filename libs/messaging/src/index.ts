@@ -27,10 +27,12 @@ export {
   ensureJetStream,
   historyAgeLimitMs,
   purgeSubject,
+  STORED_PUBLISH,
   type JetStreamHandles,
   type JetStreamOptions,
 } from './jetstream.js';
 export { openStream, type OpenedStream } from './open-stream.js';
+export { readStream, StreamReadError, type ReadStreamOptions } from './read-stream.js';
 export { call } from './request.js';
 export { ServiceTokens, type ServiceContext } from './service-context.js';
 export {

@@ -34,6 +34,8 @@ export const DUPLICATE_WINDOW_MS = 2 * 60_000;
  * stored publish carries a message id, so a retry of a publish that did land is recognised as a duplicate.
  */
 export const STORED_PUBLISH = { timeout: 2_000, retries: 7 } as const;
+/** Usage records are kept this long: budgets per month, and reports over a year. */
+export const USAGE_MAX_AGE_MS = 400 * 24 * 60 * 60_000;
 /** Upper bound on one conversation's stored messages (oldest dropped first). */
 export const HISTORY_MAX_MESSAGES_PER_CONVERSATION = 10_000;
 
@@ -45,6 +47,7 @@ export interface JetStreamHandles {
   idempotency: KV;
   feedback: KV;
   index: KV;
+  accounts: KV;
 }
 
 export interface JetStreamOptions {
@@ -130,6 +133,15 @@ async function setUp(
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
+  await addOrUpdate(jsm, {
+    name: Streams.usage.name,
+    subjects: [...Streams.usage.subjects],
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: nanos(USAGE_MAX_AGE_MS),
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  });
   const kvm = new Kvm(jetstream(nc, { timeout: apiTimeoutMs }));
   const bucket = async (name: string, ttl?: number): Promise<KV> => {
     const kv = await kvm
@@ -151,7 +163,8 @@ async function setUp(
   const idempotency = await bucket(Buckets.idempotency, RECORDS_TTL_MS);
   const feedback = await bucket(Buckets.feedback);
   const index = await bucket(Buckets.index);
-  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index };
+  const accounts = await bucket(Buckets.accounts);
+  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index, accounts };
 }
 
 /** The stream that holds a key-value bucket. */

@@ -1,14 +1,15 @@
 import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
 import { Broadcasts, type TargetStatesReply } from '@parley/contracts';
 import { decode, encode, type NatsHandle } from '@parley/messaging';
-import { AdminKeyGuard } from '../auth/admin-key.guard.js';
+import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { Tokens } from '../tokens.js';
 
 /** How long to collect answers from inference replicas. */
 const COLLECT_MS = 300;
 
 @Controller('v1/admin')
-@UseGuards(AdminKeyGuard)
+@UseGuards(ApiKeyGuard)
+@RequireScope('admin')
 export class AdminController {
   constructor(@Inject(Tokens.nats) private readonly nats: NatsHandle) {}
 

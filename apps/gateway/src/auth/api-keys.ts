@@ -1,14 +1,34 @@
 /**
- * API keys: compared by their SHA-256 digests in constant time, and identified everywhere else (ownership,
- * logs) by a short key id derived from the digest, never by the key itself.
+ * Bootstrap API keys from the configuration (`PARLEY_API_KEYS`, `PARLEY_API_KEYS_FILE`, `PARLEY_ADMIN_API_KEYS`):
+ * compared by their SHA-256 digests in constant time, and identified everywhere else (ownership, logs) by a
+ * short key id derived from the digest, never by the key itself. Keys made with the admin API live in the
+ * account store instead.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
+/** The shortest key accepted, and how many different characters it needs: a guessable key is no key. */
+export const MIN_KEY_LENGTH = 20;
+const MIN_DISTINCT_CHARACTERS = 10;
+
+/** Why `key` is too weak to be an API key, or undefined when it is strong enough. */
+export function weakKeyProblem(key: string): string | undefined {
+  if (key.length < MIN_KEY_LENGTH) return `an API key needs at least ${MIN_KEY_LENGTH} characters`;
+  if (new Set(key).size < MIN_DISTINCT_CHARACTERS) {
+    return `an API key needs at least ${MIN_DISTINCT_CHARACTERS} different characters`;
+  }
+  return undefined;
+}
+
 export class ApiKeys {
   private readonly digests: Buffer[];
 
+  /** @throws Error when a key is too weak (see {@link weakKeyProblem}); the message never quotes the key. */
   constructor(keys: string[]) {
+    keys.forEach((key, i) => {
+      const problem = weakKeyProblem(key);
+      if (problem) throw new Error(`key ${i + 1} of ${keys.length}: ${problem}`);
+    });
     this.digests = [...new Set(keys)].map(digest);
   }
 
@@ -40,6 +60,11 @@ export class ApiKeys {
     return new ApiKeys(all);
   }
 
+  /** The digests of the keys, for the account store. */
+  keyDigests(): readonly Buffer[] {
+    return this.digests;
+  }
+
   /** The key id of a valid key, or undefined. Checks every configured key so timing reveals nothing. */
   verify(presented: string): string | undefined {
     const candidate = digest(presented);
@@ -51,7 +76,8 @@ export class ApiKeys {
   }
 }
 
-function digest(key: string): Buffer {
+/** The SHA-256 digest of a key: all that is ever stored of it. */
+export function digest(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 

@@ -1,12 +1,9 @@
 /**
  * Who is calling, as the authentication guard found it: what every route and the turn gate know of a caller.
  */
-import { ParleyError } from '@parley/contracts';
+import { ParleyError, type Limits, type Scope } from '@parley/contracts';
 import type { Request } from 'express';
 import type { Visitor } from './visitor-tokens.js';
-
-/** The project every key belongs to until projects can be configured. */
-export const DEFAULT_PROJECT = 'default';
 
 /** An API key, or a widget visitor (whose conversations the widget key owns). */
 export interface Caller {
@@ -18,6 +15,16 @@ export interface Caller {
   visitor?: Visitor;
   /** The client's address (see `clientAddress`), for limits per address. */
   address: string;
+  /** What the key may do; a visitor's token reaches only the routes marked for visitors. */
+  scopes: ReadonlySet<Scope>;
+  /** Model aliases the caller may use (the key's and the project's lists both apply); any when undefined. */
+  models?: ReadonlySet<string>;
+  /** The limits the caller's turns count against. */
+  limits: { project?: Limits; key?: Limits };
+  /** Whether `logprobs`, `top_logprobs` and `logit_bias` are passed on. */
+  allowLogprobs: boolean;
+  /** The project's system prompt, before each conversation's own. */
+  systemPrompt?: string;
 }
 
 type AuthenticatedRequest = Request & { caller?: Caller };

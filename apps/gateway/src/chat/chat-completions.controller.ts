@@ -2,7 +2,7 @@ import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs
 import { ChatCompletionBodySchema, ParleyError, newId, type Frame } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Request, Response } from 'express';
-import { ApiKeyGuard } from '../auth/auth.guard.js';
+import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { callerOf } from '../auth/caller.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { toParleyError } from '../http/errors.js';
@@ -16,6 +16,7 @@ import { ChunkWriter, completion, streamError, toChatMessages, toParams } from '
 /** `POST /v1/chat/completions`: OpenAI-compatible and stateless; a client that leaves cancels the turn. */
 @Controller('v1/chat/completions')
 @UseGuards(ApiKeyGuard)
+@RequireScope('chat')
 export class ChatCompletionsController {
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
@@ -35,7 +36,7 @@ export class ChatCompletionsController {
     // A whole completion always reports usage; a stream only when asked (as OpenAI does).
     const includeUsage = body.stream ? body.stream_options?.include_usage === true : true;
     const turnId = newId('turn');
-    const running = await this.gate.open(callerOf(req), {
+    const { running, headers } = await this.gate.open(callerOf(req), {
       kind: 'stateless',
       turnId,
       model,
@@ -43,6 +44,7 @@ export class ChatCompletionsController {
       includeUsage,
       messages,
     });
+    res.set(headers);
     // The client may have left while the turn was being accepted; then 'close' has already fired.
     if (res.closed) running.cancel('client_closed');
     res.on('close', () => {

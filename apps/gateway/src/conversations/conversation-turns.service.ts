@@ -46,7 +46,7 @@ export class ConversationTurns {
     conversation: ConversationRecord,
     body: SendMessageBody,
     idempotencyKey: string | undefined,
-  ): Promise<TurnFrames & { replayed: boolean }> {
+  ): Promise<TurnFrames & { replayed: boolean; headers: Record<string, string> }> {
     const turnId = newId('turn');
     const claim = idempotencyKey
       ? await this.idempotency.claim({
@@ -57,16 +57,16 @@ export class ConversationTurns {
           turnId,
         })
       : undefined;
-    if (claim?.existing) return { ...this.replay(claim.existing.turnId, 0), replayed: true };
-    let running;
+    if (claim?.existing) return { ...this.replay(claim.existing.turnId, 0), replayed: true, headers: {} };
+    let opened;
     try {
-      running = await this.gate.open(caller, {
+      opened = await this.gate.open(caller, {
         kind: 'conversation',
         turnId,
         conversationId: conversation.id,
         userMessage: { id: newId('message'), content: body.content },
         model: conversation.model,
-        systemPrompt: conversation.systemPrompt,
+        systemPrompt: joinPrompts(caller.systemPrompt, conversation.systemPrompt),
         params: {},
         includeUsage: true,
       });
@@ -81,7 +81,8 @@ export class ConversationTurns {
       ownerKeyId: caller.keyId,
       createdAt: new Date().toISOString(),
     });
-    return { turnId, frames: running.items, close: () => running.close(), replayed: false };
+    const { running, headers } = opened;
+    return { turnId, frames: running.items, close: () => running.close(), replayed: false, headers };
   }
 
   /**
@@ -114,4 +115,10 @@ export class ConversationTurns {
     const frames = this.turns.replay(turnId, afterSeq);
     return { turnId, frames, close: () => frames.close() };
   }
+}
+
+/** The project's system prompt, then the conversation's own. */
+function joinPrompts(...prompts: (string | undefined)[]): string | undefined {
+  const present = prompts.filter((p): p is string => Boolean(p));
+  return present.length > 0 ? present.join('\n\n') : undefined;
 }

@@ -14,11 +14,12 @@ import type { GatewayConfig } from '@parley/config';
 import type { ErasureReceipt } from '@parley/messaging';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { AllowVisitors, ApiKeyGuard } from '../auth/auth.guard.js';
+import { AllowVisitors, ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { callerOf } from '../auth/caller.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { idempotencyKeyOf } from '../idempotency/idempotency.service.js';
 import { ModelsService } from '../models/models.service.js';
+import type { LimitsService } from '../limits/limits.js';
 import type { VisitorLimits } from '../rate-limits/visitor-limits.js';
 import { Tokens } from '../tokens.js';
 import { ConversationTurns } from './conversation-turns.service.js';
@@ -27,6 +28,7 @@ import { writeFrameEvents, writeStoredReply } from './frame-events.js';
 
 @Controller('v1/conversations')
 @UseGuards(ApiKeyGuard)
+@RequireScope('conversations')
 export class ConversationsController {
   constructor(
     @Inject(Tokens.config) private readonly config: GatewayConfig,
@@ -34,13 +36,16 @@ export class ConversationsController {
     @Inject(ConversationTurns) private readonly turns: ConversationTurns,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(Tokens.visitorLimits) private readonly limits: VisitorLimits,
+    @Inject(Tokens.limits) private readonly consumption: LimitsService,
   ) {}
 
   @Post()
   @HttpCode(201)
   @AllowVisitors()
   async create(@Req() req: Request): Promise<Conversation> {
-    const { visitor, address, keyId } = callerOf(req);
+    const caller = callerOf(req);
+    const { visitor, address, keyId } = caller;
+    await this.consumption.count(caller, 'conversations', this.config.PARLEY_CONVERSATIONS_PER_MINUTE);
     if (visitor) {
       // A visitor chooses nothing: no model, prompt or metadata of their own (the system prompt is the operator's).
       parseBody(VisitorCreateBodySchema, req.body ?? {});
@@ -53,6 +58,9 @@ export class ConversationsController {
     }
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
     const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
+    if (caller.models && !caller.models.has(model)) {
+      throw new ParleyError('forbidden', `this key may not use model "${model}"`, { param: 'model' });
+    }
     const { systemPrompt, externalUserId, metadata } = body;
     return toConversation(await this.conversations.create(keyId, model, { systemPrompt, externalUserId, metadata }));
   }
@@ -106,6 +114,7 @@ export class ConversationsController {
     assertMessageSize(body.content, this.config.PARLEY_MAX_MESSAGE_BYTES, 'content');
     const turn = await this.turns.send(caller, record, body, idempotencyKeyOf(req));
     if (turn.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.set(turn.headers);
     // A client that leaves only stops reading: the turn completes, is stored, and can be resumed.
     res.on('close', () => turn.close());
     await writeFrameEvents(res, turn);
@@ -123,7 +132,9 @@ export class ConversationsController {
     @Param('id') id: string,
     @Param('turnId') turnId: string,
   ): Promise<void> {
-    const record = await this.conversations.get(id, callerOf(req));
+    const caller = callerOf(req);
+    const record = await this.conversations.get(id, caller);
+    await this.consumption.count(caller, 'resumes', this.config.PARLEY_RESUMES_PER_MINUTE);
     const afterSeq = lastEventId(req);
     const resumed = await this.turns.resume(record, turnId, afterSeq);
     if ('stored' in resumed) return writeStoredReply(res, turnId, resumed.stored);

@@ -65,6 +65,7 @@ export function sendError(req: Request, res: Response, error: ParleyError): void
   const retryAfter =
     error.retryAfterSeconds ?? (error.status === 503 || error.status === 429 ? DEFAULT_RETRY_AFTER_S : undefined);
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
   const requestId = requestIdOf(req) || undefined;
   if (OPENAI_ROUTES.test(req.path)) {
     res.status(error.status).json(openAIErrorBody(error));

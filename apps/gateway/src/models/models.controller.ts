@@ -1,11 +1,12 @@
 import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
 import type { z } from 'zod';
 import type { ModelListSchema } from '@parley/contracts';
-import { ApiKeyGuard } from '../auth/auth.guard.js';
+import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { ModelsService } from './models.service.js';
 
 @Controller('v1/models')
 @UseGuards(ApiKeyGuard)
+@RequireScope('chat', 'conversations')
 export class ModelsController {
   constructor(@Inject(ModelsService) private readonly models: ModelsService) {}
 

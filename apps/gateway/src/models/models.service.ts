@@ -61,6 +61,12 @@ export class ModelsService {
     return first.id;
   }
 
+  /** The alias's completion-token default and maximum; `model_not_found` when inference does not serve it. */
+  async maxTokens(model: string): Promise<{ default: number; max: number }> {
+    await this.assertExists(model);
+    return (await this.list()).models.find((m) => m.id === model)!.maxTokens;
+  }
+
   /** Throws `model_not_found` (404) for an alias inference does not serve. */
   async assertExists(model: string): Promise<string> {
     let { models } = await this.list();

@@ -5,23 +5,24 @@
  * limit the request is refused with `429 rate_limited` and `Retry-After`, before anything is stored or any
  * model is called.
  *
- * The counters are in memory, per gateway replica (rate-limiter-flexible's memory limiter): with N replicas
- * behind a load balancer a client can reach up to N times the limit. A shared store (NATS KV) would make
- * them exact at the cost of a round trip per request; the point here is to bound abuse, not to meter.
+ * The counters are in Redis, shared by every replica (rate-limiter-flexible's Redis limiter). While Redis
+ * cannot be reached, the `local` policy counts in this replica's memory (the library's insurance limiter);
+ * `refuse` answers 503.
  */
 import { ParleyError } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Registry } from '@parley/tracing';
 import { Counter } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Visitor } from '../auth/visitor-tokens.js';
 
 type LimitName = 'sessions_per_address' | 'messages_per_visitor' | 'messages_per_address';
 
 export class VisitorLimits {
-  private readonly sessionsPerAddress: RateLimiterMemory;
-  private readonly messagesPerVisitor: RateLimiterMemory;
-  private readonly messagesPerAddress: RateLimiterMemory;
+  private readonly sessionsPerAddress: RateLimiterAbstract;
+  private readonly messagesPerVisitor: RateLimiterAbstract;
+  private readonly messagesPerAddress: RateLimiterAbstract;
   private readonly refused: Counter<'limit'>;
 
   constructor(
@@ -32,19 +33,24 @@ export class VisitorLimits {
       | 'PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE'
     >,
     registry: Registry,
+    /** Shared counters; without them (tests of one replica), memory only. */
+    redis?: { client: Redis; whenDown: 'refuse' | 'local' },
   ) {
-    this.sessionsPerAddress = new RateLimiterMemory({
-      points: config.PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR,
-      duration: 60 * 60,
-    });
-    this.messagesPerVisitor = new RateLimiterMemory({
-      points: config.PARLEY_VISITOR_MESSAGES_PER_MINUTE,
-      duration: 60,
-    });
-    this.messagesPerAddress = new RateLimiterMemory({
-      points: config.PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE,
-      duration: 60,
-    });
+    const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+      if (!redis) return memory;
+      return new RateLimiterRedis({
+        storeClient: redis.client,
+        keyPrefix: `parley:limit:widget:${keyPrefix}`,
+        points,
+        duration,
+        rejectIfRedisNotReady: true,
+        ...(redis.whenDown === 'local' ? { insuranceLimiter: memory } : {}),
+      });
+    };
+    this.sessionsPerAddress = limiter('sessions', config.PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR, 60 * 60);
+    this.messagesPerVisitor = limiter('visitor', config.PARLEY_VISITOR_MESSAGES_PER_MINUTE, 60);
+    this.messagesPerAddress = limiter('address', config.PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE, 60);
     this.refused = new Counter({
       name: 'parley_rate_limited_total',
       help: 'Widget requests refused by a rate limit, by limit',
@@ -69,11 +75,16 @@ export class VisitorLimits {
     }
   }
 
-  private async take(limiter: RateLimiterMemory, key: string, limit: LimitName, what: string): Promise<void> {
+  private async take(limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> {
     try {
       await limiter.consume(key);
     } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      if (!(rejection instanceof RateLimiterRes)) {
+        throw new ParleyError('service_unavailable', 'limits cannot be checked right now', {
+          retryAfterSeconds: 2,
+          cause: rejection,
+        });
+      }
       this.refused.inc({ limit });
       const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       throw new ParleyError('rate_limited', `too many ${what}: try again in ${retryAfterSeconds} s`, {

@@ -14,6 +14,7 @@ const router = new Router(
           { target: b, weight: 10 },
         ],
         fallbacks: [sorry],
+        maxTokens: { default: 256, max: 1024 },
       },
     ],
   ]),

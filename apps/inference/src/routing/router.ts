@@ -17,6 +17,8 @@ export interface Target {
 export interface ModelRoute {
   split: { target: Target; weight: number }[];
   fallbacks: Target[];
+  /** Completion tokens when a request names none, and the most it may ask for. */
+  maxTokens: { default: number; max: number };
 }
 
 /**
@@ -62,7 +64,14 @@ export class Router {
 
   /** The model aliases clients may ask for. */
   list(): ModelsReply {
-    return { models: [...this.routes.keys()].map((id) => ({ id, created: this.created, ownedBy: 'parley' })) };
+    return {
+      models: [...this.routes].map(([id, route]) => ({
+        id,
+        created: this.created,
+        ownedBy: 'parley',
+        maxTokens: route.maxTokens,
+      })),
+    };
   }
 }
 

@@ -26,6 +26,8 @@ const RELOAD_DEBOUNCE_MS = 200;
 export interface Routing {
   targets: TargetSpec[];
   models: RoutingFile['models'];
+  /** `maxTokens` of an alias that sets none. */
+  maxTokens: { default: number; max: number };
 }
 
 /**
@@ -44,7 +46,11 @@ export function loadRouting(config: InferenceConfig): Routing {
     });
   }
   const file = parseRoutingFile(text, path);
-  return { targets: Object.entries(file.targets).map(([name, target]) => withKey(name, target)), models: file.models };
+  return {
+    targets: Object.entries(file.targets).map(([name, target]) => withKey(name, target)),
+    models: file.models,
+    maxTokens: maxTokensDefaults(config),
+  };
 }
 
 function upstreamRouting(config: InferenceConfig): Routing {
@@ -58,7 +64,16 @@ function upstreamRouting(config: InferenceConfig): Routing {
     apiKey: config.PARLEY_UPSTREAM_API_KEY,
   };
   const alias = config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL;
-  return { targets: [target], models: { [alias]: { split: [{ target: 'default', weight: 1 }], fallbacks: [] } } };
+  return {
+    targets: [target],
+    models: { [alias]: { split: [{ target: 'default', weight: 1 }], fallbacks: [] } },
+    maxTokens: maxTokensDefaults(config),
+  };
+}
+
+function maxTokensDefaults(config: InferenceConfig): Routing['maxTokens'] {
+  const max = config.PARLEY_MAX_TOKENS_LIMIT;
+  return { default: Math.min(config.PARLEY_DEFAULT_MAX_TOKENS, max), max };
 }
 
 function withKey(name: string, config: TargetConfig): TargetSpec {
@@ -85,6 +100,7 @@ export class RouteBuilder {
         {
           split: model.split.map((s) => ({ target: targets.get(s.target)!, weight: s.weight })),
           fallbacks: model.fallbacks.map((name) => targets.get(name)!),
+          maxTokens: maxTokensOf(model, routing.maxTokens),
         },
       ]),
     );
@@ -123,6 +139,12 @@ export class RouteBuilder {
     this.guards.set(name, guard);
     return guard;
   }
+}
+
+/** An alias's `maxTokens`, each half from the defaults when unset (a default never above the maximum). */
+function maxTokensOf(model: RoutingFile['models'][string], defaults: Routing['maxTokens']): Routing['maxTokens'] {
+  const max = model.maxTokens?.max ?? defaults.max;
+  return { default: model.maxTokens?.default ?? Math.min(defaults.default, max), max };
 }
 
 /** The object without its undefined fields, so they do not override defaults. */

@@ -22,13 +22,17 @@ import {
   type TurnAccepted,
   type TurnLimits,
   type TurnStart,
+  type UsageRecord,
+  usageSubject,
 } from '@parley/contracts';
 import type { ResponderConfig } from '@parley/config';
 import {
   ActiveStreams,
   ConversationIndex,
+  STORED_PUBLISH,
   StreamWriter,
   decode,
+  encode,
   injectHeaders,
   openStream,
   purgeSubject,
@@ -39,10 +43,10 @@ import {
   type ReadTimeouts,
 } from '@parley/messaging';
 import { context, trace, type Span } from '@opentelemetry/api';
-import type { Gauge, Histogram } from 'prom-client';
+import { Counter, type Gauge, type Histogram } from 'prom-client';
 import { activeStreams, latencyHistogram, recordError, tracer, type Logger, type Registry } from '@parley/tracing';
 import { fitContext } from '../context/context-window.js';
-import { tokenCounterFor } from '../context/token-counter.js';
+import { PER_MESSAGE_OVERHEAD_TOKENS, tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
 
 type Generation = OpenedStream<unknown, Chunk>;
@@ -57,6 +61,12 @@ function chunkTimeouts(limits: TurnLimits): ReadTimeouts {
     totalMs: limits.turnTimeoutMs,
     codes: { first: 'first_token_timeout', idle: 'inter_token_timeout', total: 'turn_timeout' },
   };
+}
+
+/** How a turn ended: its end chunk (none when it failed) and the text generated. */
+interface TurnResult {
+  end: EndChunk | undefined;
+  text: string;
 }
 
 /** What the history held before this turn, for the conversation's summary. */
@@ -84,6 +94,7 @@ export class TurnsService {
   private readonly index: ConversationIndex;
   private readonly historyWrite: Histogram;
   private readonly activeTurns: Gauge;
+  private readonly usageLost: Counter;
 
   constructor(
     @Inject(Tokens.config) private readonly config: ResponderConfig,
@@ -100,6 +111,11 @@ export class TurnsService {
       labelNames: [],
     });
     this.activeTurns = activeStreams(metrics, 'Turns in progress');
+    this.usageLost = new Counter({
+      name: 'parley_usage_not_recorded_total',
+      help: 'Turns whose usage record could not be stored (budgets then miss them)',
+      registers: [metrics],
+    });
   }
 
   ping(): PingReply {
@@ -150,7 +166,9 @@ export class TurnsService {
     const started = performance.now();
     this.activeTurns.inc();
     this.active.track(turn.turnId, generation, () =>
-      this.relay(turn, generation, frames, prior, span).finally(() => {
+      this.relay(turn, generation, frames, prior, span)
+        .then((result) => this.recordUsage(turn, messages, result))
+        .finally(() => {
         this.activeTurns.dec();
         // One line per turn, written in the turn's span so it carries the trace id. Never the content.
         const { turnId, kind, model } = turn;
@@ -209,9 +227,10 @@ export class TurnsService {
     frames: Frames,
     prior: PriorHistory,
     span: Span,
-  ): Promise<void> {
+  ): Promise<TurnResult> {
     let text = '';
     let unsent = '';
+    let end: EndChunk | undefined;
     const flush = async () => {
       if (!unsent) return;
       const delta = unsent;
@@ -228,6 +247,7 @@ export class TurnsService {
         }
         await flush();
         if (chunk.type === 'end') {
+          end = chunk;
           await this.complete(turn, { chunk, text, prior, frames, span });
         } else {
           recordError(span, chunk.error);
@@ -243,7 +263,7 @@ export class TurnsService {
     } catch (error) {
       if (frames.ended) {
         this.log.error({ err: error, turnId: turn.turnId }, 'could not publish the terminal frame');
-        return;
+        return { end, text };
       }
       const failure =
         error instanceof ParleyError ? error : new ParleyError('internal_error', 'the turn failed', { cause: error });
@@ -256,6 +276,39 @@ export class TurnsService {
           this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
         );
     }
+    return { end, text };
+  }
+
+  /**
+   * Records what the turn consumed in the usage stream, against its account: what budgets are rebuilt from,
+   * and what tells the gateway holding the turn's reservation to settle it. Without the upstream's figures (a
+   * failed or cancelled turn), the input and the text are counted, pessimistically.
+   */
+  private async recordUsage(turn: TurnStart, messages: ChatMessage[], { end, text }: TurnResult): Promise<void> {
+    if (!turn.account) return;
+    let usage = end?.usage;
+    const estimated = !usage;
+    if (!usage) {
+      const counter = await tokenCounterFor(turn.model);
+      const prompt = messages.reduce((sum, m) => sum + counter.count(m.content) + PER_MESSAGE_OVERHEAD_TOKENS, 0);
+      const completion = counter.count(text);
+      usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    }
+    const record: UsageRecord = {
+      turnId: turn.turnId,
+      account: turn.account,
+      model: turn.model,
+      usage,
+      estimated,
+      outcome: !end ? 'error' : end.finishReason === 'cancelled' ? 'cancelled' : 'done',
+      at: new Date().toISOString(),
+    };
+    await this.jetstream.js
+      .publish(usageSubject(turn.account.project), encode(record), { msgID: `${turn.turnId}.usage`, ...STORED_PUBLISH })
+      .catch((error: unknown) => {
+        this.log.error({ err: error, turnId: turn.turnId, code: 'usage_not_recorded' }, 'usage could not be recorded');
+        this.usageLost.inc();
+      });
   }
 
   /** The reply is complete: store it (conversation turns) and end the frames with `done`. */
