@@ -1,8 +1,9 @@
 /**
- * `npm start`: the whole product on one machine. Checks that the ports it needs are free, starts nats-server
- * when none answers at NATS_URL, builds, starts llm-sim when no model is configured (neither
- * PARLEY_UPSTREAM_BASE_URL nor PARLEY_MODELS_FILE), then inference, responder and gateway, and prints the URL
- * and where the API key is. Ctrl-C stops everything it started, gateway first and NATS last.
+ * `npm start`: the whole product on one machine. Checks that the ports it needs are free, starts redis-server
+ * when none answers at PARLEY_REDIS_URL and nats-server when none answers at NATS_URL, builds, starts llm-sim
+ * when no model is configured (neither PARLEY_UPSTREAM_BASE_URL nor PARLEY_MODELS_FILE), then inference,
+ * responder and gateway, and prints the URL and where the API key is. Ctrl-C stops everything it started,
+ * gateway first, then NATS, and Redis last.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +16,10 @@ import { ROOT, STATE_DIR, describeEnd, localApiKey, localSecret, printPrefixed, 
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const NATS_READY_TIMEOUT_MS = 10_000;
+/** The gateway's shared counters (rate limits, budgets, concurrency leases); its default PARLEY_REDIS_URL. */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** Includes loading the append-only file of .parley/redis. */
+const REDIS_READY_TIMEOUT_MS = 10_000;
 /** The first start of a service includes loading Nest and connecting to NATS. */
 const SERVICE_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_SIM_PORT = 8000;
@@ -178,24 +183,40 @@ function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boole
 }
 
 /**
- * Whether a NATS server answers at host:port: it greets every connection with an `INFO` line. `other` is
- * something else listening there (it did not greet within the timeout, or not like NATS).
+ * What answers at host:port: `server` when the first bytes it sends (after `send`, if given) are what
+ * `recognise` accepts; `other` when something else listens there (it said nothing within the timeout, or not
+ * the expected thing); `none` when nothing does.
  */
-function natsAt(host: string, port: number, timeoutMs = 1_000): Promise<'nats' | 'other' | 'none'> {
+function serverAt(
+  host: string,
+  port: number,
+  { send, recognise }: { send?: string; recognise: (first: string) => boolean },
+  timeoutMs = 1_000,
+): Promise<'server' | 'other' | 'none'> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     let connected = false;
-    const done = (answer: 'nats' | 'other' | 'none') => {
+    const done = (answer: 'server' | 'other' | 'none') => {
       socket.destroy();
       resolve(answer);
     };
     socket.setTimeout(timeoutMs, () => done(connected ? 'other' : 'none'));
-    socket.once('connect', () => (connected = true));
-    socket.once('data', (data) => done(data.toString('latin1').startsWith('INFO') ? 'nats' : 'other'));
-    socket.once('error', () => done('none'));
+    socket.once('connect', () => {
+      connected = true;
+      if (send) socket.write(send);
+    });
+    socket.once('data', (data) => done(recognise(data.toString('latin1')) ? 'server' : 'other'));
+    socket.once('error', () => done(connected ? 'other' : 'none'));
     socket.once('end', () => done('other'));
   });
 }
+
+/** A NATS server greets every connection with an `INFO` line. */
+const natsAt = (host: string, port: number) => serverAt(host, port, { recognise: (first) => first.startsWith('INFO') });
+
+/** A Redis server answers an inline `PING` with `+PONG`, or with an error (`-NOAUTH` when it wants a password). */
+const redisAt = (host: string, port: number) =>
+  serverAt(host, port, { send: 'PING\r\n', recognise: (first) => /^[+-]/.test(first) });
 
 /** Uses the NATS server at NATS_URL, or starts one there (JetStream data in .parley/nats) if it is local. */
 async function ensureNats(): Promise<void> {
@@ -206,10 +227,10 @@ async function ensureNats(): Promise<void> {
   // A WebSocket endpoint greets no one before the upgrade: reachable is all that can be checked.
   const answer = url.protocol.startsWith('ws')
     ? (await reachable(host, port))
-      ? 'nats'
+      ? 'server'
       : 'none'
     : await natsAt(host, port);
-  if (answer === 'nats') {
+  if (answer === 'server') {
     say(`using the NATS server at ${host}:${port}`);
     return;
   }
@@ -258,6 +279,105 @@ async function ensureNats(): Promise<void> {
   watch('nats-server', child);
 }
 
+/** A value for a redis.conf line, every byte escaped (`"\xHH…"`), so that no character of it can break the line. */
+function redisConfigString(value: string): string {
+  return `"${[...Buffer.from(value, 'utf8')].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('')}"`;
+}
+
+/**
+ * Uses the Redis server at PARLEY_REDIS_URL, or starts one there (append-only file in .parley/redis) if it is
+ * local. The URL's password is never printed: messages name host and port only.
+ */
+async function ensureRedis(): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(env.PARLEY_REDIS_URL || DEFAULT_REDIS_URL);
+  } catch {
+    // Not quoted: the value may hold a password.
+    throw new Error('PARLEY_REDIS_URL is not a URL: use redis://[:password@]host:port or rediss://…');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new Error(`PARLEY_REDIS_URL must start with redis:// or rediss:// (not ${url.protocol}//)`);
+  }
+  const host = url.hostname;
+  const port = Number(url.port || 6379);
+  // A TLS port answers nothing before the handshake: reachable is all that can be checked.
+  const answer =
+    url.protocol === 'rediss:' ? ((await reachable(host, port)) ? 'server' : 'none') : await redisAt(host, port);
+  if (answer === 'server') {
+    say(`using the Redis server at ${host}:${port}`);
+    return;
+  }
+  if (answer === 'other') {
+    throw new Error(
+      `port ${port} is taken by something that is not a Redis server: set PARLEY_REDIS_URL to another port`,
+    );
+  }
+  if (url.protocol === 'rediss:' || !LOOPBACK_HOSTS.has(host)) {
+    throw new Error(`no Redis server answers at ${host}:${port} (PARLEY_REDIS_URL)`);
+  }
+  if (url.username && url.username !== 'default') {
+    throw new Error(
+      `no Redis server answers at ${host}:${port} (PARLEY_REDIS_URL), and npm start starts one only for a URL ` +
+        'without a user name (redis://:password@host:port)',
+    );
+  }
+
+  const dataDir = join(STATE_DIR, 'redis');
+  mkdirSync(dataDir, { recursive: true });
+  say(`no Redis server at ${host}:${port}: starting redis-server with data in .parley/redis`);
+  const password = decodeURIComponent(url.password);
+  // Counters survive a restart (append-only file, no snapshots). Its own process group, like NATS's, so
+  // that Ctrl-C stops it only after the gateway.
+  const args = ['-', '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir];
+  const child = spawn('redis-server', [...args, '--appendonly', 'yes', '--save', ''], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.push({ name: 'redis-server', child });
+  // `-` reads more configuration from stdin: the password goes in there, never into the process list.
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(password ? `requirepass ${redisConfigString(password)}\n` : '');
+  // Its start-up lines are noise unless it fails to start; then they are shown without the password (a
+  // configuration error quotes the line). Afterwards only its warnings (` # `) are shown, and nothing of its
+  // own shutdown.
+  const secrets = password ? [password, redisConfigString(password)] : [];
+  const redact = (line: string) => secrets.reduce((text, secret) => text.split(secret).join('…'), line);
+  const startup: string[] = [];
+  let started = false;
+  let onReady = () => {};
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (started) return stopping || !line.includes(' # ') ? undefined : printPrefixed('redis-server', redact(line));
+      startup.push(redact(line));
+      // Logged once it listens and has loaded the append-only file.
+      if (line.includes('Ready to accept connections')) onReady();
+    });
+  }
+  url.hostname = '127.0.0.1';
+  env.PARLEY_REDIS_URL = url.toString();
+
+  await new Promise<void>((resolve, reject) => {
+    const tail = () => startup.slice(-10).join('\n') || '(no output)';
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server was not ready within ${REDIS_READY_TIMEOUT_MS} ms:\n${tail()}`)),
+      REDIS_READY_TIMEOUT_MS,
+    );
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    };
+    onReady = () => settle();
+    child.once('error', () => settle(new Error('redis-server is not installed: apt-get install -y redis-server')));
+    child.once('close', (code, signal) =>
+      settle(new Error(`redis-server ${describeEnd(code, signal)} while starting:\n${tail()}`)),
+    );
+  });
+  started = true;
+  watch('redis-server', child);
+}
+
 /** Starts a built service and resolves with its ready log line; watches it from then on. */
 async function startService(app: App, serviceEnv = env): Promise<Record<string, unknown>> {
   const { child, ready } = run(app, serviceEnv, { readyTimeoutMs: SERVICE_READY_TIMEOUT_MS, detached: true });
@@ -279,6 +399,8 @@ try {
   const ops = opsPorts();
   await checkPorts(listeners(startSim, ops));
 
+  // Redis first: stopped last, after the gateway that keeps its counters there.
+  await ensureRedis();
   await ensureNats();
   say('building…');
   await build();

@@ -1,12 +1,13 @@
 // The local scripts. `npm start` (scripts/start.ts) checks the ports its services need before it builds or
 // starts anything: a taken one is a single line naming the variable to change and exit status 1, not a
-// service's stack trace. `nx serve` (scripts/serve.ts) says where the local API key is, never the key.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+// service's stack trace. It uses the Redis at PARLEY_REDIS_URL or starts redis-server there, and never prints
+// the URL's password. `nx serve` (scripts/serve.ts) says where the local API key is, never the key.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNatsServer } from '@parley/testing';
+import { freePort, startNatsServer, startRedisServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,19 +17,24 @@ let heldPort: number;
 
 beforeAll(async () => {
   // Held on every interface, as a service would bind it.
-  held = createServer();
+  // A connection to it reads to its end, so that close() is not held up by a socket left paused.
+  held = createServer((socket) => socket.resume());
   await new Promise<void>((resolve) => held.listen(0, '0.0.0.0', resolve));
   heldPort = (held.address() as { port: number }).port;
 });
 afterAll(() => new Promise((resolve) => held?.close(resolve)));
 
-/** Runs `node scripts/start.ts` to its end with only `env` (and PATH, HOME) set. */
-function npmStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
+/** Runs `node scripts/start.ts` to its end with only `env` (and PATH, HOME) set; `started` sees the process. */
+function npmStart(
+  env: Record<string, string>,
+  started?: (child: ChildProcess) => void,
+): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
   const child = spawn(process.execPath, ['scripts/start.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -137,6 +143,132 @@ describe('npm start', () => {
       'parley      | start failed: PORT must be a port number from 0 to 65535 (got "eighty")',
     ]);
     expect(bad.code).toBe(1);
+  });
+});
+
+/** Sends raw RESP commands to 127.0.0.1:port and resolves with the first `replies` reply lines. */
+function redisSay(port: number, commands: string, replies: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setTimeout(2_000, () => {
+      socket.destroy();
+      reject(new Error(`no ${replies} replies from 127.0.0.1:${port} within 2 s (got ${JSON.stringify(text)})`));
+    });
+    socket.once('connect', () => socket.write(commands));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const lines = text.split('\r\n').slice(0, -1);
+      if (lines.length < replies) return;
+      socket.destroy();
+      resolve(lines.slice(0, replies));
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves with the connection's error code ('ECONNREFUSED'), or 'connected'. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+describe('npm start - Redis (PARLEY_REDIS_URL)', () => {
+  const PASSWORD = 'pw-that-must-not-be-printed';
+
+  it("npm start - starts redis-server with the URL's password when none answers, and stops it on the way out", async () => {
+    const port = await freePort();
+    // A silent "NATS" server: once the script connects to it, Redis is up; the script is frozen while the
+    // test talks to Redis, then finds this is no NATS server and stops.
+    const fakeNats = (await listen(0))!;
+    const natsPort = portOf(fakeNats);
+    let checks: Promise<string[][]> | undefined;
+    let script: ChildProcess | undefined;
+    fakeNats.once('connection', (socket) => {
+      socket.resume();
+      script!.kill('SIGSTOP');
+      checks = Promise.all([
+        redisSay(port, 'PING\r\n', 1),
+        redisSay(port, `AUTH ${PASSWORD}\r\nSET parley:local-scripts ok\r\nGET parley:local-scripts\r\n`, 4),
+      ]).finally(() => script!.kill('SIGCONT'));
+    });
+    const result = await npmStart(
+      {
+        ...(await freePorts()),
+        PARLEY_REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${port}`,
+        NATS_URL: `nats://127.0.0.1:${natsPort}`,
+      },
+      (child) => (script = child),
+    );
+    await close([fakeNats]);
+    expect(checks).toBeDefined();
+    const [unauthenticated, authenticated] = await checks!;
+    expect(unauthenticated![0]).toMatch(/^-NOAUTH/);
+    expect(authenticated).toEqual(['+OK', '+OK', '$2', 'ok']);
+    expect(result.stdout).toEqual([
+      `parley      | no Redis server at 127.0.0.1:${port}: starting redis-server with data in .parley/redis`,
+      `parley      | start failed: port ${natsPort} is taken by something that is not a NATS server: set NATS_URL to another port`,
+      'parley      | stopping…',
+    ]);
+    expect(result.code).toBe(1);
+    // Stopped, with its append-only file kept for the next start.
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
+    expect(existsSync(join(ROOT, '.parley/redis/appendonlydir'))).toBe(true);
+  });
+
+  it('npm start - uses the Redis server that answers at PARLEY_REDIS_URL', async () => {
+    const redis = await startRedisServer();
+    try {
+      const result = await npmStart({
+        ...(await freePorts()),
+        PARLEY_REDIS_URL: redis.url,
+        NATS_URL: 'nats://nats.invalid:4222',
+      });
+      expect(result.stdout).toEqual([
+        `parley      | using the Redis server at 127.0.0.1:${redis.port}`,
+        'parley      | start failed: no NATS server answers at nats.invalid:4222 (NATS_URL)',
+      ]);
+      expect(result.code).toBe(1);
+      expect(await redisSay(redis.port, 'PING\r\n', 1)).toEqual(['+PONG']);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('npm start - a missing redis-server, something else on its port, or no Redis on another host: one line each, no password', async () => {
+    const port = String(await freePort());
+    const missing = await npmStart({
+      ...(await freePorts()),
+      PATH: '/nonexistent',
+      PARLEY_REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${port}`,
+    });
+    expect(missing.stdout).toEqual([
+      `parley      | no Redis server at 127.0.0.1:${port}: starting redis-server with data in .parley/redis`,
+      'parley      | start failed: redis-server is not installed: apt-get install -y redis-server',
+      'parley      | stopping…',
+    ]);
+    expect(missing.code).toBe(1);
+    const other = await npmStart({ ...(await freePorts()), PARLEY_REDIS_URL: `redis://127.0.0.1:${heldPort}` });
+    expect(other.stdout).toEqual([
+      `parley      | start failed: port ${heldPort} is taken by something that is not a Redis server: set PARLEY_REDIS_URL to another port`,
+    ]);
+    expect(other.code).toBe(1);
+    const remote = await npmStart({
+      ...(await freePorts()),
+      PARLEY_REDIS_URL: `redis://:${PASSWORD}@redis.invalid:6379`,
+    });
+    expect(remote.stdout).toEqual([
+      'parley      | start failed: no Redis server answers at redis.invalid:6379 (PARLEY_REDIS_URL)',
+    ]);
+    expect(remote.code).toBe(1);
+    for (const result of [missing, other, remote])
+      expect(result.stdout.join('\n') + result.stderr).not.toContain('pw-');
   });
 });
 

@@ -10,6 +10,7 @@ export {
 export { LlmSimClient, collect, type SimRecord } from './llm-sim-client.js';
 export { freePort } from './ports.js';
 export { codeNames, readmeTables, type TableRow } from './readme.js';
+export { startRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
 export type { ExitStatus } from './process-output.js';
 export {
   serviceMain,

@@ -4,20 +4,15 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './ports.js';
-import { ProcessOutput } from './process-output.js';
+import { launchOnFreePort, launchServer, stopServer, type ServerProcess } from './server-process.js';
 
 /** How long nats-server may take to log "Server is ready", JetStream recovery included. */
 const READY_TIMEOUT_MS = 10_000;
-/** How long nats-server may take to exit after SIGTERM before it gets SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
-/** First-start attempts: another process may take the free port between `freePort()` and the bind. */
-const PORT_ATTEMPTS = 3;
 /** How long a cluster may take to start and elect its JetStream leader. */
 const CLUSTER_READY_TIMEOUT_MS = 20_000;
 /** Pause between JetStream availability checks while a cluster elects its leader. */
@@ -49,11 +44,6 @@ export interface NatsServerHandle {
   resume(): void;
 }
 
-interface Running {
-  child: ChildProcess;
-  output: ProcessOutput;
-}
-
 /**
  * Starts a nats-server with JetStream on a free port of 127.0.0.1, with a fresh store directory, and
  * resolves once it accepts connections. Never use the machine's own server in tests: start one of these.
@@ -70,17 +60,13 @@ export async function startNatsServer({
   readyTimeoutMs = READY_TIMEOUT_MS,
 }: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const storeDir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
-  let running: Running | undefined;
-  let port = 0;
+  let running: ServerProcess | undefined;
+  let port: number;
   try {
-    for (let attempt = 1; !running; attempt++) {
-      port = await freePort();
-      try {
-        running = await launch({ binary, port, args: serverArgs(port, storeDir), readyTimeoutMs });
-      } catch (error) {
-        if (attempt >= PORT_ATTEMPTS || !String(error).includes('address already in use')) throw error;
-      }
-    }
+    ({ port, running } = await launchOnFreePort(
+      (port) => launch({ binary, port, args: serverArgs(port, storeDir), readyTimeoutMs }),
+      'address already in use',
+    ));
   } catch (error) {
     rmSync(storeDir, { recursive: true, force: true });
     throw error;
@@ -90,9 +76,7 @@ export async function startNatsServer({
   const stopProcess = async () => {
     const current = running;
     running = undefined;
-    // A paused server would not see the SIGTERM.
-    current?.child.kill('SIGCONT');
-    if (current) await terminate(current);
+    if (current) await stopServer(current);
   };
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -161,7 +145,7 @@ export async function startNatsCluster({
   );
   const running = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const stop = async () => {
-    await Promise.all(running.map(terminate));
+    await Promise.all(running.map((node) => stopServer(node)));
     for (const node of nodes) rmSync(node.storeDir, { recursive: true, force: true });
   };
   const urls = nodes.map((node) => `nats://127.0.0.1:${node.port}`);
@@ -178,7 +162,7 @@ export async function startNatsCluster({
     stopNode: async (index) => {
       const node = running[index];
       if (!node) throw new Error(`the cluster has no server ${index}`);
-      await terminate(node);
+      await stopServer(node);
     },
     stop,
   };
@@ -217,7 +201,8 @@ function serverArgs(port: number, storeDir: string): string[] {
   return ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
 }
 
-async function launch({
+/** nats-server logs "Server is ready" once the client port listens and JetStream has recovered its streams. */
+function launch({
   binary,
   port,
   args,
@@ -227,42 +212,15 @@ async function launch({
   port: number;
   args: string[];
   readyTimeoutMs: number;
-}): Promise<Running> {
-  const child = spawn(binary, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+}): Promise<ServerProcess> {
+  return launchServer({
+    binary,
+    args,
+    port,
+    readyLine: 'Server is ready',
+    readyTimeoutMs,
+    debianPackage: 'nats-server',
   });
-  const running = { child, output: new ProcessOutput(child) };
-  try {
-    // nats-server logs this once the client port listens and JetStream has recovered its streams.
-    await running.output.waitFor(
-      `${binary} on port ${port} to be ready`,
-      (line) => (line.includes('Server is ready') ? true : undefined),
-      readyTimeoutMs,
-    );
-    return running;
-  } catch (error) {
-    await terminate(running);
-    if (running.output.spawnError) {
-      throw new Error(`cannot run ${binary} (${running.output.spawnError.message}): apt-get install -y nats-server`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
-
-/** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; resolves once the process is gone. */
-async function terminate({ child, output }: Running): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  }
-  try {
-    await output.closed;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isBuiltin } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { composeProblems, interpolate, parseCompose } from './compose.js';
 import { dockerfileProblems } from './dockerfile.js';
 import { repoPath } from './paths.js';
@@ -54,6 +55,7 @@ describe('docker - compose', () => {
     expect(Object.keys(compose.services)).toEqual(
       expect.arrayContaining([
         'nats',
+        'redis',
         'gateway',
         'responder',
         'inference',
@@ -65,6 +67,30 @@ describe('docker - compose', () => {
       ]),
     );
     expect(composeProblems(compose, COMPOSE)).toEqual([]);
+  });
+
+  it("gives the gateway Redis: append-only, healthy only on PONG, on a volume, unpublished, hardened like the services'", () => {
+    const compose = parseCompose(text);
+    const redis = compose.services.redis!;
+    expect(redis.image).toMatch(/^redis:7\.\d+\.\d+(-alpine)?$/);
+    const command = redis.command as string[];
+    expect(command[0]).toBe('redis-server');
+    expect(command.slice(command.indexOf('--appendonly'), command.indexOf('--appendonly') + 2)).toEqual([
+      '--appendonly',
+      'yes',
+    ]);
+    expect(redis.healthcheck).toMatchObject({ test: ['CMD-SHELL', 'redis-cli ping | grep -q PONG'] });
+    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(Object.keys((parse(text) as { volumes: object }).volumes)).toContain('redis-data');
+    expect(redis.ports).toBeUndefined();
+    expect(redis).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'] });
+    expect(redis.user).not.toMatch(/^(root|0)(:|$)/);
+    const gateway = compose.services.gateway!;
+    expect(gateway.depends_on).toEqual({
+      nats: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
+    expect((gateway.environment as Record<string, string>).PARLEY_REDIS_URL).toBe('redis://redis:6379');
   });
 
   it('runs vLLM only in the gpu profile, on an NVIDIA device', () => {

@@ -19,13 +19,24 @@ export const LLM_SIM_ENV = new Set([
   'LLM_SIM_SEED',
 ]);
 
-/** Variable names each service's configuration schema accepts. */
+/**
+ * Variables the deployment files give a service ahead of its schema, for code that is landing beside them:
+ * PARLEY_REDIS_URL, the gateway's store for the counters its replicas share (rate limits, token budgets,
+ * concurrency leases). Delete a name here once the service's schema has it.
+ */
+export const ANNOUNCED_ENV: Record<ParleyService, readonly string[]> = {
+  gateway: ['PARLEY_REDIS_URL'],
+  responder: [],
+  inference: [],
+};
+
+/** Variable names each service's configuration schema accepts, and those announced for it. */
 export function serviceEnvNames(service: ParleyService): Set<string> {
   // responderEnvSchema carries a .refine; in zod 4 a refinement is a check on the same object schema, so
   // `.shape` is still the object's keys.
   const shape = { gateway: gatewayEnvSchema, responder: responderEnvSchema, inference: inferenceEnvSchema }[service]
     .shape;
-  return new Set(Object.keys(shape));
+  return new Set([...Object.keys(shape), ...ANNOUNCED_ENV[service]]);
 }
 
 export function isParleyService(name: string): name is ParleyService {

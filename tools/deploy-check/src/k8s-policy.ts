@@ -427,10 +427,60 @@ function resolvedEnv(objects: K8sObject[], container: IContainer): Map<string, s
   return env;
 }
 
+/** The `$(NAME)` references kubelet expands in a value (`$$(NAME)` is an escaped, literal `$(NAME)`). */
+function references(value: string | undefined): string[] {
+  return [...(value ?? '').matchAll(/(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g)].map((m) => m[1]!);
+}
+
+/**
+ * Every `$(NAME)` a container's env values, command and args use names a variable kubelet can expand: for an
+ * env value, one defined before it (in envFrom or earlier in env); for command and args, any of the
+ * container's. Kubelet leaves any other reference as literal text, e.g. a password `$(REDIS_PASSWORD)`.
+ */
+export function referenceExpansionProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const { owner, spec } of podTemplates(objects)) {
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+      const where = `${ref(owner)} container ${container.name}`;
+      const defined = new Set<string>();
+      for (const source of container.envFrom ?? []) {
+        const name = source.configMapRef?.name;
+        const data = name ? find<IConfigMap>(objects, 'ConfigMap', name)?.data : undefined;
+        for (const key of Object.keys(data ?? {})) defined.add(`${source.prefix ?? ''}${key}`);
+      }
+      for (const variable of container.env ?? []) {
+        for (const name of references(variable.value)) {
+          if (!defined.has(name)) {
+            problems.push(`${where}: ${variable.name} uses $(${name}), which no variable before it defines`);
+          }
+        }
+        defined.add(variable.name);
+      }
+      for (const part of [...(container.command ?? []), ...(container.args ?? [])]) {
+        for (const name of references(part)) {
+          if (!defined.has(name)) problems.push(`${where}: its command or args use $(${name}), which is not defined`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Variables of a container that only compose others: taken from a Secret and used as `$(NAME)` in the value
+ * of a variable the service reads (REDIS_PASSWORD in PARLEY_REDIS_URL). The process sees them too, but
+ * reads nothing from them.
+ */
+function composingVariables(container: IContainer, reads: Set<string>): Set<string> {
+  const used = new Set((container.env ?? []).filter((v) => reads.has(v.name)).flatMap((v) => references(v.value)));
+  return new Set((container.env ?? []).filter((v) => v.valueFrom?.secretKeyRef && used.has(v.name)).map((v) => v.name));
+}
+
 /**
  * The three services get only variables their configuration reads (from the zod schemas), plus, for
- * inference, the key variables its routing file names. ConfigMaps used by envFrom must exist; Secrets may
- * not be used by envFrom, because their keys cannot be checked here.
+ * inference, the key variables its routing file names, and Secret values that only compose one of those.
+ * ConfigMaps used by envFrom must exist; Secrets may not be used by envFrom, because their keys cannot be
+ * checked here.
  */
 export function envProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -442,6 +492,7 @@ export function envProblems(objects: K8sObject[]): string[] {
       if (container.name === 'inference') {
         for (const variable of keyVariables(routingOf(objects, workload, container).targets)) allowed.add(variable);
       }
+      for (const variable of composingVariables(container, allowed)) allowed.add(variable);
       for (const source of container.envFrom ?? []) {
         if (source.secretRef) problems.push(`${where}: envFrom secretRef ${source.secretRef.name} cannot be checked`);
         const name = source.configMapRef?.name;
@@ -475,6 +526,44 @@ function workloadBehind(objects: K8sObject[], url: string): { service?: IService
   const service = find<IService>(objects, 'Service', host.split('.')[0]!);
   if (!service || !service.spec?.ports?.some((p) => p.port === port)) return {};
   return { service, workload: workloads(objects).find((w) => selects(service.spec?.selector, podLabels(w))) };
+}
+
+/**
+ * The gateway's PARLEY_REDIS_URL, when it names a host of the cluster, reaches a Redis of the manifests: a
+ * Service with that port in front of a workload that listens on it, which requires a password exactly when
+ * the URL has one (AUTH to a Redis without a password fails the connection as surely as none to one with).
+ */
+export function redisProblems(objects: K8sObject[]): string[] {
+  const gateway = find<IDeployment>(objects, 'Deployment', 'gateway');
+  const container = gateway && podSpec(gateway).containers.find((c) => c.name === 'gateway');
+  const value = container && resolvedEnv(objects, container).get('PARLEY_REDIS_URL');
+  if (!value) return [];
+  const where = `Deployment/gateway: PARLEY_REDIS_URL`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [`${where} is not a URL`];
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return [`${where} is not a redis:// or rediss:// URL`];
+  // Another namespace's or an external Redis (a managed one): not in these manifests.
+  if (url.hostname.includes('.')) return [];
+  const port = Number(url.port || 6379);
+  const service = find<IService>(objects, 'Service', url.hostname);
+  const servicePort = service?.spec?.ports?.find((p) => p.port === port);
+  if (!service || !servicePort) return [`${where} names ${url.hostname}:${port}, which is no Service port here`];
+  const server = workloads(objects).find((w) => selects(service.spec?.selector, podLabels(w)));
+  const redis =
+    server &&
+    podSpec(server).containers.find((c) =>
+      c.ports?.some((p) => p.name === servicePort.targetPort || p.containerPort === (servicePort.targetPort ?? port)),
+    );
+  if (!server || !redis)
+    return [`${where}: Service/${service.metadata?.name} selects no container listening on its port ${port}`];
+  const requires = flagValue([...(redis.command ?? []), ...(redis.args ?? [])], '--requirepass') !== undefined;
+  if (requires && !url.password) return [`${where} has no password, and ${ref(server)} requires one`];
+  if (!requires && url.password) return [`${where} has a password, and ${ref(server)} requires none`];
+  return [];
 }
 
 /** The routing file of the inference Deployment, or undefined when there is none. */
@@ -991,6 +1080,8 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     ...thresholdProblems(objects),
     ...shutdownProblems(objects),
     ...envProblems(objects),
+    ...referenceExpansionProblems(objects),
+    ...redisProblems(objects),
     ...referenceProblems(objects),
     ...edgeProblems(objects),
     ...natsAlertProblems(objects),

@@ -132,6 +132,75 @@ describe('k8s - overlays', () => {
   });
 });
 
+describe('k8s - redis', () => {
+  type Pod = { spec: IPodSpec; metadata: { labels: Record<string, string> } };
+  const base = rendered.get('k8s/base')!;
+  const redis = base.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis') as
+    | (K8sObject & {
+        spec: { replicas: number; template: Pod; volumeClaimTemplates: { metadata: { name: string } }[] };
+      })
+    | undefined;
+
+  it('runs one pinned Redis 7 with its append-only file on a claim, the image and persistence compose runs', () => {
+    expect(redis?.spec.replicas).toBe(1);
+    const server = redis!.spec.template.spec.containers[0]!;
+    expect(server.image).toMatch(/^redis:7\.\d+\.\d+(-alpine)?$/);
+    expect(flagValue(server.args!, '--appendonly')).toBe('yes');
+    const data = server.volumeMounts?.find((m) => m.mountPath === flagValue(server.args!, '--dir'));
+    expect(redis!.spec.volumeClaimTemplates.map((t) => t.metadata.name)).toEqual([data?.name]);
+    const compose = parse(readFileSync(repoPath('docker/docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { image: string; command: string[] }>;
+    };
+    expect(compose.services.redis!.image).toBe(server.image);
+    expect(flagValue(compose.services.redis!.command, '--appendonly')).toBe('yes');
+    for (const dir of ['k8s/overlays/dev', 'k8s/overlays/prod']) {
+      const overlay = rendered
+        .get(dir)!
+        .find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis') as typeof redis;
+      expect(overlay!.spec.template.spec.containers[0]!.image).toBe(server.image);
+    }
+  });
+
+  it('admits only the gateway, which has a password from the Secret parley-redis', () => {
+    const policies = base.filter((o) => o.kind === 'NetworkPolicy') as (K8sObject & {
+      spec: {
+        podSelector: { matchLabels?: Record<string, string> };
+        ingress?: { from?: { podSelector?: { matchLabels?: Record<string, string> } }[] }[];
+      };
+    })[];
+    const labels = redis!.spec.template.metadata.labels;
+    const admitting = policies.filter(
+      (p) => p.spec.ingress && Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+    );
+    // The policies for every pod (Prometheus's scrape of other ports) and Redis's own.
+    const redisPolicy = admitting.find((p) => p.metadata.name === 'redis');
+    const from = redisPolicy!.spec
+      .ingress!.flatMap((rule) => rule.from ?? [])
+      .map((peer) => peer.podSelector?.matchLabels);
+    const admitted = base.filter(
+      (o) =>
+        (o.kind === 'Deployment' || o.kind === 'StatefulSet') &&
+        from.some((selector) =>
+          Object.entries(selector ?? {}).every(
+            ([k, v]) => (o as K8sObject & { spec: { template: Pod } }).spec.template.metadata.labels[k] === v,
+          ),
+        ),
+    );
+    expect(admitted.map((o) => o.metadata.name)).toEqual(['gateway']);
+    const gateway = (
+      base.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway') as K8sObject & {
+        spec: { template: Pod };
+      }
+    ).spec.template.spec.containers[0]!;
+    const password = gateway.env!.find((v) => v.name === 'REDIS_PASSWORD');
+    expect(password?.valueFrom?.secretKeyRef).toMatchObject({ name: 'parley-redis', key: 'password' });
+    expect(password?.valueFrom?.secretKeyRef?.optional).toBeUndefined();
+    expect(gateway.env!.find((v) => v.name === 'PARLEY_REDIS_URL')?.value).toBe(
+      'redis://:$(REDIS_PASSWORD)@redis:6379',
+    );
+  });
+});
+
 describe('k8s - edge', () => {
   it("docs/deploy.md's Gateway is valid and is the parent that prod's HTTPRoute attaches to", () => {
     const docs = readFileSync(repoPath('docs/deploy.md'), 'utf8');

@@ -277,6 +277,61 @@ describe('policy - rejects', () => {
     expect(manifestProblems(inConfigMap).some((p) => p.startsWith('Deployment/gateway'))).toBe(false);
   });
 
+  it('a $(VAR) reference kubelet would leave as text: defined after its use, or nowhere', () => {
+    const env = (o: Record<string, any>) => container(o).env as { name: string }[];
+    const late = broken('Deployment', 'gateway', (o) => {
+      const password = env(o).findIndex((v) => v.name === 'REDIS_PASSWORD');
+      env(o).push(...env(o).splice(password, 1));
+    });
+    expect(manifestProblems(late)).toContain(
+      'Deployment/gateway container gateway: PARLEY_REDIS_URL uses $(REDIS_PASSWORD), which no variable before it defines',
+    );
+    const undefinedArg = broken('StatefulSet', 'redis', (o) => {
+      container(o).env = container(o).env.filter((v: { name: string }) => v.name !== 'REDIS_PASSWORD');
+    });
+    expect(manifestProblems(undefinedArg)).toContain(
+      'StatefulSet/redis container redis: its command or args use $(REDIS_PASSWORD), which is not defined',
+    );
+    // A variable that only composes another must come from a Secret and be used by one the service reads.
+    const plain = broken('Deployment', 'gateway', (o) => {
+      const password = env(o).find((v) => v.name === 'REDIS_PASSWORD') as Record<string, unknown>;
+      delete password.valueFrom;
+      password.value = 'in-the-manifest';
+    });
+    expect(manifestProblems(plain)).toContain(
+      'Deployment/gateway container gateway: REDIS_PASSWORD is not a variable gateway reads',
+    );
+  });
+
+  it('a PARLEY_REDIS_URL that reaches no Redis of the manifests, or disagrees with it about the password', () => {
+    const setUrl = (url: string) =>
+      broken('Deployment', 'gateway', (o) => {
+        container(o).env.find((v: { name: string }) => v.name === 'PARLEY_REDIS_URL').value = url;
+      });
+    expect(manifestProblems(setUrl('redis://:$(REDIS_PASSWORD)@rediss:6379'))).toContain(
+      'Deployment/gateway: PARLEY_REDIS_URL names rediss:6379, which is no Service port here',
+    );
+    expect(manifestProblems(setUrl('redis://:$(REDIS_PASSWORD)@redis:6380'))).toContain(
+      'Deployment/gateway: PARLEY_REDIS_URL names redis:6380, which is no Service port here',
+    );
+    expect(manifestProblems(setUrl('redis://redis:6379'))).toContain(
+      'Deployment/gateway: PARLEY_REDIS_URL has no password, and StatefulSet/redis requires one',
+    );
+    expect(manifestProblems(setUrl('http://redis:6379'))).toContain(
+      'Deployment/gateway: PARLEY_REDIS_URL is not a redis:// or rediss:// URL',
+    );
+    // A managed Redis outside the cluster is the operator's to check.
+    expect(manifestProblems(setUrl('rediss://:$(REDIS_PASSWORD)@cache.example.com:6380'))).toEqual([]);
+    const open = broken('StatefulSet', 'redis', (o) => {
+      container(o).args = container(o).args.filter(
+        (a: string, i: number, all: string[]) => a !== '--requirepass' && all[i - 1] !== '--requirepass',
+      );
+    });
+    expect(manifestProblems(open)).toContain(
+      'Deployment/gateway: PARLEY_REDIS_URL has a password, and StatefulSet/redis requires none',
+    );
+  });
+
   it('a grace period too short for the drain, and a missing preStop pause', () => {
     const objects = broken('Deployment', 'gateway', (o) => {
       o.spec.template.spec.terminationGracePeriodSeconds = 30;
@@ -515,5 +570,8 @@ describe('policy - schemas', () => {
     expect(serviceEnvNames('responder')).toContain('PARLEY_CONTEXT_WINDOW_TOKENS');
     expect(serviceEnvNames('inference')).toContain('PARLEY_MODELS_FILE');
     expect(serviceEnvNames('inference')).not.toContain('PARLEY_API_KEYS');
+    // Announced ahead of the gateway's schema (env-names.ts, ANNOUNCED_ENV).
+    expect(serviceEnvNames('gateway')).toContain('PARLEY_REDIS_URL');
+    expect(serviceEnvNames('responder')).not.toContain('PARLEY_REDIS_URL');
   });
 });
