@@ -105,6 +105,11 @@ export const gatewayEnvSchema = z.object({
   PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: positiveInt(Defaults.WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE),
   /** Serve the demo page at `/` (it embeds the widget with the first widget key). */
   PARLEY_DEMO_PAGE: flag(true),
+  /**
+   * Lets every API key use `logprobs`, `top_logprobs` and `logit_bias` on `/v1/chat/completions` (refused with
+   * a 400 otherwise), until keys and projects say so each.
+   */
+  PARLEY_ALLOW_LOGPROBS: flag(false),
   /** The built widget script; by default the one `npm run build` writes to dist/apps/widget. */
   PARLEY_WIDGET_FILE: z.string().optional(),
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ParleyError } from '@parley/contracts';
+import type { GatewayConfig } from '@parley/config';
 import type { Request } from 'express';
 import { Tokens } from '../tokens.js';
 import { clientAddress } from '../http/client-address.js';
@@ -28,6 +29,7 @@ export function bearerToken(req: Request): string | undefined {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
+    @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(Tokens.apiKeys) private readonly keys: ApiKeys,
     @Inject(Tokens.widgetKeys) private readonly widgetKeys: WidgetKeys,
     @Inject(Tokens.visitorTokens) private readonly visitorTokens: VisitorTokens,
@@ -56,7 +58,9 @@ export class ApiKeyGuard implements CanActivate {
     }
     const keyId = token ? this.keys.verify(token) : undefined;
     if (!keyId) throw new ParleyError('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
-    setCaller(req, { keyId, project: DEFAULT_PROJECT, address: clientAddress(req) });
+    // What a key may do comes from the configuration for now; keys and projects will carry it.
+    const allowLogprobs = this.config.PARLEY_ALLOW_LOGPROBS;
+    setCaller(req, { keyId, project: DEFAULT_PROJECT, address: clientAddress(req), allowLogprobs });
     return true;
   }
 }

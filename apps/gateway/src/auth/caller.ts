@@ -18,6 +18,11 @@ export interface Caller {
   visitor?: Visitor;
   /** The client's address (see `clientAddress`), for limits per address. */
   address: string;
+  /**
+   * May use the parameters that expose or steer token probabilities (`logprobs`, `top_logprobs`,
+   * `logit_bias`); refused with a 400 otherwise. Today every API key has `PARLEY_ALLOW_LOGPROBS`.
+   */
+  allowLogprobs?: boolean;
 }
 
 type AuthenticatedRequest = Request & { caller?: Caller };

@@ -1,6 +1,6 @@
-import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import type { z } from 'zod';
-import type { ModelListSchema } from '@parley/contracts';
+import type { ModelListSchema, ModelsReply, OpenAIModel } from '@parley/contracts';
 import { ApiKeyGuard } from '../auth/auth.guard.js';
 import { ModelsService } from './models.service.js';
 
@@ -12,9 +12,22 @@ export class ModelsController {
   @Get()
   async list(): Promise<z.infer<typeof ModelListSchema>> {
     const { models } = await this.models.list();
-    return {
-      object: 'list',
-      data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy })),
-    };
+    return { object: 'list', data: models.map(openAIModel) };
   }
+
+  /**
+   * `GET /v1/models/{id}`: one alias, or 404 `model_not_found` in OpenAI's shape. A wildcard, because aliases
+   * may hold slashes (`meta-llama/Llama-3.1-8B-Instruct`); Express gives its segments as a list.
+   */
+  @Get('*id')
+  async get(@Param('id') segments: string | string[]): Promise<OpenAIModel> {
+    const id = [segments].flat().join('/');
+    await this.models.assertExists(id);
+    const { models } = await this.models.list();
+    return openAIModel(models.find((m) => m.id === id)!);
+  }
+}
+
+function openAIModel(m: ModelsReply['models'][number]): OpenAIModel {
+  return { id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy };
 }
