@@ -17,6 +17,7 @@ const ROUTES = [
   'POST /v1/widget/session',
   'GET /metrics',
   'GET /v1/models',
+  'GET /v1/models/{id}',
   'GET /v1/admin/targets',
   'POST /v1/chat/completions',
   'POST /v1/conversations',
@@ -58,5 +59,22 @@ describe('openapi', () => {
     const missing = await stack.fetch('/v1/nothing');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('openapi - every operation has a unique operationId; the chat route documents every status it answers', async () => {
+    type Operation = { operationId?: string; responses: Record<string, { content?: unknown }> };
+    const doc = (await (await stack.fetch('/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const operations = Object.values(doc.paths).flatMap((methods) => Object.values(methods));
+    const ids = operations.map((op) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const chat = doc.paths['/v1/chat/completions']!.post!;
+    for (const status of ['200', '400', '401', '404', '429', '502', '503', '504']) {
+      expect(chat.responses, status).toHaveProperty(status);
+    }
+    const feedback = doc.paths['/v1/conversations/{id}/turns/{turnId}/feedback']!.post!;
+    expect(JSON.stringify(feedback.responses['200']!.content)).toContain('#/components/schemas/Feedback"');
   });
 });

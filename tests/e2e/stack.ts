@@ -101,9 +101,9 @@ export class Stack {
     return handle;
   }
 
-  /** Another gateway replica on the same NATS; stopped with the stack. */
-  async startExtraGateway(): Promise<string> {
-    const handle = await startService('gateway', { env: this.env('gateway') });
+  /** Another gateway replica on the same NATS, with `env` over the stack's; stopped with the stack. */
+  async startExtraGateway(env: Record<string, string> = {}): Promise<string> {
+    const handle = await startService('gateway', { env: { ...this.env('gateway'), ...env } });
     this.extra.push(handle);
     return `http://127.0.0.1:${String(handle.ready.port)}`;
   }

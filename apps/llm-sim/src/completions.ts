@@ -18,6 +18,7 @@ import {
 } from './openai-format.js';
 import { RequestStatus, type SimRequestRecord } from './records.js';
 import { countPromptTokens, generateReplyTokens, splitReplyText } from './reply.js';
+import { fragments, jsonReply, planToolCall, toolResultReply, type SimToolCall } from './structured.js';
 import type { SimMetrics } from './metrics.js';
 import type { SimState } from './state.js';
 
@@ -44,8 +45,10 @@ type ConnectionFault = Exclude<
 interface Plan {
   meta: CompletionMeta;
   knobs: SimKnobs;
-  /** Tokens to send before a cut or stall; all of `tokens` otherwise. */
+  /** Tokens to send before a cut or stall; all of `tokens` otherwise. For a tool call: fragments of its arguments. */
   sent: string[];
+  /** The tool call the reply is, instead of text. */
+  toolCall: SimToolCall | null;
   tokens: string[];
   finishReason: FinishReason;
   promptTokens: number;
@@ -104,10 +107,17 @@ function planReply(options: {
   start: number;
 }): Plan {
   const { request, knobs, fault, id, start } = options;
-  const reply =
-    knobs.replyText === null
-      ? generateReplyTokens({ seed: knobs.seed, messages: request.messages, count: knobs.tokens })
-      : splitReplyText(knobs.replyText);
+  const { seed } = knobs;
+  const { messages } = request;
+  const toolCall = planToolCall({ seed, tools: request.tools, toolChoice: request.tool_choice, messages });
+  const json = toolCall ? null : jsonReply({ seed, format: request.response_format, messages });
+  const toolText = toolResultReply(messages);
+  let reply: string[];
+  if (toolCall) reply = fragments(toolCall.arguments);
+  else if (json !== null) reply = fragments(json);
+  else if (toolText !== null) reply = splitReplyText(toolText);
+  else if (knobs.replyText !== null) reply = splitReplyText(knobs.replyText);
+  else reply = generateReplyTokens({ seed, messages, count: knobs.tokens });
   // OpenAI deprecated max_tokens in favour of max_completion_tokens; the newer field wins when both are sent.
   const limit = request.max_completion_tokens ?? request.max_tokens ?? Number.POSITIVE_INFINITY;
   const tokens = reply.length > limit ? reply.slice(0, limit) : reply;
@@ -117,7 +127,8 @@ function planReply(options: {
     knobs,
     tokens,
     sent: tokens.slice(0, sentCount),
-    finishReason: reply.length > limit ? FinishReason.length : FinishReason.stop,
+    toolCall,
+    finishReason: reply.length > limit ? FinishReason.length : toolCall ? FinishReason.toolCalls : FinishReason.stop,
     promptTokens: countPromptTokens(request.messages),
     fault,
     includeUsage: request.stream_options?.include_usage === true,
@@ -154,11 +165,29 @@ async function streamReply(ctx: CompletionContext, plan: Plan): Promise<void> {
   // Headers go out now, as vLLM's do; the body waits for the first token.
   res.flushHeaders();
 
-  const roleChunk = sseData(chunk(meta, { role: 'assistant', content: '' }));
+  const { toolCall } = plan;
+  // As OpenAI streams a tool call: the first chunk names it, the following ones carry pieces of its arguments.
+  const roleChunk = sseData(
+    chunk(
+      meta,
+      toolCall
+        ? {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: '' } },
+            ],
+          }
+        : { role: 'assistant', content: '' },
+    ),
+  );
   let sentCount = 0;
   for (const tokens of inChunks(plan.sent, plan.knobs.burst)) {
     await sleepUntil(tokenReadyAt(plan, sentCount + tokens.length), signal);
-    const content = sseData(chunk(meta, { content: tokens.join('') }));
+    const text = tokens.join('');
+    const content = sseData(
+      chunk(meta, toolCall ? { tool_calls: [{ index: 0, function: { arguments: text } }] } : { content: text }),
+    );
     await writeWithBackpressure(res, sentCount === 0 ? roleChunk + content : content, signal);
     if (sentCount === 0) ctx.metrics.firstToken((performance.now() - plan.start) / 1000);
     sentCount += tokens.length;
@@ -196,9 +225,16 @@ async function wholeReply(ctx: CompletionContext, plan: Plan): Promise<void> {
     await applyConnectionFault(ctx, plan.fault);
     return;
   }
-  const content = plan.tokens.join('');
+  const text = plan.tokens.join('');
   const usage = usageOf(plan.promptTokens, plan.tokens.length);
-  sendJson(ctx.res, 200, completion(plan.meta, { content, finishReason: plan.finishReason, usage }));
+  const { toolCall, finishReason } = plan;
+  const reply = toolCall
+    ? {
+        content: null,
+        toolCalls: [{ id: toolCall.id, type: 'function' as const, function: { name: toolCall.name, arguments: text } }],
+      }
+    : { content: text };
+  sendJson(ctx.res, 200, completion(plan.meta, { ...reply, finishReason, usage }));
 }
 
 /** Cuts the connection, ends the stream with an error event, or stalls it until the client gives up. */

@@ -7,6 +7,11 @@ const MessageSchema = z.looseObject({
   content: z.union([z.string(), z.array(ContentPartSchema), z.null()]).optional(),
 });
 
+const ToolSchema = z.looseObject({
+  type: z.string(),
+  function: z.looseObject({ name: z.string().min(1), parameters: z.unknown().optional() }).optional(),
+});
+
 /** The fields of an OpenAI chat completion request the simulator acts on; unknown fields pass unchecked. */
 export const ChatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1),
@@ -15,10 +20,17 @@ export const ChatCompletionRequestSchema = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.int().positive().nullish(),
   max_completion_tokens: z.int().positive().nullish(),
+  tools: z.array(ToolSchema).nullish(),
+  tool_choice: z
+    .union([z.string(), z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }) })])
+    .nullish(),
+  response_format: z
+    .looseObject({ type: z.string(), json_schema: z.looseObject({ schema: z.unknown().optional() }).optional() })
+    .nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
-export const FinishReason = { stop: 'stop', length: 'length' } as const;
+export const FinishReason = { stop: 'stop', length: 'length', toolCalls: 'tool_calls' } as const;
 export type FinishReason = (typeof FinishReason)[keyof typeof FinishReason];
 
 export interface Usage {
@@ -50,7 +62,19 @@ export function sseData(payload: unknown): string {
 
 export const SSE_DONE = sseData('[DONE]');
 
-type Delta = { role: 'assistant'; content: string } | { content: string } | Record<string, never>;
+/** A tool call in a message, or a fragment of one in a delta (the first carries `id`, `type` and the name). */
+export interface ToolCallPart {
+  index?: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+type Delta =
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCallPart[] }
+  | { content: string }
+  | { tool_calls: ToolCallPart[] }
+  | Record<string, never>;
 
 /** A `chat.completion.chunk` with one choice, laid out as vLLM's OpenAI server sends it. */
 export function chunk(meta: CompletionMeta, delta: Delta, finishReason: FinishReason | null = null): unknown {
@@ -69,7 +93,7 @@ export function usageChunk(meta: CompletionMeta, usage: Usage): unknown {
 /** A non-streaming `chat.completion` response. */
 export function completion(
   meta: CompletionMeta,
-  options: { content: string; finishReason: FinishReason; usage: Usage },
+  options: { content: string | null; toolCalls?: ToolCallPart[]; finishReason: FinishReason; usage: Usage },
 ): unknown {
   return {
     id: meta.id,
@@ -79,7 +103,11 @@ export function completion(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: options.content },
+        message: {
+          role: 'assistant',
+          content: options.content,
+          ...(options.toolCalls && { tool_calls: options.toolCalls }),
+        },
         logprobs: null,
         finish_reason: options.finishReason,
         stop_reason: null,

@@ -28,8 +28,13 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-// FNV-1a over UTF-16 code units, started from the seed so equal prompts still differ across seeds.
-function fnv1a(text: string, seed: number): number {
+/** One word of the simulator's lexicon, picked by `random`. */
+export function pickWord(random: () => number): string {
+  return LEXICON[Math.floor(random() * LEXICON.length)]!;
+}
+
+/** FNV-1a over UTF-16 code units, started from the seed so equal prompts still differ across seeds. */
+export function fnv1a(text: string, seed: number): number {
   let hash = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
@@ -60,7 +65,7 @@ export function generateReplyTokens(options: {
   const key = messages.map((m) => `${m.role}\u0000${messageText(m)}`).join('\u0001');
   const random = mulberry32(fnv1a(key, seed));
   const tokens: string[] = [];
-  for (let i = 0; i < count; i++) tokens.push(`${LEXICON[Math.floor(random() * LEXICON.length)]} `);
+  for (let i = 0; i < count; i++) tokens.push(`${pickWord(random)} `);
   return tokens;
 }
 

@@ -40,4 +40,22 @@ describe('routing file', () => {
     expect(parseRoutingFile(pinned('sdk'), 'models.yaml').targets.b).toMatchObject({ transport: 'sdk' });
     expect(() => parseRoutingFile(pinned('grpc'), 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b\.transport: /);
   });
+
+  it('routing file - a target may drop parameters and an openai-compatible one pick its length field', () => {
+    const file = parseRoutingFile(
+      VALID.replace(
+        'timeoutMs: 5000',
+        'timeoutMs: 5000, dropParams: [user, seed], maxTokensField: max_completion_tokens',
+      ).replace('reply: "We will get back to you."', 'reply: "We will get back to you.", dropParams: [tools]'),
+      'models.yaml',
+    );
+    expect(file.targets.b).toMatchObject({ dropParams: ['user', 'seed'], maxTokensField: 'max_completion_tokens' });
+    expect(file.targets.sorry).toMatchObject({ dropParams: ['tools'] });
+    const badField = VALID.replace('timeoutMs: 5000', 'timeoutMs: 5000, maxTokensField: max_length');
+    expect(() => parseRoutingFile(badField, 'models.yaml')).toThrow(/^models\.yaml:3: targets\.b\.maxTokensField: /);
+    const badName = VALID.replace('timeoutMs: 5000', 'timeoutMs: 5000, dropParams: ["Top P"]');
+    expect(() => parseRoutingFile(badName, 'models.yaml')).toThrow(
+      /targets\.b\.dropParams\.0: expected a parameter name/,
+    );
+  });
 });

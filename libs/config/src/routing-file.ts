@@ -55,6 +55,18 @@ const guardFields = {
     .optional(),
 };
 
+/**
+ * What every target may say of the request's parameters: `dropParams` names parameters (contract names, e.g.
+ * `logit_bias`, `user`; inference checks them) left out of the upstream request on purpose, which the response
+ * reports in `x-parley-dropped-params`.
+ */
+const paramFields = {
+  dropParams: z
+    .array(z.string().regex(/^[a-z_]{1,64}$/, 'expected a parameter name'))
+    .max(32)
+    .optional(),
+};
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
 const TargetSchema = z.discriminatedUnion('provider', [
@@ -67,7 +79,13 @@ const TargetSchema = z.discriminatedUnion('provider', [
       timeoutMs: z.number().int().positive().optional(),
       /** `http` (our lean client) or `sdk` (the `openai` SDK); unset: `sdk` for api.openai.com, else `http`. */
       transport: z.enum(['http', 'sdk']).optional(),
+      /**
+       * The field the length limit is sent in; unset: `max_completion_tokens` for OpenAI's reasoning models
+       * (o1, o3, o4, gpt-5 names), `max_tokens` for every other model.
+       */
+      maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
       ...guardFields,
+      ...paramFields,
     })
     .strict(),
   z
@@ -79,9 +97,10 @@ const TargetSchema = z.discriminatedUnion('provider', [
       /** Inference Provider (`auto`, `together`, `groq`, …) when there is no endpointUrl. */
       hfProvider: z.string().min(1).optional(),
       ...guardFields,
+      ...paramFields,
     })
     .strict(),
-  z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000) }).strict(),
+  z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000), ...paramFields }).strict(),
 ]);
 /** One target of a routing file, told apart by its `provider`. */
 export type TargetConfig = z.infer<typeof TargetSchema>;

@@ -85,10 +85,16 @@ export function trustProxy() {
       if (value === 'false' || value === '0' || value === '') return false;
       if (value === 'true') return 1;
       if (/^\d+$/.test(value)) return Number(value);
-      const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+      const entries = value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       const bad = entries.find((e) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(e));
       if (bad !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected false, a number of hops, or addresses and CIDRs (got ${bad})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected false, a number of hops, or addresses and CIDRs (got ${bad})`,
+        });
         return z.NEVER;
       }
       return entries;
@@ -165,6 +171,11 @@ export const gatewayEnvSchema = z.object({
   PARLEY_WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE: positiveInt(Defaults.WIDGET_MESSAGES_PER_ADDRESS_PER_MINUTE),
   /** Serve the demo page at `/` (it embeds the widget with the first widget key). */
   PARLEY_DEMO_PAGE: flag(true),
+  /**
+   * Lets every API key use `logprobs`, `top_logprobs` and `logit_bias` on `/v1/chat/completions` (refused with
+   * a 400 otherwise), until keys and projects say so each.
+   */
+  PARLEY_ALLOW_LOGPROBS: flag(false),
   /** The built widget script; by default the one `npm run build` writes to dist/apps/widget. */
   PARLEY_WIDGET_FILE: z.string().optional(),
 });

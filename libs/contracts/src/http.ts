@@ -85,6 +85,10 @@ export const FeedbackBodySchema = z
   .strict();
 export type FeedbackBody = z.infer<typeof FeedbackBodySchema>;
 
+/** The stored rating, as `POST .../feedback` answers it. */
+export const FeedbackSchema = z.object({ turnId: z.string(), rating: RatingSchema, reason: z.string().optional() });
+export type Feedback = z.infer<typeof FeedbackSchema>;
+
 export const ConversationListItemSchema = z.object({
   id: z.string(),
   object: z.literal('conversation'),

@@ -12,35 +12,145 @@ export const IdSchema = z.string().refine(isValidId, { message: 'invalid id' });
 export const RoleSchema = z.enum(['system', 'user', 'assistant']);
 export type Role = z.infer<typeof RoleSchema>;
 
+/** A text-only message: what conversation turns store and send. */
 export const ChatMessageSchema = z.object({ role: RoleSchema, content: z.string() });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
+const NameSchema = z.string().min(1).max(256);
+export const TextPartSchema = z.strictObject({ type: z.literal('text'), text: z.string() });
+/** An image for a vision model: an `https:` URL or a `data:` URL, as OpenAI takes it. */
+export const ImagePartSchema = z.strictObject({
+  type: z.literal('image_url'),
+  image_url: z.strictObject({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+export const ContentPartSchema = z.discriminatedUnion('type', [TextPartSchema, ImagePartSchema]);
+export type ContentPart = z.infer<typeof ContentPartSchema>;
+const TextContentSchema = z.union([z.string(), z.array(TextPartSchema)]);
+
+/** A call the model made, as OpenAI's assistant messages carry it (and clients send back). */
+export const ToolCallSchema = z.strictObject({
+  id: z.string().min(1).max(256),
+  type: z.literal('function'),
+  function: z.strictObject({ name: NameSchema, arguments: z.string() }),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
 /**
- * Sampling parameters, passed through to the upstream model under these (OpenAI's) names. The one list of
- * them: the OpenAI-compatible request body is derived from it and the providers spread it, so a new parameter
- * is one line here.
+ * A message of a stateless turn, as the model gets it: OpenAI's chat message with structured content, tool
+ * calls and tool results. A {@link ChatMessage} is one too.
+ */
+export const ModelMessageSchema = z.discriminatedUnion('role', [
+  z.strictObject({ role: z.literal('system'), content: TextContentSchema, name: NameSchema.optional() }),
+  z.strictObject({
+    role: z.literal('user'),
+    content: z.union([z.string(), z.array(ContentPartSchema)]),
+    name: NameSchema.optional(),
+  }),
+  z.strictObject({
+    role: z.literal('assistant'),
+    content: TextContentSchema.nullish(),
+    name: NameSchema.optional(),
+    tool_calls: z.array(ToolCallSchema).optional(),
+    refusal: z.string().nullish(),
+  }),
+  z.strictObject({ role: z.literal('tool'), content: TextContentSchema, tool_call_id: z.string().min(1).max(256) }),
+]);
+export type ModelMessage = z.infer<typeof ModelMessageSchema>;
+
+/** The text of a message's content (text parts joined; images and tool calls are not text). */
+export function messageText(message: { content?: string | null | readonly { type: string; text?: string }[] }): string {
+  const { content } = message;
+  if (content == null || typeof content === 'string') return content ?? '';
+  return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
+}
+
+/** A function's or a response schema's name, as OpenAI allows them. */
+const IdentifierSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, _ or -');
+
+/** A function the model may call; `parameters` is a JSON Schema. */
+export const ToolSchema = z.strictObject({
+  type: z.literal('function'),
+  function: z.strictObject({
+    name: IdentifierSchema,
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+export type Tool = z.infer<typeof ToolSchema>;
+
+export const ToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: NameSchema }) }),
+]);
+
+export const ResponseFormatSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text') }),
+  z.strictObject({ type: z.literal('json_object') }),
+  z.strictObject({
+    type: z.literal('json_schema'),
+    json_schema: z.strictObject({
+      name: IdentifierSchema,
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
+
+/**
+ * The parameters of a generation, passed through to the upstream model under these (OpenAI's) names. The one
+ * list of them: the OpenAI-compatible request body is derived from it, the providers spread it, and a routing
+ * file's `dropParams` and a provider's unsupported parameters name them, so a new parameter is one line here.
  */
 export const GenerationParamsSchema = z
   .object({
     temperature: z.number().min(0).max(2),
     top_p: z.number().min(0).max(1),
+    /** The reply's length limit; sent as `max_completion_tokens` where the target's model needs that. */
     max_tokens: z.number().int().positive(),
     stop: z.array(z.string()).max(4),
     seed: z.number().int(),
     presence_penalty: z.number().min(-2).max(2),
     frequency_penalty: z.number().min(-2).max(2),
+    tools: z.array(ToolSchema).min(1).max(128),
+    tool_choice: ToolChoiceSchema,
+    parallel_tool_calls: z.boolean(),
+    response_format: ResponseFormatSchema,
+    user: z.string().max(256),
+    logprobs: z.boolean(),
+    top_logprobs: z.number().int().min(0).max(20),
+    logit_bias: z.record(z.string().regex(/^\d+$/, 'a token id'), z.number().min(-100).max(100)),
   })
   .partial();
 export type GenerationParams = z.infer<typeof GenerationParamsSchema>;
+export type GenerationParamName = keyof GenerationParams;
+/** Every parameter name of {@link GenerationParamsSchema}. */
+export const GENERATION_PARAM_NAMES = Object.keys(GenerationParamsSchema.shape) as GenerationParamName[];
 
 export const UsageSchema = z.object({
   prompt_tokens: z.number().int().nonnegative(),
   completion_tokens: z.number().int().nonnegative(),
   total_tokens: z.number().int().nonnegative(),
+  /** Where the upstream reports them: prompt tokens served from its cache, completion tokens spent reasoning. */
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative() }).optional(),
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().int().nonnegative() }).optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
-export const FinishReasonSchema = z.enum(['stop', 'length', 'content_filter', 'cancelled']);
+/** One token's log probability with its most likely alternatives (`logprobs`), as OpenAI reports it. */
+export const TokenLogprobSchema = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  bytes: z.array(z.number().int()).nullable(),
+  top_logprobs: z.array(
+    z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() }),
+  ),
+});
+export type TokenLogprob = z.infer<typeof TokenLogprobSchema>;
+
+export const FinishReasonSchema = z.enum(['stop', 'length', 'content_filter', 'tool_calls', 'cancelled']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
 export const ErrorInfoSchema = z.object({
@@ -93,12 +203,15 @@ export const TurnStartSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('stateless'),
     ...turnCommon,
-    messages: z.array(ChatMessageSchema).min(1),
+    messages: z.array(ModelMessageSchema).min(1),
   }),
 ]);
 export type TurnStart = z.infer<typeof TurnStartSchema>;
 
-export const TurnAcceptedSchema = z.object({ turnId: IdSchema });
+/** The parameters the target's `dropParams` leaves out of the upstream request (none: absent). */
+const DroppedParamsSchema = z.array(z.string()).optional();
+
+export const TurnAcceptedSchema = z.object({ turnId: IdSchema, droppedParams: DroppedParamsSchema });
 export type TurnAccepted = z.infer<typeof TurnAcceptedSchema>;
 
 /**
@@ -111,17 +224,38 @@ export const GenerateRequestSchema = z.object({
   params: turnCommon.params,
   limits: turnCommon.limits,
   conversationId: IdSchema.optional(),
-  messages: z.array(ChatMessageSchema).min(1),
+  messages: z.array(ModelMessageSchema).min(1),
 });
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
-export const GenerateAcceptedSchema = z.object({ turnId: IdSchema, upstreamModel: z.string() });
+export const GenerateAcceptedSchema = z.object({
+  turnId: IdSchema,
+  upstreamModel: z.string(),
+  droppedParams: DroppedParamsSchema,
+});
 export type GenerateAccepted = z.infer<typeof GenerateAcceptedSchema>;
 
 // The items of a turn's streams. A token has one shape from the provider to the gateway, `{ type: 'delta',
-// text }`; on the wire every item also carries `seq`, from 1 without gaps, which the stream writer assigns.
+// text }`, and so has a fragment of a tool call; on the wire every item also carries `seq`, from 1 without gaps,
+// which the stream writer assigns.
 const SeqSchema = z.number().int().positive();
-const DeltaBodySchema = z.object({ type: z.literal('delta'), text: z.string() });
+const DeltaBodySchema = z.object({
+  type: z.literal('delta'),
+  text: z.string(),
+  /** With `logprobs`: one entry per token of `text`. */
+  logprobs: z.array(TokenLogprobSchema).optional(),
+});
+/**
+ * A fragment of the tool call number `index`, as OpenAI streams it: the first fragment of a call carries its
+ * `id` and `name`, the following ones pieces of `arguments` (JSON text) to append.
+ */
+const ToolCallDeltaBodySchema = z.object({
+  type: z.literal('tool_call'),
+  index: z.number().int().nonnegative(),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  arguments: z.string().optional(),
+});
 const ErrorBodySchema = z.object({ type: z.literal('error'), error: ErrorInfoSchema });
 const EndBodySchema = z.object({
   type: z.literal('end'),
@@ -137,17 +271,19 @@ const DoneBodySchema = z.object({
 });
 const numbered = <T extends z.ZodRawShape>(body: z.ZodObject<T>) => body.extend({ seq: SeqSchema });
 
-/** inference → responder: the model's tokens, then one `end` or `error`. */
+/** inference → responder: the model's tokens and tool calls, then one `end` or `error`. */
 export const ChunkSchema = z.discriminatedUnion('type', [
   numbered(DeltaBodySchema),
+  numbered(ToolCallDeltaBodySchema),
   numbered(EndBodySchema),
   numbered(ErrorBodySchema),
 ]);
 export type Chunk = z.infer<typeof ChunkSchema>;
 
-/** responder → gateway: the reply's text, then one `done` or `error`. */
+/** responder → gateway: the reply's text and tool calls, then one `done` or `error`. */
 export const FrameSchema = z.discriminatedUnion('type', [
   numbered(DeltaBodySchema),
+  numbered(ToolCallDeltaBodySchema),
   numbered(DoneBodySchema),
   numbered(ErrorBodySchema),
 ]);

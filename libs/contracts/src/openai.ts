@@ -4,14 +4,21 @@
  * builds these types and the OpenAPI document is generated from the same schemas.
  */
 import { z } from 'zod';
-import { GenerationParamsSchema, UsageSchema } from './messages.js';
+import {
+  GenerationParamsSchema,
+  ModelMessageSchema,
+  TokenLogprobSchema,
+  ToolCallSchema,
+  UsageSchema,
+} from './messages.js';
 
-const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
-export const OpenAIMessageSchema = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(TextPartSchema)]),
-  name: z.string().optional(),
-});
+/** OpenAI's newer name for a system message; the gateway sends it to the model as `system`. */
+const DeveloperMessageSchema = ModelMessageSchema.options[0].extend({ role: z.literal('developer') });
+export const OpenAIMessageSchema = z.discriminatedUnion('role', [
+  DeveloperMessageSchema,
+  ...ModelMessageSchema.options,
+]);
+export type OpenAIMessage = z.infer<typeof OpenAIMessageSchema>;
 
 type Shape = typeof GenerationParamsSchema.shape;
 /** SDKs send `null` for a parameter they leave unset. */
@@ -19,21 +26,45 @@ const nullableParams = Object.fromEntries(
   Object.entries(GenerationParamsSchema.shape).map(([name, schema]) => [name, schema.nullable()]),
 ) as { [K in keyof Shape]: z.ZodNullable<Shape[K]> };
 
-export const ChatCompletionBodySchema = z.looseObject({
+/**
+ * The request body. Strict: a parameter that is not listed here is a 400 naming it, never silently dropped.
+ */
+export const ChatCompletionBodySchema = z.strictObject({
   model: z.string().min(1).max(256),
   messages: z.array(OpenAIMessageSchema).min(1, 'messages must not be empty'),
   stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
   ...nullableParams,
   // OpenAI's spellings beside the contract's: one stop string, and the newer name of max_tokens.
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
-  n: z.literal(1).nullish().describe('Only one choice is supported.'),
-  user: z.string().max(256).optional(),
+  n: z
+    .literal(1, { error: 'only one choice (n = 1) is supported' })
+    .nullish()
+    .describe('Only one choice is supported.'),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 
-export const OpenAIFinishReasonSchema = z.enum(['stop', 'length', 'content_filter']);
+/**
+ * OpenAI parameters Parley does not serve, with the reason the 400 gives. Any other unknown parameter is
+ * refused too, as unknown.
+ */
+export const UNSUPPORTED_CHAT_PARAMS: Readonly<Record<string, string>> = {
+  store: 'stateless completions are never stored; use /v1/conversations for stored history',
+  metadata: 'stateless completions are never stored, so there is nothing to tag with metadata',
+  functions: 'the deprecated functions parameter is not supported; use tools',
+  function_call: 'the deprecated function_call parameter is not supported; use tool_choice',
+  modalities: 'only text output is supported',
+  audio: 'audio output is not supported',
+  prediction: 'predicted outputs are not supported',
+  service_tier: 'service tiers are not supported',
+  web_search_options: 'web search is not supported',
+};
+
+/** Parameters that expose or steer the model's token probabilities: refused unless the caller is allowed them. */
+export const LOGPROB_PARAMS = ['logprobs', 'top_logprobs', 'logit_bias'] as const;
+
+export const OpenAIFinishReasonSchema = z.enum(['stop', 'length', 'content_filter', 'tool_calls']);
 export type OpenAIFinishReason = z.infer<typeof OpenAIFinishReasonSchema>;
 
 /** What every completion and chunk starts with. */
@@ -44,6 +75,20 @@ const completionHead = {
   system_fingerprint: z.null(),
 };
 
+/** `choices[].logprobs`: null unless `logprobs` was asked for. */
+const ChoiceLogprobsSchema = z
+  .object({ content: z.array(TokenLogprobSchema).nullable(), refusal: z.null() })
+  .nullable();
+
+/** A fragment of a tool call in a chunk: the first of a call has `id`, `type` and the name. */
+export const ToolCallChunkSchema = z.object({
+  index: z.number().int().nonnegative(),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+});
+export type ToolCallChunk = z.infer<typeof ToolCallChunkSchema>;
+
 /** One `data:` line of a streamed completion. */
 export const ChatCompletionChunkSchema = z.object({
   ...completionHead,
@@ -51,8 +96,12 @@ export const ChatCompletionChunkSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
-      logprobs: z.null(),
+      delta: z.object({
+        role: z.literal('assistant').optional(),
+        content: z.string().nullable().optional(),
+        tool_calls: z.array(ToolCallChunkSchema).optional(),
+      }),
+      logprobs: ChoiceLogprobsSchema,
       finish_reason: OpenAIFinishReasonSchema.nullable(),
     }),
   ),
@@ -68,8 +117,14 @@ export const ChatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
-      logprobs: z.null(),
+      message: z.object({
+        role: z.literal('assistant'),
+        /** Null when the model only called tools. */
+        content: z.string().nullable(),
+        refusal: z.null(),
+        tool_calls: z.array(ToolCallSchema).optional(),
+      }),
+      logprobs: ChoiceLogprobsSchema,
       finish_reason: OpenAIFinishReasonSchema,
     }),
   ),
@@ -88,9 +143,13 @@ export const OpenAIErrorBodySchema = z.object({
 });
 export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBodySchema>;
 
-export const ModelListSchema = z.object({
-  object: z.literal('list'),
-  data: z.array(
-    z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() }),
-  ),
+/** One model alias (`GET /v1/models/{id}`, and each entry of the list). */
+export const OpenAIModelSchema = z.object({
+  id: z.string(),
+  object: z.literal('model'),
+  created: z.number().int(),
+  owned_by: z.string(),
 });
+export type OpenAIModel = z.infer<typeof OpenAIModelSchema>;
+
+export const ModelListSchema = z.object({ object: z.literal('list'), data: z.array(OpenAIModelSchema) });

@@ -59,7 +59,7 @@ const frameStream = (prefix: string, stored: boolean) =>
     subject: (turnId: string) => `${prefix}.${assertId(turnId)}`,
     wildcard: `${prefix}.*`,
     item: FrameSchema,
-    isTerminal: (frame: Frame) => frame.type !== 'delta',
+    isTerminal: (frame: Frame) => frame.type === 'done' || frame.type === 'error',
     stored,
     what: 'turn frames',
   });
@@ -74,7 +74,7 @@ export const TurnStreams = {
     subject: (turnId: string) => `parley.inference.chunks.v1.${assertId(turnId)}`,
     wildcard: 'parley.inference.chunks.v1.*',
     item: ChunkSchema,
-    isTerminal: (chunk: Chunk) => chunk.type !== 'delta',
+    isTerminal: (chunk: Chunk) => chunk.type === 'end' || chunk.type === 'error',
     stored: false,
     what: 'inference chunks',
   }),

@@ -41,5 +41,8 @@ export function turnEvent(frame: Frame, turnId: string): TurnEvent {
     }
     case 'error':
       return { event: 'error', id: frame.seq, data: { turnId, error: frame.error } };
+    case 'tool_call':
+      // Conversation turns offer the model no tools; the responder ends a turn whose model calls one anyway.
+      throw new Error('a conversation turn carries no tool calls');
   }
 }

@@ -2,6 +2,17 @@
  * The llm-sim control API over HTTP, for tests: change the knobs and faults, read what it received.
  */
 
+/**
+ * A message of a request llm-sim received. `content` is typed as the text the specs mostly read; a spec that sends
+ * content parts, or an assistant message with only tool calls, reads it as `unknown`.
+ */
+export interface SimMessage {
+  role: string;
+  content: string;
+  tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+}
+
 /** One chat completion request as llm-sim saw it (the fields tests assert on). */
 export interface SimRecord {
   id: string;
@@ -9,7 +20,8 @@ export interface SimRecord {
   receivedAt: number;
   /** Equal numbers: the same (kept-alive) connection. */
   connection: number;
-  body: { messages: { role: string; content: string }[]; model: string } | null;
+  /** The request body as sent (every field, e.g. `tools`, `response_format`, `user`). */
+  body: ({ messages: SimMessage[]; model: string } & Record<string, unknown>) | null;
   headers: { traceparent?: string; 'x-parley-conversation-id'?: string; authorization: boolean };
   status: string;
   aborted: boolean;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ParleyError, type Limits, type ProjectRecord, type Scope } from '@parley/contracts';
+import type { GatewayConfig } from '@parley/config';
 import type { Request } from 'express';
 import { DEFAULT_PROJECT, type AccountStore } from '../accounts/account-store.js';
 import { Tokens } from '../tokens.js';
@@ -41,6 +42,7 @@ export interface WidgetLimits {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
+    @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(Tokens.accounts) private readonly accounts: AccountStore,
     @Inject(Tokens.widgetKeys) private readonly widgetKeys: WidgetKeys,
     @Inject(Tokens.widgetLimits) private readonly widgetLimits: WidgetLimits,
@@ -66,7 +68,7 @@ export class ApiKeyGuard implements CanActivate {
       }
       const project = this.accounts.project(DEFAULT_PROJECT);
       setCaller(req, {
-        ...projectPart(project),
+        ...this.projectPart(project),
         keyId: visitor.keyId,
         project: DEFAULT_PROJECT,
         visitor,
@@ -84,7 +86,7 @@ export class ApiKeyGuard implements CanActivate {
       throw new ParleyError('forbidden', `this key lacks the ${needed.join(' or ')} scope`);
     }
     const caller: Caller = {
-      ...projectPart(project),
+      ...this.projectPart(project),
       keyId: key.id,
       project: project.id,
       address: clientAddress(req),
@@ -95,15 +97,15 @@ export class ApiKeyGuard implements CanActivate {
     setCaller(req, caller);
     return true;
   }
-}
 
-/** What a caller takes from its project. */
-function projectPart(project: ProjectRecord | undefined): Pick<Caller, 'models' | 'allowLogprobs' | 'systemPrompt'> {
-  return {
-    allowLogprobs: project?.allowLogprobs === true,
-    ...(project?.models ? { models: new Set(project.models) } : {}),
-    ...(project?.systemPrompt ? { systemPrompt: project.systemPrompt } : {}),
-  };
+  /** What a caller takes from its project. */
+  private projectPart(project: ProjectRecord | undefined): Pick<Caller, 'models' | 'allowLogprobs' | 'systemPrompt'> {
+    return {
+      allowLogprobs: project?.allowLogprobs ?? this.config.PARLEY_ALLOW_LOGPROBS,
+      ...(project?.models ? { models: new Set(project.models) } : {}),
+      ...(project?.systemPrompt ? { systemPrompt: project.systemPrompt } : {}),
+    };
+  }
 }
 
 function intersect(current: ReadonlySet<string> | undefined, next: readonly string[]): ReadonlySet<string> {

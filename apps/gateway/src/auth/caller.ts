@@ -21,7 +21,11 @@ export interface Caller {
   models?: ReadonlySet<string>;
   /** The limits the caller's turns count against. */
   limits: { project?: Limits; key?: Limits };
-  /** Whether `logprobs`, `top_logprobs` and `logit_bias` are passed on. */
+  /**
+   * May use the parameters that expose or steer token probabilities (`logprobs`, `top_logprobs`, `logit_bias`,
+   * which help extract a model); refused with a 400 otherwise. The project's `allowLogprobs`, or
+   * `PARLEY_ALLOW_LOGPROBS` where the project does not say.
+   */
   allowLogprobs: boolean;
   /** The project's system prompt, before each conversation's own. */
   systemPrompt?: string;

@@ -1,17 +1,28 @@
 import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ChatCompletionBodySchema, ParleyError, newId, type Frame } from '@parley/contracts';
+import { ParleyError, newId, type Frame } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Request, Response } from 'express';
 import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { callerOf } from '../auth/caller.js';
-import { assertMessageSize, parseBody } from '../http/body.js';
+import { assertMessageSize } from '../http/body.js';
 import { toParleyError } from '../http/errors.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
 import type { RunningTurn } from '../turns/turn-client.service.js';
 import { TurnGate } from '../turns/turn-gate.service.js';
-import { ChunkWriter, completion, streamError, toChatMessages, toParams } from './openai-format.js';
+import {
+  ChunkWriter,
+  CompletionBuilder,
+  messageText,
+  parseChatCompletionBody,
+  streamError,
+  toModelMessages,
+  toParams,
+} from './openai-format.js';
+
+/** The response header naming the parameters the serving target dropped on purpose (its `dropParams`). */
+export const DROPPED_PARAMS_HEADER = 'x-parley-dropped-params';
 
 /** `POST /v1/chat/completions`: OpenAI-compatible and stateless; a client that leaves cancels the turn. */
 @Controller('v1/chat/completions')
@@ -27,24 +38,26 @@ export class ChatCompletionsController {
   @Post()
   @HttpCode(200)
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = parseBody(ChatCompletionBodySchema, req.body);
-    const messages = toChatMessages(body);
-    messages.forEach((m, i) =>
-      assertMessageSize(m.content, this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`),
+    const caller = callerOf(req);
+    const body = parseChatCompletionBody(req.body, { allowLogprobs: caller.allowLogprobs === true });
+    body.messages.forEach((m, i) =>
+      assertMessageSize(messageText(m), this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`),
     );
     const model = await this.models.assertExists(body.model);
     // A whole completion always reports usage; a stream only when asked (as OpenAI does).
     const includeUsage = body.stream ? body.stream_options?.include_usage === true : true;
     const turnId = newId('turn');
-    const { running, headers } = await this.gate.open(callerOf(req), {
+    const { running, headers } = await this.gate.open(caller, {
       kind: 'stateless',
       turnId,
       model,
       params: toParams(body),
       includeUsage,
-      messages,
+      messages: toModelMessages(body),
     });
     res.set(headers);
+    const dropped = running.accepted.droppedParams;
+    if (dropped?.length) res.setHeader(DROPPED_PARAMS_HEADER, dropped.join(','));
     // The client may have left while the turn was being accepted; then 'close' has already fired.
     if (res.closed) running.cancel('client_closed');
     res.on('close', () => {
@@ -78,7 +91,9 @@ export class ChatCompletionsController {
 
   private write(res: Response, writer: ChunkWriter, frame: Frame): void {
     if (frame.type === 'delta') {
-      writeEvent(res, { data: writer.delta(frame.text) });
+      writeEvent(res, { data: writer.delta(frame) });
+    } else if (frame.type === 'tool_call') {
+      writeEvent(res, { data: writer.toolCall(frame) });
     } else if (frame.type === 'done') {
       writeEvent(res, { data: writer.finish(frame.finishReason) });
       const usage = writer.usage(frame.usage);
@@ -90,14 +105,15 @@ export class ChatCompletionsController {
   }
 
   private async collect(res: Response, running: RunningTurn, id: string, model: string): Promise<void> {
-    let text = '';
+    const builder = new CompletionBuilder(id, model);
     for await (const frame of running.items) {
-      if (frame.type === 'delta') text += frame.text;
-      else if (frame.type === 'error') throw ParleyError.fromInfo(frame.error);
-      else {
-        res.json(completion({ id, model, text, finishReason: frame.finishReason, usage: frame.usage }));
-        return;
+      if (frame.type === 'error') throw ParleyError.fromInfo(frame.error);
+      if (frame.type !== 'done') {
+        builder.add(frame);
+        continue;
       }
+      res.json(builder.build(frame));
+      return;
     }
     throw new ParleyError('internal_error', 'the turn ended without a result');
   }

@@ -3,6 +3,7 @@ import {
   CreateConversationBodySchema,
   ExternalUserIdSchema,
   FeedbackBodySchema,
+  type Feedback,
   ParleyError,
   SendMessageBodySchema,
   type Conversation,
@@ -159,11 +160,7 @@ export class ConversationsController {
   @Post(':id/turns/:turnId/feedback')
   @AllowVisitors()
   @HttpCode(200)
-  async feedback(
-    @Req() req: Request,
-    @Param('id') id: string,
-    @Param('turnId') turnId: string,
-  ): Promise<{ turnId: string; rating: string; reason?: string }> {
+  async feedback(@Req() req: Request, @Param('id') id: string, @Param('turnId') turnId: string): Promise<Feedback> {
     const record = await this.conversations.get(id, callerOf(req));
     const body = parseBody(FeedbackBodySchema, req.body);
     const { rating, reason } = await this.conversations.rate(record, turnId, body);

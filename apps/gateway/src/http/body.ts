@@ -60,6 +60,11 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    // A strict schema's unknown field: named, so that nothing a caller sends is silently ignored.
+    const unknown = [...issue.path, issue.keys[0]!].map(String).join('.');
+    throw new ParleyError('invalid_request', `unknown parameter: ${unknown}`, { param: unknown });
+  }
   const param = issue.path.map(String).join('.');
   const message = param ? `${param}: ${issue.message}` : issue.message;
   throw new ParleyError('invalid_request', message, { param: param || undefined });

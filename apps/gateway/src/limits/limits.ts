@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ParleyError,
+  messageText,
   UsageRecordSchema,
   type Limits,
   type TurnStart,
@@ -101,10 +102,19 @@ export function estimatePromptTokens(turn: TurnStart): number {
   const PER_MESSAGE = 8;
   // Most tokenizers average 3 to 4 characters per token on prose; 3 errs high.
   const text = (value: string) => Math.ceil(value.length / 3) + PER_MESSAGE;
-  if (turn.kind === 'stateless') return turn.messages.reduce((sum, m) => sum + text(m.content), 0);
+  if (turn.kind === 'stateless') {
+    return turn.messages.reduce((sum, m) => {
+      const parts = Array.isArray(m.content) ? m.content : [];
+      const images = parts.filter((part) => part.type !== 'text').length;
+      const calls = 'tool_calls' in m && m.tool_calls ? JSON.stringify(m.tool_calls).length / 3 : 0;
+      return sum + text(messageText(m)) + images * IMAGE_TOKENS + Math.ceil(calls);
+    }, 0);
+  }
   // The history is the responder's to read; allow for it at the context's usual size.
   return text(turn.userMessage.content) + text(turn.systemPrompt ?? '') + CONVERSATION_HISTORY_TOKENS;
 }
+/** What an image part is reserved at (vision models take from about 85 to a few thousand tokens per image). */
+const IMAGE_TOKENS = 1_024;
 /** What a conversation turn's reservation allows for the history (settled to the real figure). */
 export const CONVERSATION_HISTORY_TOKENS = 1_024;
 
@@ -203,14 +213,12 @@ export class LimitsService {
     const { start, end } = windowOf('minute', Date.now());
     const ids: [Scope, string][] = [['key', caller.keyId]];
     if (caller.visitor) ids.push(['visitor', caller.visitor.visitorId]);
-    const planned = ids.map(
-      ([scope, id]): Planned => ({
-        scope,
-        limit: 'requestsPerMinute',
-        tokens: false,
-        check: { kind: 'window', key: windowKey(scope, id, what, start), limit: perMinute, amount: 1, resetAtMs: end },
-      }),
-    );
+    const planned = ids.map(([scope, id]): Planned => ({
+      scope,
+      limit: 'requestsPerMinute',
+      tokens: false,
+      check: { kind: 'window', key: windowKey(scope, id, what, start), limit: perMinute, amount: 1, resetAtMs: end },
+    }));
     await this.take(caller, planned, what);
   }
 
@@ -285,7 +293,16 @@ export class LimitsService {
     throw new ParleyError(
       budget ? 'budget_exhausted' : 'rate_limited',
       `the ${refused.scope}'s ${what ? `${what} per minute` : describe(refused.limit)} limit is reached: try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds, headers: rateLimitHeaders(stateOf(planned, planned.map(() => 0)), Date.now()) },
+      {
+        retryAfterSeconds,
+        headers: rateLimitHeaders(
+          stateOf(
+            planned,
+            planned.map(() => 0),
+          ),
+          Date.now(),
+        ),
+      },
     );
   }
 

@@ -16,8 +16,10 @@ import {
   ErrorCodes,
   ErrorEventSchema,
   FeedbackBodySchema,
+  FeedbackSchema,
   ModelListSchema,
   OpenAIErrorBodySchema,
+  OpenAIModelSchema,
   SendMessageBodySchema,
   UserErasureReceiptSchema,
   WidgetSessionBodySchema,
@@ -72,6 +74,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
     paths: {
       '/healthz': {
         get: {
+          operationId: 'getHealth',
           summary: 'Liveness',
           security: [],
           responses: { '200': { description: 'The process answers' } },
@@ -79,6 +82,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/readyz': {
         get: {
+          operationId: 'getReadiness',
           summary:
             'Readiness: NATS connected; `checks` also reports whether a responder and an inference replica answer',
           security: [],
@@ -87,6 +91,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/metrics': {
         get: {
+          operationId: 'getMetrics',
           summary: 'Prometheus metrics (process metrics, `parley_feedback_total{model,rating}`)',
           security: [],
           responses: { '200': { description: 'Prometheus text format' } },
@@ -94,6 +99,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/': {
         get: {
+          operationId: 'getDemoPage',
           summary: 'Demo page embedding the chat widget (`PARLEY_DEMO_PAGE`)',
           security: [],
           responses: { '200': { description: 'HTML' }, '404': error('Demo page turned off (`not_found`)') },
@@ -101,6 +107,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/widget.js': {
         get: {
+          operationId: 'getWidgetScript',
           summary: 'The embeddable chat widget',
           description:
             'With `?v=<version>` (the ETag without quotes) cached for a year as immutable; without it revalidated ' +
@@ -115,6 +122,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/widget/session': {
         post: {
+          operationId: 'createWidgetSession',
           summary: 'Start or renew a widget visitor session',
           description:
             'Called by the widget with its public key (`pk_...`) from an origin that key allows (the `Origin` header ' +
@@ -136,33 +144,67 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         },
       },
       '/openapi.json': {
-        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1' } },
+        },
       },
       '/v1/models': {
         get: {
+          operationId: 'listModels',
           summary: 'Model aliases (OpenAI format)',
           responses: { '200': { description: 'Models', content: json('ModelList') }, ...errors('OpenAIError') },
         },
       },
+      '/v1/models/{id}': {
+        get: {
+          operationId: 'getModel',
+          summary: 'One model alias (OpenAI format); the alias may hold slashes',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The model', content: json('Model') },
+            '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
+            ...errors('OpenAIError'),
+          },
+        },
+      },
       '/v1/chat/completions': {
         post: {
+          operationId: 'createChatCompletion',
           summary: 'OpenAI-compatible chat completion, streamed (SSE `data:` chunks ending in `[DONE]`) or not',
           description:
             'Stateless. A client that disconnects cancels the upstream request. A streamed response starts with ' +
             'the first token: a turn that fails before it is an HTTP error with its status (and `Retry-After` ' +
             'where known, e.g. passed on from an upstream 429); a failure after it is a `data:` line with an ' +
-            '`OpenAIError` body.',
+            '`OpenAIError` body. Supported: the parameters of `ChatCompletionRequest` (tools, tool_choice, ' +
+            'parallel_tool_calls, response_format, images for vision models, stop, seed, user…); any other ' +
+            'parameter is a 400 naming it in `param`. `logprobs`, `top_logprobs` and `logit_bias` are refused ' +
+            'unless the key is allowed them (`PARLEY_ALLOW_LOGPROBS`).',
           requestBody: { required: true, content: json('ChatCompletionRequest') },
           responses: {
             '200': {
               description:
                 '`chat.completion`, or with `stream: true` a `text/event-stream` of `data:` lines, each a ' +
                 '`ChatCompletionChunk`, ending in `data: [DONE]`',
+              headers: {
+                'x-parley-dropped-params': {
+                  description: "Parameters the serving target's `dropParams` left out of the upstream request",
+                  schema: { type: 'string' },
+                },
+              },
               content: {
                 'application/json': { schema: ref('ChatCompletion') },
                 'text/event-stream': { schema: { type: 'string' } },
               },
             },
+            ...errors('OpenAIError'),
+            '400': error(
+              'Invalid request or JSON, an unknown or unsupported parameter, or one the model cannot serve, named in ' +
+                '`param` (`invalid_request`, `invalid_json`)',
+              'OpenAIError',
+            ),
             '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
             '429': {
               ...error('Every target is at capacity, or the upstream is rate limiting (`rate_limited`)', 'OpenAIError'),
@@ -176,12 +218,12 @@ export function buildOpenApiDocument({ version }: { version: string }) {
               'No first token in time (`first_token_timeout`, `turn_timeout`, `responder_lost`)',
               'OpenAIError',
             ),
-            ...errors('OpenAIError'),
           },
         },
       },
       '/v1/conversations': {
         get: {
+          operationId: 'listConversations',
           summary: "The caller's conversations, newest first",
           parameters: [
             {
@@ -202,6 +244,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: { '200': { description: 'A page', content: json('ConversationList') }, ...errors() },
         },
         post: {
+          operationId: 'createConversation',
           summary: 'Create a conversation',
           requestBody: { required: false, content: json('CreateConversationRequest') },
           responses: {
@@ -214,6 +257,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/conversations/{id}': {
         get: {
+          operationId: 'getConversation',
           summary: 'A conversation and its messages',
           parameters: [idParam],
           responses: {
@@ -223,6 +267,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           },
         },
         delete: {
+          operationId: 'deleteConversation',
           summary: 'Erase the conversation: history, frames, turn and idempotency records',
           parameters: [idParam],
           responses: {
@@ -234,6 +279,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/conversations/{id}/messages': {
         post: {
+          operationId: 'sendMessage',
           summary: 'Send a user message; the reply streams as SSE',
           description:
             'Events: `delta` (data: DeltaEvent), then exactly one `done` (DoneEvent) or `error` (ErrorEvent). ' +
@@ -263,6 +309,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/conversations/{id}/turns/{turnId}/events': {
         get: {
+          operationId: 'resumeTurnEvents',
           summary: "Resume a turn's SSE events",
           description:
             'Every frame after `Last-Event-ID` (or `?after=`), exactly once and in order, then live ones until ' +
@@ -283,6 +330,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/conversations/{id}/turns/{turnId}/cancel': {
         post: {
+          operationId: 'cancelTurn',
           summary: 'Stop a turn',
           description:
             'The upstream request is aborted, the partial reply is stored with `finishReason: cancelled`, and ' +
@@ -297,6 +345,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/admin/targets': {
         get: {
+          operationId: 'listTargets',
           summary: "Every inference replica's targets: circuit breaker state, streams in flight and queued",
           description: 'Needs an admin key (`PARLEY_ADMIN_API_KEYS`).',
           responses: {
@@ -310,6 +359,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/users/{externalUserId}/data': {
         delete: {
+          operationId: 'eraseUserData',
           summary: 'Erase every conversation of one end user of the calling key',
           parameters: [{ name: 'externalUserId', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { '200': { description: 'What was erased', content: json('UserErasureReceipt') }, ...errors() },
@@ -317,11 +367,12 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       },
       '/v1/conversations/{id}/turns/{turnId}/feedback': {
         post: {
+          operationId: 'rateTurn',
           summary: "Rate a turn's reply (`up` or `down`, optional reason); a new rating replaces the old one",
           parameters: [idParam, turnParam],
           requestBody: { required: true, content: json('FeedbackRequest') },
           responses: {
-            '200': { description: 'Stored', content: json('FeedbackRequest') },
+            '200': { description: 'Stored', content: json('Feedback') },
             '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
             ...errors(),
           },
@@ -348,6 +399,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
         SendMessageRequest: schema(SendMessageBodySchema, 'input'),
         FeedbackRequest: schema(FeedbackBodySchema, 'input'),
+        Feedback: schema(FeedbackSchema),
+        Model: schema(OpenAIModelSchema),
         WidgetSessionRequest: schema(WidgetSessionBodySchema, 'input'),
         WidgetSession: schema(WidgetSessionSchema),
         ConversationList: schema(ConversationListSchema),

@@ -20,6 +20,7 @@ import { ActiveStreams, StreamWriter, encode, injectHeaders, onCancel, type Nats
 import { context } from '@opentelemetry/api';
 import type { Logger } from '@parley/tracing';
 import type { Router, Target } from '../routing/router.js';
+import { droppedParams, fittingTargets } from '../routing/target-params.js';
 import { Generation, type Reservation } from './generation.js';
 import { GenerationMetrics } from './generation.metrics.js';
 import { Tokens } from '../tokens.js';
@@ -91,8 +92,13 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
   async start(request: GenerateRequest): Promise<GenerateAccepted> {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
-    // Sticky per conversation: a conversation stays on the split target it started on.
-    const targets = this.router.targets(request.model, request.conversationId ?? request.turnId);
+    // Sticky per conversation: a conversation stays on the split target it started on. Targets that cannot serve
+    // the request's parameters are left out.
+    const targets = fittingTargets(
+      this.router.targets(request.model, request.conversationId ?? request.turnId),
+      request.params,
+      request.model,
+    );
     const parent = context.active();
     const chunks = new StreamWriter(this.nats, {
       stream: TurnStreams.chunks,
@@ -102,7 +108,13 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     const generation = new Generation(request, targets, chunks, { log: this.log, metrics: this.metrics, parent });
     const reserved = await reserveSlot(targets, generation.signal);
     this.active.track(request.turnId, generation, () => this.run(request, generation, reserved));
-    return { turnId: request.turnId, upstreamModel: targets[reserved.index]!.upstreamModel };
+    const target = targets[reserved.index]!;
+    const dropped = droppedParams(target, request.params);
+    return {
+      turnId: request.turnId,
+      upstreamModel: target.upstreamModel,
+      ...(dropped.length > 0 && { droppedParams: dropped }),
+    };
   }
 
   /** Waits up to `graceMs` for running generations, then ends the rest with a retryable error. */

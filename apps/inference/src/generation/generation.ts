@@ -10,6 +10,7 @@ import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { recordError, tracer, type Logger } from '@parley/tracing';
 import type { GenerateInput, ProviderEvent } from '../providers/provider.js';
 import type { Target } from '../routing/router.js';
+import { dropTheSame, paramsFor } from '../routing/target-params.js';
 import type { GenerationMetrics } from './generation.metrics.js';
 
 /** Why a generation was stopped from outside: a cancel, or an error such as its timeout or shutdown. */
@@ -89,17 +90,21 @@ export class Generation {
   }
 
   private async fallBackThrough(reserved: Reservation): Promise<void> {
-    const { targets } = this;
-    for (let attempt = reserved.index; attempt < targets.length; attempt++) {
-      const target = targets[attempt]!;
+    const accepted = this.targets[reserved.index]!;
+    // The client was told which parameters the accepted target drops: fallbacks that drop others are skipped.
+    const route = [
+      accepted,
+      ...this.targets.slice(reserved.index + 1).filter((t) => dropTheSame(t, accepted, this.request.params)),
+    ];
+    for (const [attempt, target] of route.entries()) {
       try {
-        await this.attempt(target, attempt === reserved.index ? reserved.release : undefined);
+        await this.attempt(target, attempt === 0 ? reserved.release : undefined);
         return;
       } catch (error) {
-        const last = attempt === targets.length - 1;
+        const last = attempt === route.length - 1;
         if (last || this.firstTokenMs !== undefined || this.signal.aborted || !worthFallingBack(error)) throw error;
         const code = error instanceof ParleyError ? error.code : 'upstream_error';
-        const next = targets[attempt + 1]!.name;
+        const next = route[attempt + 1]!.name;
         this.deps.log.warn({ turnId: this.request.turnId, target: target.name, next, code }, 'falling back');
       }
     }
@@ -130,7 +135,7 @@ export class Generation {
       const input = (signal: AbortSignal): GenerateInput => ({
         model: target.upstreamModel,
         messages: this.request.messages,
-        params: this.request.params,
+        params: paramsFor(target, this.request.params),
         signal,
         traceparent,
         conversationId: this.request.conversationId,
@@ -167,6 +172,7 @@ export class Generation {
       }
       return now;
     }
+    if (event.type === 'tool_call') return lastTokenAt;
     span.setAttribute('gen_ai.response.model', target.upstreamModel);
     span.setAttribute('gen_ai.response.finish_reasons', [event.finishReason]);
     if (event.usage) {

@@ -2,7 +2,7 @@ import { newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HuggingFaceProvider } from './huggingface.provider.js';
-import { EVERY_PARAM, input, useLlmSim } from './provider.test-kit.js';
+import { EVERY_PARAM, input, servableParams, useLlmSim } from './provider.test-kit.js';
 
 const sim = useLlmSim();
 let provider: HuggingFaceProvider;
@@ -29,10 +29,16 @@ describe('hugging face provider', () => {
     });
   });
 
-  it('huggingface - every sampling parameter reaches the upstream under its own name', async () => {
-    await collect(provider.stream(input({ params: EVERY_PARAM })));
+  it('huggingface - every parameter it serves reaches the upstream under its own name', async () => {
+    const params = servableParams(provider);
+    expect(Object.keys(params).sort()).toEqual(
+      Object.keys(EVERY_PARAM)
+        .filter((name) => !['logit_bias', 'parallel_tool_calls', 'user'].includes(name))
+        .sort(),
+    );
+    await collect(provider.stream(input({ params })));
     const [record] = await sim.client.requests();
-    expect(record?.body).toMatchObject({ ...EVERY_PARAM, model: 'sim-model' });
+    expect(record?.body).toMatchObject({ ...params, model: 'sim-model' });
   });
 
   it('huggingface - upstream failures map to stable codes', async () => {

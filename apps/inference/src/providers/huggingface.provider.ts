@@ -7,7 +7,7 @@
  * Face target should not pay).
  */
 import type { InferenceClient, InferenceProviderOrPolicy } from '@huggingface/inference';
-import { ParleyError } from '@parley/contracts';
+import { ParleyError, type GenerationParamName } from '@parley/contracts';
 import { chunkEvents } from './openai-framing.js';
 import { upstreamStatusError } from './upstream-errors.js';
 import {
@@ -28,10 +28,17 @@ export interface HuggingFaceOptions {
   sessionHeader?: string;
 }
 
+type ChatInput = Parameters<InferenceClient['chatCompletionStream']>[0];
+
 /** Streams chat completions from Hugging Face: an Inference Provider or a dedicated endpoint. */
 export class HuggingFaceProvider implements ChatProvider {
   readonly system = 'huggingface';
   readonly name: string;
+  /**
+   * What Hugging Face's chat completion input lacks (`parallel_tool_calls`, `user`) or reads differently
+   * (`logit_bias` is a list of biases there, not a map of token ids).
+   */
+  readonly unsupportedParams = new Set<GenerationParamName>(['parallel_tool_calls', 'user', 'logit_bias']);
   private client: Promise<InferenceClient> | undefined;
 
   constructor(private readonly options: HuggingFaceOptions) {
@@ -43,21 +50,24 @@ export class HuggingFaceProvider implements ChatProvider {
     // The SDK has no per-request headers; a fetch wrapper adds them.
     const withHeaders: typeof fetch = (url, init) =>
       fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
+    // The parameters, messages, tools and response formats have OpenAI's names and shapes in Hugging Face's chat
+    // completion input too; its types are only narrower (no `null` content, no `strict: null`), hence the cast.
+    const args = {
+      ...input.params,
+      model: input.model,
+      ...(this.options.endpointUrl
+        ? { endpointUrl: this.options.endpointUrl }
+        : { provider: this.options.hfProvider ?? 'auto' }),
+      messages: input.messages,
+      stream_options: { include_usage: true },
+    } as ChatInput;
     return chunkEvents(
       async () =>
-        (await this.connect()).chatCompletionStream(
-          {
-            // The sampling parameters have the same names in Hugging Face's chat completion input.
-            ...input.params,
-            model: input.model,
-            ...(this.options.endpointUrl
-              ? { endpointUrl: this.options.endpointUrl }
-              : { provider: this.options.hfProvider ?? 'auto' }),
-            messages: input.messages,
-            stream_options: { include_usage: true },
-          },
-          { signal: input.signal, fetch: withHeaders, retry_on_error: false },
-        ),
+        (await this.connect()).chatCompletionStream(args, {
+          signal: input.signal,
+          fetch: withHeaders,
+          retry_on_error: false,
+        }),
       { signal: input.signal, toError: toParleyError },
     );
   }

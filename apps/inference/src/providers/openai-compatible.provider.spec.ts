@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { GenerationParamsSchema, ParleyError, newId } from '@parley/contracts';
 import { collect } from '@parley/testing';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { OpenAICompatibleProvider, defaultTransport, type OpenAITransport } from './openai-compatible.provider.js';
+import {
+  OpenAICompatibleProvider,
+  defaultMaxTokensField,
+  defaultTransport,
+  type OpenAITransport,
+} from './openai-compatible.provider.js';
 import type { ProviderEvent } from './provider.js';
 import { EVERY_PARAM, input, useLlmSim } from './provider.test-kit.js';
 
@@ -14,6 +19,15 @@ it('provider - the SDK transport is the default for api.openai.com, the lean one
   expect(defaultTransport('https://api.openai.com/v1')).toBe('sdk');
   expect(defaultTransport('http://vllm:8000/v1')).toBe('http');
   expect(defaultTransport('https://openai.example.com/v1')).toBe('http');
+});
+
+it('provider - OpenAI reasoning models get max_completion_tokens, every other model max_tokens', () => {
+  for (const model of ['o1', 'o3-mini', 'o4-mini-2025-04-16', 'gpt-5', 'gpt-5.1-chat', 'openai/o3']) {
+    expect(defaultMaxTokensField(model), model).toBe('max_completion_tokens');
+  }
+  for (const model of ['gpt-4o-mini', 'gpt-4.1', 'meta-llama/Llama-3.1-8B-Instruct', 'olmo-2', 'gpt-50x']) {
+    expect(defaultMaxTokensField(model), model).toBe('max_tokens');
+  }
 });
 
 it('provider - the lean transport streams one request after another on one kept-alive connection', async () => {

@@ -7,7 +7,7 @@
  *   loaded on first use.
  */
 import type { TargetConfig } from '@parley/config';
-import { ParleyError } from '@parley/contracts';
+import { ParleyError, type GenerationParamName, type GenerationParams } from '@parley/contracts';
 import { chunkEvents, openAISseFraming, type ChatChunkLike } from './openai-framing.js';
 import {
   DEFAULT_SESSION_HEADER,
@@ -27,6 +27,22 @@ export function defaultTransport(baseUrl: string): OpenAITransport {
   return new URL(baseUrl).hostname === 'api.openai.com' ? 'sdk' : 'http';
 }
 
+/** The field a target's length limit is sent in, as its routing file names it. */
+export type MaxTokensField = NonNullable<Extract<TargetConfig, { provider: 'openai-compatible' }>['maxTokensField']>;
+
+/** OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…), which refuse `max_tokens`, optionally behind `openai/`. */
+const REASONING_MODEL = /^(?:openai\/)?(?:o\d|gpt-5)(?:$|[-.])/i;
+
+/** `max_completion_tokens` for OpenAI's reasoning models, `max_tokens` (what every other server reads) elsewhere. */
+export function defaultMaxTokensField(model: string): MaxTokensField {
+  return REASONING_MODEL.test(model) ? 'max_completion_tokens' : 'max_tokens';
+}
+
+/** The parameters as the upstream reads them: the length limit under `field`. */
+function withLengthField({ max_tokens, ...params }: GenerationParams, field: MaxTokensField): object {
+  return max_tokens === undefined ? params : { ...params, [field]: max_tokens };
+}
+
 /** One OpenAI-compatible target's settings. */
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -41,6 +57,8 @@ export interface OpenAICompatibleOptions {
   sessionHeader?: string;
   /** Unset: {@link defaultTransport}. */
   transport?: OpenAITransport;
+  /** Unset: {@link defaultMaxTokensField} of the request's model. */
+  maxTokensField?: MaxTokensField;
 }
 
 type Streamer = (body: object, headers: Record<string, string>, signal: AbortSignal) => AsyncIterable<ChatChunkLike>;
@@ -50,6 +68,9 @@ export class OpenAICompatibleProvider implements ChatProvider {
   readonly system = 'openai';
   readonly name: string;
   readonly transport: OpenAITransport;
+  /** OpenAI's API serves every parameter of the contract; a server that does not answers 400 (`upstream_rejected`). */
+  readonly unsupportedParams = new Set<GenerationParamName>();
+  private readonly maxTokensField: MaxTokensField | undefined;
   private readonly sessionHeader: string;
   private readonly streamer: () => Streamer | Promise<Streamer>;
 
@@ -60,8 +81,10 @@ export class OpenAICompatibleProvider implements ChatProvider {
     requestTimeoutMs,
     sessionHeader = DEFAULT_SESSION_HEADER,
     transport = defaultTransport(baseUrl),
+    maxTokensField,
   }: OpenAICompatibleOptions) {
     this.name = name;
+    this.maxTokensField = maxTokensField;
     this.sessionHeader = sessionHeader;
     this.transport = transport;
     if (transport === 'http') {
@@ -82,9 +105,9 @@ export class OpenAICompatibleProvider implements ChatProvider {
 
   stream(input: GenerateInput): AsyncGenerator<ProviderEvent> {
     const headers = upstreamHeaders(input, this.sessionHeader);
-    // The sampling parameters have OpenAI's names.
+    // The parameters have OpenAI's names; only the length limit's depends on the model.
     const body = {
-      ...input.params,
+      ...withLengthField(input.params, this.maxTokensField ?? defaultMaxTokensField(input.model)),
       model: input.model,
       messages: input.messages,
       stream: true,

@@ -6,9 +6,9 @@
 import type { GenerationParams } from '@parley/contracts';
 import { LlmSimClient, startService, type ServiceHandle } from '@parley/testing';
 import { afterAll, beforeAll } from 'vitest';
-import type { GenerateInput } from './provider.js';
+import type { ChatProvider, GenerateInput } from './provider.js';
 
-/** A value for every sampling parameter of GenerationParamsSchema (a spec checks that none is missing). */
+/** A value for every parameter of GenerationParamsSchema (a spec checks that none is missing). */
 export const EVERY_PARAM: Required<GenerationParams> = {
   temperature: 0.5,
   top_p: 0.9,
@@ -17,7 +17,22 @@ export const EVERY_PARAM: Required<GenerationParams> = {
   seed: 7,
   presence_penalty: 0.1,
   frequency_penalty: 0.2,
+  tools: [{ type: 'function', function: { name: 'lookup_order', parameters: { type: 'object', properties: {} } } }],
+  tool_choice: 'none',
+  parallel_tool_calls: false,
+  response_format: { type: 'json_object' },
+  user: 'end-user-1',
+  logprobs: true,
+  top_logprobs: 2,
+  logit_bias: { '50256': -100 },
 };
+
+/** {@link EVERY_PARAM} less those `provider` cannot serve (which inference never sends it). */
+export function servableParams(provider: ChatProvider): GenerationParams {
+  return Object.fromEntries(
+    Object.entries(EVERY_PARAM).filter(([name]) => !provider.unsupportedParams.has(name as keyof GenerationParams)),
+  );
+}
 
 /** A generate input for llm-sim's model, with `overrides`. */
 export function input(overrides: Partial<GenerateInput> = {}): GenerateInput {

@@ -2,17 +2,17 @@
  * The provider interface inference routes to: one streaming call per generation. Adapters translate their
  * upstream's errors into `ParleyError`s with stable codes; an abort through `signal` ends the stream quietly.
  */
-import type { ChatMessage, FinishReason, GenerationParams, Usage } from '@parley/contracts';
+import type { ChunkBody, GenerationParamName, GenerationParams, ModelMessage } from '@parley/contracts';
 
-/** What a provider's stream yields: content deltas, then one `end`. */
-export type ProviderEvent =
-  { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
+/** What a provider's stream yields: content deltas and tool-call fragments, then one `end` (a turn's chunks). */
+export type ProviderEvent = Exclude<ChunkBody, { type: 'error' }>;
 
 /** One generation as a provider gets it. */
 export interface GenerateInput {
   /** The upstream's model name. */
   model: string;
-  messages: ChatMessage[];
+  messages: ModelMessage[];
+  /** The request's parameters, less those the target drops (`dropParams`) and never one the provider cannot serve. */
   params: GenerationParams;
   /** Aborting it aborts the upstream HTTP request, so the model server frees the slot. */
   signal: AbortSignal;
@@ -25,6 +25,11 @@ export interface ChatProvider {
   readonly name: string;
   /** `gen_ai.system` of the spans: `openai` (any OpenAI-compatible API), `huggingface`, `parley.static`. */
   readonly system: string;
+  /**
+   * Parameters this provider cannot serve: a request with one is refused (400 naming it) unless the target
+   * drops it, rather than sent to an upstream that would ignore it.
+   */
+  readonly unsupportedParams: ReadonlySet<GenerationParamName>;
   stream(input: GenerateInput): AsyncIterable<ProviderEvent>;
 }
 

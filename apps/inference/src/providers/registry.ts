@@ -33,6 +33,7 @@ const PROVIDERS: { [K in ProviderKind]: ProviderFactory<K> } = {
       requestTimeoutMs: config.timeoutMs ?? context.config.PARLEY_UPSTREAM_TIMEOUT_MS,
       sessionHeader: config.sessionHeader,
       transport: config.transport,
+      maxTokensField: config.maxTokensField,
     }),
   huggingface: ({ name, config, apiKey }) =>
     new HuggingFaceProvider({

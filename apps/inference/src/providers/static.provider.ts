@@ -1,9 +1,20 @@
+import type { GenerationParamName } from '@parley/contracts';
 import type { ChatProvider, ProviderEvent } from './provider.js';
 
 /** The last fallback: a configured message, so a customer never sees a bare failure. */
 export class StaticReplyProvider implements ChatProvider {
   readonly system = 'parley.static';
   readonly name = 'static';
+  /** A fixed text calls no tool, follows no format and has no token probabilities. */
+  readonly unsupportedParams = new Set<GenerationParamName>([
+    'tools',
+    'tool_choice',
+    'parallel_tool_calls',
+    'response_format',
+    'logprobs',
+    'top_logprobs',
+    'logit_bias',
+  ]);
 
   constructor(private readonly reply: string) {}
 

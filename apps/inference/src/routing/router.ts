@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ParleyError, type ModelsReply } from '@parley/contracts';
+import { ParleyError, type GenerationParamName, type ModelsReply } from '@parley/contracts';
 import type { ChatProvider } from '../providers/provider.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
@@ -11,6 +11,8 @@ export interface Target {
   provider: ChatProvider;
   /** Concurrency, retries and breaker; none for a static reply. */
   guard?: TargetGuard;
+  /** Parameters left out of its requests on purpose (the routing file's `dropParams`). */
+  dropParams?: ReadonlySet<GenerationParamName>;
 }
 
 /** What serves one model alias: weighted split targets, then fallbacks in order. */

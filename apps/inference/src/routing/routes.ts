@@ -18,6 +18,7 @@ import type { Logger } from '@parley/tracing';
 import { createProvider, type ProviderContext, type TargetSpec } from '../providers/registry.js';
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
+import { dropParamsOf } from './target-params.js';
 
 /** Editors write a file in several steps; wait for them to settle before reading. */
 const RELOAD_DEBOUNCE_MS = 200;
@@ -77,6 +78,7 @@ function maxTokensDefaults(config: InferenceConfig): Routing['maxTokens'] {
 }
 
 function withKey(name: string, config: TargetConfig): TargetSpec {
+  dropParamsOf(config.dropParams, name); // refuses a file that names an unknown parameter
   if (!('apiKeyEnv' in config) || !config.apiKeyEnv) return { name, config };
   const apiKey = envValue(config.apiKeyEnv);
   if (!apiKey) throw new RoutingFileError(`target "${name}": environment variable ${config.apiKeyEnv} is not set`);
@@ -109,13 +111,15 @@ export class RouteBuilder {
   private target(spec: TargetSpec): Target {
     const { name, config } = spec;
     const provider = createProvider(spec, this.context);
+    const dropParams = dropParamsOf(config.dropParams, name);
     // A fixed reply has no upstream to protect: no slots, retries or breaker.
-    if (config.provider === 'static') return { name, upstreamModel: 'static', provider };
+    if (config.provider === 'static') return { name, upstreamModel: 'static', provider, dropParams };
     const { breaker = {} } = config;
     return {
       name,
       upstreamModel: config.model,
       provider,
+      dropParams,
       guard: this.guardFor(name, {
         ...DEFAULT_GUARD,
         ...defined({

@@ -14,11 +14,14 @@ import {
   FrameSchema,
   ParleyError,
   Streams,
+  messageText,
   newId,
   type Chunk,
-  type ChatMessage,
+  type FrameBody,
   type GenerateRequest,
+  type ModelMessage,
   type PingReply,
+  type TokenLogprob,
   type TurnAccepted,
   type TurnLimits,
   type TurnStart,
@@ -169,14 +172,14 @@ export class TurnsService {
       this.relay(turn, generation, frames, prior, span)
         .then((result) => this.recordUsage(turn, messages, result))
         .finally(() => {
-        this.activeTurns.dec();
-        // One line per turn, written in the turn's span so it carries the trace id. Never the content.
-        const { turnId, kind, model } = turn;
-        this.log.info({ turnId, kind, model, durationMs: Math.round(performance.now() - started) }, 'turn ended');
-        span.end();
-      }),
+          this.activeTurns.dec();
+          // One line per turn, written in the turn's span so it carries the trace id. Never the content.
+          const { turnId, kind, model } = turn;
+          this.log.info({ turnId, kind, model, durationMs: Math.round(performance.now() - started) }, 'turn ended');
+          span.end();
+        }),
     );
-    return { turnId: turn.turnId };
+    return { turnId: turn.turnId, droppedParams: generation.accepted.droppedParams };
   }
 
   private appendUserMessage(turn: ConversationTurn): Promise<boolean> {
@@ -196,7 +199,7 @@ export class TurnsService {
   }
 
   /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
-  private async modelInput(turn: TurnStart): Promise<{ messages: ChatMessage[]; prior: PriorHistory }> {
+  private async modelInput(turn: TurnStart): Promise<{ messages: ModelMessage[]; prior: PriorHistory }> {
     if (turn.kind === 'stateless') return { messages: turn.messages, prior: { count: 0 } };
     const history = await this.history.list(turn.conversationId);
     const firstUser = history.find((m) => m.role === 'user')?.content ?? turn.userMessage.content;
@@ -219,7 +222,8 @@ export class TurnsService {
 
   /**
    * Relays the generation's chunks as the turn's frames. Deltas not yet published when the next arrives (a
-   * JetStream ack, or a busy event loop) go out together as one frame instead of one frame each.
+   * JetStream ack, or a busy event loop) go out together as one frame instead of one frame each. Tool-call
+   * fragments go out as they come, each after the text before it.
    */
   private async relay(
     turn: TurnStart,
@@ -231,22 +235,32 @@ export class TurnsService {
     let text = '';
     let unsent = '';
     let end: EndChunk | undefined;
+    let unsentLogprobs: TokenLogprob[] | undefined;
     const flush = async () => {
-      if (!unsent) return;
-      const delta = unsent;
+      if (!unsent && !unsentLogprobs) return;
+      const delta: FrameBody = { type: 'delta', text: unsent, ...(unsentLogprobs && { logprobs: unsentLogprobs }) };
       unsent = '';
-      await frames.write({ type: 'delta', text: delta });
+      unsentLogprobs = undefined;
+      await frames.write(delta);
     };
     try {
       for await (const chunk of generation.items) {
         if (chunk.type === 'delta') {
           text += chunk.text;
           unsent += chunk.text;
+          if (chunk.logprobs) (unsentLogprobs ??= []).push(...chunk.logprobs);
           if (generation.buffered === 0) await flush();
           continue;
         }
         await flush();
-        if (chunk.type === 'end') {
+        if (chunk.type === 'tool_call') {
+          // A conversation turn offers no tools; a model calling one anyway is an upstream fault, not a reply.
+          if (turn.kind === 'conversation') {
+            throw new ParleyError('upstream_error', 'the model called a tool, which conversation turns do not offer');
+          }
+          const { seq: _seq, ...call } = chunk;
+          await frames.write(call);
+        } else if (chunk.type === 'end') {
           end = chunk;
           await this.complete(turn, { chunk, text, prior, frames, span });
         } else {
@@ -284,13 +298,13 @@ export class TurnsService {
    * and what tells the gateway holding the turn's reservation to settle it. Without the upstream's figures (a
    * failed or cancelled turn), the input and the text are counted, pessimistically.
    */
-  private async recordUsage(turn: TurnStart, messages: ChatMessage[], { end, text }: TurnResult): Promise<void> {
+  private async recordUsage(turn: TurnStart, messages: ModelMessage[], { end, text }: TurnResult): Promise<void> {
     if (!turn.account) return;
     let usage = end?.usage;
     const estimated = !usage;
     if (!usage) {
       const counter = await tokenCounterFor(turn.model);
-      const prompt = messages.reduce((sum, m) => sum + counter.count(m.content) + PER_MESSAGE_OVERHEAD_TOKENS, 0);
+      const prompt = messages.reduce((sum, m) => sum + counter.count(messageText(m)) + PER_MESSAGE_OVERHEAD_TOKENS, 0);
       const completion = counter.count(text);
       usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
     }
@@ -386,7 +400,7 @@ export class TurnsService {
 type EndChunk = Extract<Chunk, { type: 'end' }>;
 
 /** What inference is asked for: the turn's model, parameters and limits, and the model's input. */
-function generateRequest(turn: TurnStart, messages: ChatMessage[]): GenerateRequest {
+function generateRequest(turn: TurnStart, messages: ModelMessage[]): GenerateRequest {
   const { turnId, model, params, limits } = turn;
   const conversationId = turn.kind === 'conversation' ? turn.conversationId : undefined;
   return { turnId, model, params, limits, messages, conversationId };
