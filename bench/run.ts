@@ -25,7 +25,8 @@ const CONCURRENCY = option('streams')?.split(',').map(Number) ?? (QUICK ? [1, 10
 const MODES = (option('modes')?.split(',') ?? (QUICK ? ['smooth'] : ['smooth', 'bursty'])) as ('smooth' | 'bursty')[];
 const REPEATS = Number(option('repeats') ?? (QUICK ? 1 : 3));
 const TOKENS = QUICK ? 10 : 20;
-const KEY = 'pk-bench';
+const KEY = 'pk-bench-4f9c2a7e1b8d';
+const ADMIN_KEY = 'pk-bench-admin-4f9c2a7e1b8d';
 // parley-followup: the second message of a conversation (its history is read first, as in every turn after
 // the first of a real chat).
 // floor-proxy, floor-pair and floor-chain (bench/floor.ts): a bare single-hop proxy; a bare gateway and one
@@ -106,6 +107,17 @@ const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-
 });
 children.push(nats);
 await waitForPort(natsPort);
+// Limits are counted in Redis on the hot path: the benchmark runs with its own, as a deployment does.
+const redisPort = await freePort();
+const redis = spawn(
+  'redis-server',
+  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  {
+    stdio: 'ignore',
+  },
+);
+children.push(redis);
+await waitForPort(redisPort);
 
 const base = { ...process.env, NATS_URL: `nats://127.0.0.1:${natsPort}`, LOG_LEVEL: 'info' };
 const sim = run('llm-sim', { ...base, LLM_SIM_PORT: '0' }, { echo: false });
@@ -115,6 +127,8 @@ const env = {
   ...base,
   PARLEY_UPSTREAM_BASE_URL: `${simUrl}/v1`,
   PARLEY_API_KEYS: KEY,
+  PARLEY_ADMIN_API_KEYS: ADMIN_KEY,
+  PARLEY_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
   PORT: '0',
   HOST: '127.0.0.1',
   PARLEY_OPS_PORT: '0',
@@ -133,6 +147,15 @@ const timed = async (
 const [inference, responder] = await Promise.all([timed('inference'), timed('responder')]);
 const gateway = await timed('gateway');
 const gatewayUrl = `http://127.0.0.1:${String(gateway.record.port)}`;
+// Every turn reserves against the project's limits (none of them is reached): what limits cost is measured.
+const limitsOn = await fetch(`${gatewayUrl}/v1/admin/projects/default`, {
+  method: 'PATCH',
+  headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+  body: JSON.stringify({
+    limits: { requestsPerMinute: 1e9, tokensPerMinute: 1e12, concurrentStreams: 1e6, tokensPerDay: 1e13 },
+  }),
+});
+if (!limitsOn.ok) throw new Error(`could not set the benchmark's limits: ${limitsOn.status} ${await limitsOn.text()}`);
 const services = { gateway, responder, inference };
 
 const portkeyPort = await freePort();
@@ -446,10 +469,11 @@ const report: BenchReport = {
 };
 
 for (const child of children.reverse()) {
-  if (child === nats) continue;
+  if (child === nats || child === redis) continue;
   await stop(child);
 }
 nats.kill();
+redis.kill();
 rmSync(storeDir, { recursive: true, force: true });
 
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Stack, collectSse, eventually } from './stack.js';
 
-const ADMIN_KEY = 'pk-admin';
+const ADMIN_KEY = 'pk-admin-4f9c2a7e1b8d';
 const SORRY = 'Our assistant is unavailable right now; an agent will get back to you.';
 let stack: Stack;
 
@@ -179,7 +179,9 @@ describe('routing', () => {
       expect(body.data).toHaveLength(1);
       return body.data[0]!.targets.find((t) => t.target === 'c')!.breaker;
     };
-    expect((await stack.fetch('/v1/admin/targets')).status).toBe(401);
+    // An ordinary key is known but lacks the admin scope; no key at all is unauthenticated.
+    expect((await stack.fetch('/v1/admin/targets')).status).toBe(403);
+    expect((await stack.fetch('/v1/admin/targets', { key: null })).status).toBe(401);
     expect(await admin()).toBe('closed');
     await stack.configureSim({ fault: { kind: 'status', status: 500 } }, 1);
     const id = await conversation('brittle');

@@ -5,8 +5,10 @@
 import {
   LlmSimClient,
   startNatsServer,
+  startRedisServer,
   startService,
   type NatsServerHandle,
+  type RedisServerHandle,
   type ServiceHandle,
   type SimRecord,
 } from '@parley/testing';
@@ -15,8 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 
-export const API_KEY = 'pk-test-one';
-export const OTHER_KEY = 'pk-test-two';
+export const API_KEY = 'pk-test-one-4f9c2a7e1b';
+export const OTHER_KEY = 'pk-test-two-4f9c2a7e1b';
+/** The bootstrap admin key of every stack's gateway. */
+export const ADMIN_KEY = 'pk-test-admin-4f9c2a7e1b';
 export const MODEL = 'sim-model';
 
 type App = 'gateway' | 'responder' | 'inference';
@@ -38,6 +42,7 @@ export class Stack {
   readonly services = new Map<App | 'llm-sim', ServiceHandle>();
   private readonly extra: ServiceHandle[] = [];
   nats!: NatsServerHandle;
+  redis!: RedisServerHandle;
   gatewayUrl = '';
   simUrl = '';
   readonly simUrls: string[] = [];
@@ -48,7 +53,7 @@ export class Stack {
   static async start(options: StackOptions = {}): Promise<Stack> {
     const stack = new Stack(options);
     try {
-      stack.nats = await startNatsServer();
+      [stack.nats, stack.redis] = await Promise.all([startNatsServer(), startRedisServer()]);
       for (let i = 0; i < (options.sims ?? 1); i++) {
         const sim = await startService('llm-sim', {
           env: { LLM_SIM_PORT: '0', LLM_SIM_TTFT_MS: '5', LLM_SIM_INTER_TOKEN_MS: '2', LLM_SIM_TOKENS: '12' },
@@ -84,6 +89,8 @@ export class Stack {
         PORT: '0',
         HOST: '127.0.0.1',
         PARLEY_API_KEYS: `${API_KEY},${OTHER_KEY}`,
+        PARLEY_ADMIN_API_KEYS: ADMIN_KEY,
+        PARLEY_REDIS_URL: this.redis.url,
         ...this.options.gatewayEnv,
       };
     return { ...common, PARLEY_OPS_PORT: '0' };
@@ -159,7 +166,7 @@ export class Stack {
     const all = [...this.services.values(), ...this.extra];
     await Promise.all(all.map((s) => s.kill('SIGTERM').catch(() => undefined)));
     this.services.clear();
-    await this.nats?.stop();
+    await Promise.all([this.nats?.stop(), this.redis?.stop()]);
   }
 }
 

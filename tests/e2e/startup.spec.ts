@@ -36,7 +36,7 @@ it('startup - a gateway whose port is taken logs one fatal JSON line with the re
   const line = await lastLineOfFailedStart('gateway', {
     PORT: String(takenPort),
     HOST: '127.0.0.1',
-    PARLEY_API_KEYS: 'pk-startup-test',
+    PARLEY_API_KEYS: 'pk-startup-test-4f9c2a7e1b',
   });
   expect(line).toMatchObject({
     level: 'fatal',
