@@ -87,7 +87,7 @@ describe('backup command', () => {
     expect(backup).toMatchObject({ code: 0, stderr: '' });
     const messages = CONVERSATIONS * TURNS + CONVERSATIONS;
     expect(backup.stdout).toMatch(
-      new RegExp(`^backup: 4 streams, ${messages} messages, \\d+ bytes, \\d+\\.\\d\\d s -> ${file}\\n$`),
+      new RegExp(`^backup: 6 streams, ${messages} messages, \\d+ bytes, \\d+\\.\\d\\d s -> ${file}\\n$`),
     );
 
     await source.server.stop();
@@ -95,7 +95,7 @@ describe('backup command', () => {
     const restore = await run(['restore', '--in', file], { NATS_URL: target.url });
     expect(restore).toMatchObject({ code: 0, stderr: '' });
     expect(restore.stdout).toMatch(
-      new RegExp(`^restore: 4 streams, ${messages} messages, \\d+ bytes, .* <- ${file}\\n$`),
+      new RegExp(`^restore: 6 streams, ${messages} messages, \\d+ bytes, .* <- ${file}\\n$`),
     );
     const restored = new HistoryStore(target.jetstream.js, target.jetstream.jsm);
     for (const [id, expected] of written) expect(await restored.list(id)).toEqual(expected);

@@ -398,7 +398,8 @@ describe('widget visitors', () => {
       ['/v1/conversations', 'GET', 403],
       ['/v1/models', 'GET', 403],
       [`/v1/users/visitor:${alice.visitorId}/data`, 'DELETE', 403],
-      ['/v1/admin/targets', 'GET', 401],
+      ['/v1/admin/targets', 'GET', 403],
+      ['/v1/admin/keys', 'GET', 403],
     ] as const) {
       const res = await stack.fetch(path, {
         key: alice.visitorToken,

@@ -20,7 +20,16 @@ describe('config', () => {
     });
     expect(config.PORT).toBe(8080);
     expect(config.PARLEY_API_KEYS).toEqual(['a', 'b', 'c']);
-    expect(config.PARLEY_TRUST_PROXY).toBe(true);
+    // `yes` is one proxy in front: the client is the address it appended, never the leftmost.
+    expect(config.PARLEY_TRUST_PROXY).toBe(1);
+  });
+
+  it('config - PARLEY_TRUST_PROXY takes hops or proxy addresses, and refuses anything else', () => {
+    const trust = (value: string) => loadConfig(gatewayEnvSchema, { PARLEY_TRUST_PROXY: value }).PARLEY_TRUST_PROXY;
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('loopback, 10.0.0.0/8,fd00::/8')).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8']);
+    expect(() => trust('everyone')).toThrow(/PARLEY_TRUST_PROXY: expected false, a number of hops/);
   });
 
   it('config - a bad value names the variable and stops', () => {

@@ -82,8 +82,8 @@ export function trustProxy() {
     .string()
     .transform((raw, ctx): false | number | string[] => {
       const value = raw.trim();
-      if (value === 'false' || value === '0' || value === '') return false;
-      if (value === 'true') return 1;
+      if (value === 'false' || value === 'no' || value === '0' || value === '') return false;
+      if (value === 'true' || value === 'yes') return 1;
       if (/^\d+$/.test(value)) return Number(value);
       const entries = value
         .split(',')

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BackupError, backupJetStream, restoreJetStream } from './backup.js';
+import { BACKUP_STREAMS, BackupError, backupJetStream, restoreJetStream } from './backup.js';
 import { runBackupCli } from './backup-cli.js';
 import { encode } from './codec.js';
 import { ConversationIndex } from './conversation-index.js';
@@ -95,7 +95,7 @@ describe('backup and restore', () => {
     written = await writeConversations(jetstream);
     before = await contents(jetstream, written.ids);
     const summary = await backupJetStream(source.nc, backup);
-    expect(summary).toMatchObject({ streams: 4, file: backup });
+    expect(summary).toMatchObject({ streams: BACKUP_STREAMS.length, file: backup });
     // 3 conversations of 5, 25 and 45 turns, two entries each; 3 records + 1 deleted; 6 index keys + 1
     // purged; 3 ratings.
     expect(summary.counts).toEqual({
@@ -114,7 +114,7 @@ describe('backup and restore', () => {
 
   it('backup and restore - every conversation comes back as it was, and the deleted key stays deleted', async () => {
     const summary = await restoreJetStream(target.nc, backup);
-    expect(summary).toMatchObject({ streams: 4, messages: 164 });
+    expect(summary).toMatchObject({ streams: BACKUP_STREAMS.length, messages: 164 });
     const after = await contents(target.jetstream, written.ids);
     expect(after).toEqual(before);
     expect(Object.keys(after.history)).toHaveLength(3);
@@ -257,7 +257,7 @@ describe('backup and restore - the command', () => {
     expect(err).toEqual([]);
     expect(out).toHaveLength(3);
     expect(out[0]).toMatch(
-      /^backup: 4 streams, 164 messages, \d+ bytes, \d+\.\d\d s -> .*parley-\d{8}T\d{6}\.\d{3}Z\.jsonl\.gz$/,
+      /^backup: 6 streams, 164 messages, \d+ bytes, \d+\.\d\d s -> .*parley-\d{8}T\d{6}\.\d{3}Z\.jsonl\.gz$/,
     );
     expect(out[2]).toMatch(/; removed 1 older$/);
     const written = out.slice(1).map((line) => line.split(' -> ')[1]!.split(';')[0]!);

@@ -25,7 +25,7 @@ export const LLM_SIM_ENV = new Set([
  * concurrency leases). Delete a name here once the service's schema has it.
  */
 export const ANNOUNCED_ENV: Record<ParleyService, readonly string[]> = {
-  gateway: ['PARLEY_REDIS_URL'],
+  gateway: [],
   responder: [],
   inference: [],
 };
