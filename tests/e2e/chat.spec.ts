@@ -133,7 +133,7 @@ describe('chat completions', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { nats: true, responder: true, inference: true },
+      checks: { nats: true, redis: true, responder: true, inference: true },
     });
   });
 

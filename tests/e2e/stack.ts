@@ -115,6 +115,13 @@ export class Stack {
     return `http://127.0.0.1:${String(handle.ready.port)}`;
   }
 
+  /** Kills the extra gateway at `url` (SIGKILL: a crash). */
+  async killGateway(url: string): Promise<void> {
+    const handle = this.extra.find((s) => `http://127.0.0.1:${String(s.ready.port)}` === url);
+    if (!handle) throw new Error(`no extra gateway at ${url}`);
+    await handle.kill('SIGKILL');
+  }
+
   async killApp(app: App, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.services.get(app)?.kill(signal);
     this.services.delete(app);

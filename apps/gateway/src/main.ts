@@ -42,6 +42,9 @@ if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
   log.warn('PARLEY_VISITOR_TOKEN_SECRET is not set: visitor sessions end when this gateway restarts');
 }
 
+/** How long the start waits for Redis before it goes on without it. */
+const REDIS_START_WAIT_MS = 3_000;
+
 /** Limits of every widget key and of each of its visitors, from the configuration. */
 function widgetLimitsOf(c: typeof config): WidgetLimits {
   return {
@@ -75,6 +78,9 @@ async function start() {
       log.error({ err: error, code: 'budget_rebuild_failed' }, 'budgets could not be rebuilt from the usage stream'),
     );
   });
+  if (!(await redis.connected(REDIS_START_WAIT_MS))) {
+    log.warn({ code: 'redis_unavailable' }, 'starting without Redis: limits follow PARLEY_REDIS_DOWN_* until it answers');
+  }
   const limits = new LimitsService({
     shared: () => (redis.ready() ? counters : undefined),
     whenRedisDown: { api: config.PARLEY_REDIS_DOWN_API_KEYS, widget: config.PARLEY_REDIS_DOWN_WIDGET },

@@ -37,7 +37,8 @@ export async function* readStream(
 ): AsyncGenerator<JsMsg> {
   const consumer = await js.consumers.get(stream, {
     ...(from ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() } : {}),
-    ...(subject ? { filter_subjects: [subject] } : {}),
+    // One subject as a string: the client then sends `filter_subject`, which servers before 2.10 understand.
+    ...(subject ? { filter_subjects: subject } : {}),
   });
   let idleSince = performance.now();
   let last = 0;

@@ -20,6 +20,8 @@ export interface RedisHandle {
   ready(): boolean;
   /** Called each time the connection is (re)established. */
   onReady(listener: () => void): void;
+  /** Resolves once connected, or after `timeoutMs` when Redis is not there (the gateway starts anyway). */
+  connected(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,15 @@ export function connectRedis(url: string, log: Logger, registry: Registry): Redi
     client,
     ready: () => client.status === 'ready',
     onReady: (listener) => listeners.push(listener),
+    connected: (timeoutMs) =>
+      new Promise((resolve) => {
+        if (client.status === 'ready') return resolve(true);
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        client.once('ready', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      }),
     close: async () => {
       await client.quit().catch(() => client.disconnect());
     },
