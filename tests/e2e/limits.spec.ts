@@ -297,6 +297,30 @@ describe('limits', () => {
 });
 
 describe('redis', () => {
+  it('redis - while Redis is down, API keys get what PARLEY_REDIS_DOWN_API_KEYS says: refuse or count locally', async () => {
+    const refusing = await stack.startExtraGateway({ PARLEY_REDIS_DOWN_API_KEYS: 'refuse' });
+    const { key } = await keyWith({}, { requestsPerMinute: 1_000 });
+    expect((await chat(key, refusing)).status).toBe(200);
+    await stack.redis.kill();
+    try {
+      const refused = await eventually('the refusing replica answers 503', async () => {
+        const res = await chat(key, refusing);
+        return res.status === 503 ? res : undefined;
+      });
+      expect(refused.headers.get('retry-after')).toBe('2');
+      expect(await refused.json()).toMatchObject({ error: { code: 'service_unavailable' } });
+      expect((await chat(key, stack.gatewayUrl)).status).toBe(200);
+      const ready = await stack.fetch('/readyz', { key: null });
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ checks: { nats: true, redis: false } });
+      const metrics = await (await stack.fetch('/metrics', { key: null })).text();
+      expect(metrics).toMatch(/^parley_redis_up\{service="gateway"\} 0$/m);
+      expect(metrics).toMatch(/^parley_limits_redis_unavailable_total\{policy="local",service="gateway"\} [1-9]/m);
+    } finally {
+      await stack.redis.restart();
+    }
+  });
+
   it('redis - budgets survive a Redis that lost its data: they are rebuilt from the usage stream', async () => {
     const created = await keyWith({ tokensPerDay: 300 });
     let spent = 0;

@@ -315,7 +315,8 @@ export class Widget {
     this.settle();
     const retryable = error instanceof ApiError ? error.retryable : true;
     if (error instanceof ApiError && error.code === 'origin_not_allowed') return this.disable();
-    const note = this.note(this.t.failed, true);
+    const text = this.failureText(error);
+    const note = this.note(text, true);
     if (retryable && retryText) {
       const retry = document.createElement('button');
       retry.type = 'button';
@@ -327,8 +328,16 @@ export class Widget {
       note.append(' ', retry);
       retry.focus();
     }
-    this.$('.live').textContent = this.t.failed;
+    this.$('.live').textContent = text;
     this.emit('error', { code: error instanceof ApiError ? error.code : 'internal_error', retryable });
+  }
+
+  /** What the visitor is told: a limit says so, so they wait instead of retrying at once. */
+  private failureText(error: unknown): string {
+    const code = error instanceof ApiError ? error.code : undefined;
+    if (code === 'rate_limited') return this.t.limited;
+    if (code === 'budget_exhausted') return this.t.exhausted;
+    return this.t.failed;
   }
 
   private async stop(): Promise<void> {

@@ -123,15 +123,15 @@ export class LimitsService {
   /** Reservations of turns that started, by turn id, until their usage record arrives. */
   private readonly pending = new Map<string, Settlement>();
   private readonly renewTimer: NodeJS.Timeout;
-  private readonly refusedTotal: Counter<'scope' | 'limit'>;
+  private readonly refusedTotal: Counter<'project' | 'scope' | 'limit'>;
   private readonly fallbackTotal: Counter<'policy'>;
   private readonly pendingGauge: Gauge;
 
   constructor(private readonly options: LimitsOptions) {
     this.refusedTotal = new Counter({
       name: 'parley_limit_refusals_total',
-      help: 'Turns and requests refused by a limit, by scope (project, key, visitor) and limit',
-      labelNames: ['scope', 'limit'] as const,
+      help: 'Turns and requests refused by a limit, by project, scope (project, key, visitor) and limit',
+      labelNames: ['project', 'scope', 'limit'] as const,
       registers: [options.registry],
     });
     this.fallbackTotal = new Counter({
@@ -287,7 +287,7 @@ export class LimitsService {
     }
     if (result.ok) return { store: store ?? this.local, remaining: result.remaining };
     const refused = planned[result.index]!;
-    this.refusedTotal.inc({ scope: refused.scope, limit: what ?? refused.limit });
+    this.refusedTotal.inc({ project: caller.project, scope: refused.scope, limit: what ?? refused.limit });
     const retryAfterSeconds = Math.max(1, Math.ceil((result.retryAtMs - Date.now()) / 1000));
     const budget = refused.limit === 'tokensPerDay' || refused.limit === 'tokensPerMonth';
     throw new ParleyError(

@@ -98,6 +98,7 @@ export class TurnsService {
   private readonly historyWrite: Histogram;
   private readonly activeTurns: Gauge;
   private readonly usageLost: Counter;
+  private readonly tokensTotal: Counter<'project' | 'model' | 'kind'>;
 
   constructor(
     @Inject(Tokens.config) private readonly config: ResponderConfig,
@@ -117,6 +118,13 @@ export class TurnsService {
     this.usageLost = new Counter({
       name: 'parley_usage_not_recorded_total',
       help: 'Turns whose usage record could not be stored (budgets then miss them)',
+      registers: [metrics],
+    });
+    // By project, never by key or visitor: projects are configured, so the label's values stay few.
+    this.tokensTotal = new Counter({
+      name: 'parley_project_tokens_total',
+      help: 'Tokens the turns used, by project, model and kind (prompt, completion)',
+      labelNames: ['project', 'model', 'kind'] as const,
       registers: [metrics],
     });
   }
@@ -308,6 +316,9 @@ export class TurnsService {
       const completion = counter.count(text);
       usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
     }
+    const labels = { project: turn.account.project, model: turn.model };
+    this.tokensTotal.inc({ ...labels, kind: 'prompt' }, usage.prompt_tokens);
+    this.tokensTotal.inc({ ...labels, kind: 'completion' }, usage.completion_tokens);
     const record: UsageRecord = {
       turnId: turn.turnId,
       account: turn.account,
