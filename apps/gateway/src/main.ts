@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { gatewayEnvSchema, loadConfigOrExit } from '@parley/config';
 import { connectNats, ensureJetStream } from '@parley/messaging';
-import { NestPinoLogger, createLogger, createMetricsRegistry, exitAfterFlush, exitStartFailed, startTelemetry } from '@parley/tracing';
+import {
+  NestPinoLogger,
+  createLogger,
+  createMetricsRegistry,
+  exitAfterFlush,
+  exitStartFailed,
+  startTelemetry,
+} from '@parley/tracing';
 import { Streams } from '@parley/contracts';
 import { AccountStore } from './accounts/account-store.js';
 import { AppModule } from './app.module.js';
@@ -79,7 +86,10 @@ async function start() {
     );
   });
   if (!(await redis.connected(REDIS_START_WAIT_MS))) {
-    log.warn({ code: 'redis_unavailable' }, 'starting without Redis: limits follow PARLEY_REDIS_DOWN_* until it answers');
+    log.warn(
+      { code: 'redis_unavailable' },
+      'starting without Redis: limits follow PARLEY_REDIS_DOWN_* until it answers',
+    );
   }
   const limits = new LimitsService({
     shared: () => (redis.ready() ? counters : undefined),

@@ -25,13 +25,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import {
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JsMsg,
-  type PubAck,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { Buckets, ParleyError, Streams } from '@parley/contracts';
 import { z } from 'zod';

@@ -59,7 +59,9 @@ export async function* readStream(
       const { num_pending: left } = await consumer.info();
       if (left === 0) return;
       if (performance.now() - idleSince > idleTimeoutMs) {
-        throw new StreamReadError(`${stream} sent nothing for ${idleTimeoutMs} ms after sequence ${last}, ${left} left`);
+        throw new StreamReadError(
+          `${stream} sent nothing for ${idleTimeoutMs} ms after sequence ${last}, ${left} left`,
+        );
       }
     }
   } finally {

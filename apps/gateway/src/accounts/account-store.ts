@@ -110,12 +110,10 @@ export class AccountStore {
     store.reindex();
     await store.follow();
     if (!store.projects.has(DEFAULT_PROJECT)) {
-      await store
-        .createProject({ id: DEFAULT_PROJECT, name: 'Default' })
-        .catch((error: unknown) => {
-          // Another replica made it first.
-          if (!(error instanceof ParleyError && error.code === 'invalid_request')) throw error;
-        });
+      await store.createProject({ id: DEFAULT_PROJECT, name: 'Default' }).catch((error: unknown) => {
+        // Another replica made it first.
+        if (!(error instanceof ParleyError && error.code === 'invalid_request')) throw error;
+      });
     }
     return store;
   }
@@ -235,16 +233,23 @@ export class AccountStore {
 
   /** Refused from now on, on every replica; the record stays, so its conversations and usage keep an owner. */
   async revokeKey(id: string): Promise<KeyView> {
-    const record = await this.updateKey(id, (key) => ({ ...key, revokedAt: key.revokedAt ?? new Date().toISOString() }));
+    const record = await this.updateKey(id, (key) => ({
+      ...key,
+      revokedAt: key.revokedAt ?? new Date().toISOString(),
+    }));
     this.log.info({ keyId: id }, 'API key revoked');
     return this.view(record);
   }
 
   private async updateKey(id: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
     if (this.configured.has(id)) {
-      throw new ParleyError('invalid_request', 'this key comes from the configuration: change PARLEY_API_KEYS instead', {
-        param: 'id',
-      });
+      throw new ParleyError(
+        'invalid_request',
+        'this key comes from the configuration: change PARLEY_API_KEYS instead',
+        {
+          param: 'id',
+        },
+      );
     }
     return this.update(keyKey(id), KeyRecordSchema, () => ({
       ...change(this.requireKey(id)),

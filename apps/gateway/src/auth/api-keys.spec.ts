@@ -23,7 +23,13 @@ describe('api keys', () => {
 
   it('api keys - unknown, empty and near-miss keys are refused', () => {
     const keys = new ApiKeys(['pk-one-4f9c2a7e1b8d0c']);
-    for (const wrong of ['', 'pk-one-4f9c2a7e1b8d0', 'pk-one-4f9c2a7e1b8d0c ', 'PK-ONE-4F9C2A7E1B8D0C', 'pk-one-4f9c2a7e1b8d0c2']) {
+    for (const wrong of [
+      '',
+      'pk-one-4f9c2a7e1b8d0',
+      'pk-one-4f9c2a7e1b8d0c ',
+      'PK-ONE-4F9C2A7E1B8D0C',
+      'pk-one-4f9c2a7e1b8d0c2',
+    ]) {
       expect(keys.verify(wrong)).toBeUndefined();
     }
   });

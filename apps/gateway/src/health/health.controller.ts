@@ -36,12 +36,10 @@ export class HealthController {
       ? await Promise.all([this.ping(Endpoints.responderPing), this.ping(Endpoints.inferencePing)])
       : [false, false];
     const ready = nats;
-    res
-      .status(ready ? 200 : 503)
-      .json({
-        status: ready ? 'ready' : 'not_ready',
-        checks: { nats, redis: this.redis.ready(), responder, inference },
-      });
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      checks: { nats, redis: this.redis.ready(), responder, inference },
+    });
   }
 
   private async ping(endpoint: Endpoint): Promise<boolean> {

@@ -73,6 +73,9 @@ export class TurnGate {
       throw error;
     }
     for (const hold of holds) hold.started(turn.turnId);
-    return { running, headers: Object.assign({}, ...holds.map((hold) => hold.headers ?? {})) as Record<string, string> };
+    return {
+      running,
+      headers: Object.assign({}, ...holds.map((hold) => hold.headers ?? {})) as Record<string, string>,
+    };
   }
 }
