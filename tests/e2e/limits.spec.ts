@@ -296,6 +296,43 @@ describe('limits', () => {
   });
 });
 
+describe('client address', () => {
+  const session = (baseUrl: string, forwardedFor: string) =>
+    stack.fetch('/v1/widget/session', {
+      key: null,
+      baseUrl,
+      method: 'POST',
+      headers: { origin: ORIGIN, 'x-forwarded-for': forwardedFor },
+      json: { key: WIDGET_KEY },
+    });
+
+  it('address - behind one trusted proxy, a spoofed X-Forwarded-For buys no new sessions; IPv6 counts per /64', async () => {
+    const proxied = await stack.startExtraGateway({
+      PARLEY_TRUST_PROXY: '1',
+      PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: '2',
+    });
+    // The proxy appended the real client (203.0.113.77); what the client wrote before it is not believed.
+    const spoofed = await Promise.all(
+      ['198.51.100.1', '198.51.100.2', '198.51.100.3'].map((fake) => session(proxied, `${fake}, 203.0.113.77`)),
+    );
+    expect(spoofed.map((r) => r.status).sort()).toEqual([201, 201, 429]);
+    const v6 = [];
+    for (const host of ['1', 'ff', 'abcd:1']) v6.push((await session(proxied, `2001:db8:5:6::${host}`)).status);
+    expect(v6).toEqual([201, 201, 429]);
+    expect((await session(proxied, '2001:db8:5:7::1')).status).toBe(201);
+  });
+
+  it('address - with no trusted proxy, X-Forwarded-For is ignored', async () => {
+    const direct = await stack.startExtraGateway({ PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: '1000' });
+    const statuses = new Set<number>();
+    // The socket's address is what counts; a new header each time changes nothing (the limit is shared).
+    const limited = await stack.startExtraGateway({ PARLEY_WIDGET_SESSIONS_PER_ADDRESS_PER_HOUR: '1' });
+    for (let i = 0; i < 3; i++) statuses.add((await session(limited, `192.0.2.${String(i)}`)).status);
+    expect(statuses.has(429)).toBe(true);
+    expect((await session(direct, '192.0.2.200')).status).toBe(201);
+  });
+});
+
 describe('redis', () => {
   it('redis - while Redis is down, API keys get what PARLEY_REDIS_DOWN_API_KEYS says: refuse or count locally', async () => {
     const refusing = await stack.startExtraGateway({ PARLEY_REDIS_DOWN_API_KEYS: 'refuse' });
