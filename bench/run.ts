@@ -29,6 +29,7 @@ const KEY = 'pk-bench-4f9c2a7e1b8d';
 const ADMIN_KEY = 'pk-bench-admin-4f9c2a7e1b8d';
 // parley-followup: the second message of a conversation (its history is read first, as in every turn after
 // the first of a real chat).
+// parley-unlimited: parley-openai with a key whose project has no limits; the difference is what limits cost.
 // floor-proxy, floor-pair and floor-chain (bench/floor.ts): a bare single-hop proxy; a bare gateway and one
 // worker behind one NATS hop; Parley's three processes and two NATS hops with none of its code. What Parley
 // adds above floor-chain is its own work.
@@ -39,6 +40,7 @@ const TARGETS = [
   'floor-pair',
   'floor-chain',
   'parley-openai',
+  'parley-unlimited',
   'parley-conversation',
   'parley-followup',
 ] as const;
@@ -129,6 +131,8 @@ const env = {
   PARLEY_API_KEYS: KEY,
   PARLEY_ADMIN_API_KEYS: ADMIN_KEY,
   PARLEY_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  // The benchmark creates its conversations before each clock starts, thousands a minute.
+  PARLEY_CONVERSATIONS_PER_MINUTE: '1000000000',
   PORT: '0',
   HOST: '127.0.0.1',
   PARLEY_OPS_PORT: '0',
@@ -147,7 +151,8 @@ const timed = async (
 const [inference, responder] = await Promise.all([timed('inference'), timed('responder')]);
 const gateway = await timed('gateway');
 const gatewayUrl = `http://127.0.0.1:${String(gateway.record.port)}`;
-// Every turn reserves against the project's limits (none of them is reached): what limits cost is measured.
+// Every turn of the bootstrap key reserves against the default project's limits (none of them is reached);
+// parley-unlimited's key is in a project without any: the two side by side are what limits cost.
 const limitsOn = await fetch(`${gatewayUrl}/v1/admin/projects/default`, {
   method: 'PATCH',
   headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -156,6 +161,17 @@ const limitsOn = await fetch(`${gatewayUrl}/v1/admin/projects/default`, {
   }),
 });
 if (!limitsOn.ok) throw new Error(`could not set the benchmark's limits: ${limitsOn.status} ${await limitsOn.text()}`);
+const adminPost = async (path: string, body: unknown) => {
+  const res = await fetch(`${gatewayUrl}/v1/admin/${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`POST /v1/admin/${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { key?: string };
+};
+await adminPost('projects', { id: 'bench-unlimited' });
+const UNLIMITED_KEY = (await adminPost('keys', { project: 'bench-unlimited', name: 'bench', scopes: ['chat'] })).key!;
 const services = { gateway, responder, inference };
 
 const portkeyPort = await freePort();
@@ -259,11 +275,14 @@ async function jobFor(target: Target, count: number, stream: boolean): Promise<J
       return openai(`http://127.0.0.1:${floorChainPort}`);
     case 'parley-openai':
       return openai(gatewayUrl, headers);
+    case 'parley-unlimited':
+      return openai(gatewayUrl, { authorization: `Bearer ${UNLIMITED_KEY}` });
   }
   // Conversations are created before the clock starts: one per request, so every turn starts fresh.
   const requests = [];
   for (let i = 0; i < count; i++) {
     const res = await fetch(`${gatewayUrl}/v1/conversations`, { method: 'POST', headers });
+    if (!res.ok) throw new Error(`creating a conversation: ${res.status} ${await res.text()}`);
     const { id } = (await res.json()) as { id: string };
     requests.push({ path: `/v1/conversations/${id}/messages`, body: { content: 'Where is my order?' } });
   }
