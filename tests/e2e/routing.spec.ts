@@ -1,15 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Stack, collectSse, eventually } from './stack.js';
+import { ADMIN_KEY, Stack, collectSse, eventually } from './stack.js';
 
-const ADMIN_KEY = 'pk-admin-4f9c2a7e1b8d';
 const SORRY = 'Our assistant is unavailable right now; an agent will get back to you.';
 let stack: Stack;
 
 beforeAll(async () => {
   stack = await Stack.start({
     sims: 2,
-    env: { PARLEY_ADMIN_API_KEYS: ADMIN_KEY },
     routing: ([a, b]) => `targets:
   a: { provider: openai-compatible, baseUrl: "${a}", model: model-a }
   b: { provider: openai-compatible, baseUrl: "${b}", model: model-b }

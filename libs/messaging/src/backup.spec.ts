@@ -103,6 +103,8 @@ describe('backup and restore', () => {
       [bucketStream('parley_conversations')]: 4,
       [bucketStream('parley_index')]: 7,
       [bucketStream('parley_feedback')]: 3,
+      [Streams.usage.name]: 0,
+      [bucketStream('parley_accounts')]: 0,
     });
     expect(summary.bytes).toBe(readFileSync(backup).byteLength);
     // The old store is gone for good; the restore goes to a new server with nothing on it.
