@@ -2,7 +2,7 @@
  * `node scripts/bundle.ts <app>`: the last step of `nx build <app>` for the Node services. It bundles what tsc
  * emitted (dist/apps/<app>/apps/<app>/src/main.js, decorator metadata included) and the packages it imports
  * into one ES module, dist/apps/<app>/main.js, which is what every way of running the app starts (npm start,
- * nx serve, the test harness, the image); likewise the responder's backup command, jetstream-backup.js.
+ * nx serve, the test harness, the image); likewise the responder's backup command, jetstream-backup.js, and the gateway's keys command, keys-cli.js.
  *
  * Why: NestJS 12, rxjs, zod and the rest are hundreds of ES modules, and Node resolves, reads and links each at
  * start. One file halves the time to ready and saves memory (docs/performance.md).
@@ -72,9 +72,10 @@ const builtinsByRequire: Plugin = {
 
 /**
  * Entry points bundled beside an app's main.js, each into its own file (no code shared between them): the
- * backup and restore command ships in the responder's image, which the backup CronJob runs.
+ * backup and restore command ships in the responder's image, which the backup CronJob runs; the keys command
+ * (projects and API keys) in the gateway's.
  */
-const MORE_ENTRIES: Partial<Record<App, string[]>> = { responder: ['jetstream-backup'] };
+const MORE_ENTRIES: Partial<Record<App, string[]>> = { responder: ['jetstream-backup'], gateway: ['keys-cli'] };
 
 const app = process.argv[2];
 if (!isApp(app)) {

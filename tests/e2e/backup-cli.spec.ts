@@ -6,15 +6,12 @@
 import { newId, type HistoryMessage } from '@parley/contracts';
 import { HistoryStore, ensureJetStream, type JetStreamHandles } from '@parley/messaging';
 import { NatsServerPool, freePort, type NatsServerHandle } from '@parley/testing';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runScript } from './stack.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** How long one run of the command may take before it is killed and the test fails. */
 const RUN_TIMEOUT_MS = 20_000;
 const CONVERSATIONS = 20;
@@ -28,30 +25,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `node scripts/jetstream-backup.ts <args>` with only PATH, HOME and `env`; never rejects. */
-async function run(args: string[], env: Record<string, string>): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/jetstream-backup.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      timeout: RUN_TIMEOUT_MS,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number | string; killed?: boolean; stdout: string; stderr: string };
-    if (failed.killed) {
-      throw new Error(`jetstream-backup ${args.join(' ')} did not end within ${RUN_TIMEOUT_MS} ms`, { cause: error });
-    }
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const run = (args: string[], env: Record<string, string>) =>
+  runScript('jetstream-backup.ts', args, env, RUN_TIMEOUT_MS);
 
 async function server(): Promise<{ url: string; server: NatsServerHandle; jetstream: JetStreamHandles }> {
   const { server: started, nc } = await pool.start();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack } from './stack.js';
+import { ADMIN_KEY, Stack } from './stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -19,6 +19,17 @@ const ROUTES = [
   'GET /v1/models',
   'GET /v1/models/{id}',
   'GET /v1/admin/targets',
+  'POST /v1/admin/projects',
+  'GET /v1/admin/projects',
+  'GET /v1/admin/projects/{id}',
+  'PATCH /v1/admin/projects/{id}',
+  'POST /v1/admin/keys',
+  'GET /v1/admin/keys',
+  'GET /v1/admin/keys/{id}',
+  'PATCH /v1/admin/keys/{id}',
+  'DELETE /v1/admin/keys/{id}',
+  'POST /v1/admin/keys/{id}/rotate',
+  'GET /v1/admin/usage',
   'POST /v1/chat/completions',
   'POST /v1/conversations',
   'GET /v1/conversations',
@@ -50,7 +61,9 @@ describe('openapi', () => {
         path.replace('{id}', 'conv_x').replace('{turnId}', 'turn_x').replace('{externalUserId}', 'user_x'),
         {
           method,
-          json: method === 'POST' ? {} : undefined,
+          json: method === 'POST' || method === 'PATCH' ? {} : undefined,
+          // The admin routes with an admin key, so that the route itself answers, not the scope check.
+          key: path.startsWith('/v1/admin/') ? ADMIN_KEY : undefined,
         },
       );
       const body = await res.text();
@@ -76,5 +89,93 @@ describe('openapi', () => {
     }
     const feedback = doc.paths['/v1/conversations/{id}/turns/{turnId}/feedback']!.post!;
     expect(JSON.stringify(feedback.responses['200']!.content)).toContain('#/components/schemas/Feedback"');
+  });
+
+  it('openapi - the admin routes: operationIds, the admin scope, their bodies and answers from the contracts, 400/401/403/404', async () => {
+    type Operation = {
+      operationId: string;
+      security?: Record<string, string[]>[];
+      requestBody?: { content: Record<string, { schema: { $ref: string } }> };
+      responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }>;
+    };
+    const doc = (await (await stack.fetch('/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const expected: [route: string, operationId: string, body: string | undefined, status: string, answer: string][] = [
+      ['POST /v1/admin/projects', 'createProject', 'CreateProjectRequest', '201', 'Project'],
+      ['GET /v1/admin/projects', 'listProjects', undefined, '200', 'ProjectList'],
+      ['GET /v1/admin/projects/{id}', 'getProject', undefined, '200', 'Project'],
+      ['PATCH /v1/admin/projects/{id}', 'updateProject', 'UpdateProjectRequest', '200', 'Project'],
+      ['POST /v1/admin/keys', 'createKey', 'CreateKeyRequest', '201', 'ApiKeyCreated'],
+      ['GET /v1/admin/keys', 'listKeys', undefined, '200', 'ApiKeyList'],
+      ['GET /v1/admin/keys/{id}', 'getKey', undefined, '200', 'ApiKey'],
+      ['PATCH /v1/admin/keys/{id}', 'updateKey', 'UpdateKeyRequest', '200', 'ApiKey'],
+      ['DELETE /v1/admin/keys/{id}', 'revokeKey', undefined, '200', 'ApiKey'],
+      ['POST /v1/admin/keys/{id}/rotate', 'rotateKey', 'RotateKeyRequest', '200', 'ApiKeyCreated'],
+      ['GET /v1/admin/usage', 'getUsage', undefined, '200', 'UsageReport'],
+    ];
+    for (const [route, operationId, body, status, answer] of expected) {
+      const [method, path] = route.split(' ') as [string, string];
+      const op = doc.paths[path]?.[method.toLowerCase()];
+      expect(op, route).toBeDefined();
+      expect(op!.operationId, route).toBe(operationId);
+      expect(op!.security, route).toEqual([{ bearer: ['admin'] }]);
+      if (body) expect(op!.requestBody!.content['application/json']!.schema.$ref).toBe(`#/components/schemas/${body}`);
+      expect(op!.responses[status]!.content!['application/json']!.schema.$ref, route).toBe(
+        `#/components/schemas/${answer}`,
+      );
+      const statuses = ['400', '401', '403', ...(path.includes('{id}') ? ['404'] : [])];
+      for (const code of statuses) expect(op!.responses, `${route} ${code}`).toHaveProperty(code);
+    }
+    // The schemas are the contracts': a created key carries its secret, a listed one never does.
+    expect(doc.components.schemas.ApiKeyCreated!.properties).toHaveProperty('key');
+    expect(doc.components.schemas.ApiKey!.properties).not.toHaveProperty('key');
+    expect(doc.components.schemas.ApiKey!.properties).not.toHaveProperty('secrets');
+    expect(Object.keys(doc.components.schemas.CreateKeyRequest!.properties!)).toEqual(
+      expect.arrayContaining(['project', 'name', 'scopes', 'models', 'limits', 'expiresAt']),
+    );
+  });
+
+  it('openapi - turns document their limit refusals and rate-limit headers; scoped routes their 403', async () => {
+    type Response = { description: string; headers?: Record<string, unknown> };
+    type Operation = { security?: Record<string, string[]>[]; responses: Record<string, Response> };
+    const doc = (await (await stack.fetch('/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const headers = [
+      'Retry-After',
+      'x-ratelimit-limit-requests',
+      'x-ratelimit-remaining-requests',
+      'x-ratelimit-reset-requests',
+      'x-ratelimit-limit-tokens',
+      'x-ratelimit-remaining-tokens',
+      'x-ratelimit-reset-tokens',
+      'RateLimit',
+      'RateLimit-Policy',
+    ];
+    for (const op of [doc.paths['/v1/chat/completions']!.post!, doc.paths['/v1/conversations/{id}/messages']!.post!]) {
+      const refused = op.responses['429']!;
+      expect(refused.description).toContain('`rate_limited`');
+      expect(refused.description).toContain('`budget_exhausted`');
+      expect(Object.keys(refused.headers ?? {})).toEqual(expect.arrayContaining(headers));
+      // An admitted turn says where it stands too.
+      expect(Object.keys(op.responses['200']!.headers ?? {})).toEqual(
+        expect.arrayContaining(headers.filter((name) => name !== 'Retry-After')),
+      );
+      expect(op.responses['403']!.description).toContain('`forbidden`');
+    }
+    const scoped: [path: string, method: string, scope: string][] = [
+      ['/v1/chat/completions', 'post', 'chat'],
+      ['/v1/conversations', 'post', 'conversations'],
+      ['/v1/conversations/{id}/messages', 'post', 'conversations'],
+      ['/v1/users/{externalUserId}/data', 'delete', 'erase'],
+      ['/v1/admin/targets', 'get', 'admin'],
+    ];
+    for (const [path, method, scope] of scoped) {
+      const op = doc.paths[path]![method]!;
+      expect(op.security, path).toContainEqual({ bearer: [scope] });
+      expect(op.responses['403']?.description, path).toContain('`forbidden`');
+    }
   });
 });

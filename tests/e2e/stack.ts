@@ -12,9 +12,12 @@ import {
   type ServiceHandle,
   type SimRecord,
 } from '@parley/testing';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 
 export const API_KEY = 'pk-test-one-4f9c2a7e1b';
@@ -224,4 +227,40 @@ export async function collectSse(res: Response): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
   for await (const event of readSse(res)) events.push(event);
   return events;
+}
+
+/** The repository's root, where `node scripts/<script>.ts` runs. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `node scripts/<script> <args>` as an operator runs it, with only PATH, HOME and `env`; never rejects on an
+ * exit code, and fails the test when the script runs longer than `timeoutMs` (it is then killed).
+ */
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<ScriptRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [`scripts/${script}`, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      timeout: timeoutMs,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number | string; killed?: boolean; stdout: string; stderr: string };
+    if (failed.killed) {
+      throw new Error(`${script} ${args.join(' ')} did not end within ${timeoutMs} ms`, { cause: error });
+    }
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }

@@ -21,11 +21,13 @@ export {
   backupEnvSchema,
   gatewayEnvSchema,
   inferenceEnvSchema,
+  keysCliEnvSchema,
   responderEnvSchema,
   widgetKeys,
   type BackupConfig,
   type GatewayConfig,
   type InferenceConfig,
+  type KeysCliConfig,
   type ResponderConfig,
 } from './services.js';
 export {

@@ -236,3 +236,7 @@ export type InferenceConfig = z.infer<typeof inferenceEnvSchema>;
  */
 export const backupEnvSchema = z.object(commonEnv);
 export type BackupConfig = z.infer<typeof backupEnvSchema>;
+
+/** The keys command (`npm run keys`): it needs only NATS, where the gateway keeps projects and keys. */
+export const keysCliEnvSchema = z.object({ NATS_URL: commonEnv.NATS_URL });
+export type KeysCliConfig = z.infer<typeof keysCliEnvSchema>;

@@ -12,14 +12,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, backupEnvSchema, envValue, loadConfig, type BackupConfig } from '@parley/config';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { backupEnvSchema, envValue, loadConfig, type BackupConfig } from '@parley/config';
 import { backupJetStream, restoreJetStream, type TransferSummary } from './backup.js';
+import { connectForCommand, describeError as describe, isBug, redact, urlSecrets } from './command-line.js';
 
 const USAGE =
   'usage: jetstream-backup backup --out <file> | backup --dir <dir> [--keep <n>] | restore --in <file> [--force]';
-/** How long the first connection may take. */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Files `--dir` writes: `parley-20250102T030405.678Z.jsonl.gz`, newest last in name order. */
 const DIR_FILE = /^parley-\d{8}T\d{6}\.\d{3}Z\.jsonl\.gz$/;
 /** What a backup killed half-way (SIGKILL, a lost node) leaves behind; removed by the next `--dir` run. */
@@ -54,7 +53,7 @@ export async function runBackupCli(argv: string[], io: BackupCliIo = {}): Promis
   const secrets = urlSecrets(envValue('NATS_URL', io.env) ?? '');
   try {
     const config = loadConfig(backupEnvSchema, io.env);
-    const nc = await connectTo(config.NATS_URL);
+    const nc = await connectForCommand(config.NATS_URL, 'parley-backup');
     try {
       stdout(redact(await command.run(nc, config), secrets));
     } finally {
@@ -139,48 +138,4 @@ async function prune(dir: string, keep: number): Promise<number> {
     .slice(0, -keep);
   for (const name of [...old, ...names.filter((name) => DIR_PARTIAL.test(name))]) await rm(join(dir, name));
   return old.length;
-}
-
-/** Fails fast (no retry forever, unlike the services): a command should say at once that NATS is not there. */
-async function connectTo(url: string): Promise<NatsConnection> {
-  try {
-    return await connect({
-      servers: url.split(','),
-      name: 'parley-backup',
-      timeout: CONNECT_TIMEOUT_MS,
-      noAsyncTraces: true,
-    });
-  } catch (error) {
-    const hosts = url
-      .split(',')
-      .map((server) => new URL(server).host)
-      .join(',');
-    throw new Error(`cannot connect to NATS at ${hosts}: ${describe(error)}`, { cause: error });
-  }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof ConfigError) return `invalid configuration: ${error.problems.join('; ')}`;
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? error.cause : undefined;
-  return cause ? `${error.message} (${cause.message})` : error.message;
-}
-
-/** Errors of the code itself, not of its input or surroundings: those get their stack too. */
-function isBug(error: unknown): boolean {
-  return error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError;
-}
-
-/** The passwords and tokens in NATS_URL (`nats://user:password@host`, `nats://token@host`), never printed. */
-function urlSecrets(url: string): string[] {
-  return url.split(',').flatMap((server) => {
-    // An unparsable URL is refused by the configuration's check, which does not echo a password-like part.
-    const { username, password } = URL.parse(server) ?? { username: '', password: '' };
-    const secret = decodeURIComponent(password || username);
-    return secret ? [secret] : [];
-  });
-}
-
-function redact(text: string, secrets: string[]): string {
-  return secrets.reduce((out, secret) => out.replaceAll(secret, '***'), text);
 }

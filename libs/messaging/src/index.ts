@@ -14,6 +14,7 @@ export {
 } from './backup.js';
 export { runBackupCli, type BackupCliIo } from './backup-cli.js';
 export { cancelTurn, onCancel } from './cancel.js';
+export { connectForCommand, describeError, isBug, redact, urlSecrets } from './command-line.js';
 export { decode, encode, validate } from './codec.js';
 export { ConversationIndex } from './conversation-index.js';
 export { connectNats, type NatsHandle } from './connection.js';

@@ -143,25 +143,30 @@ describe('docker - the bundles the image runs (scripts/bundle.ts)', () => {
     dependencies: Record<string, string>;
   };
 
-  // Each app's main.js, and the backup command the responder's image carries for the CronJob.
-  it.each(['gateway/main', 'responder/main', 'responder/jetstream-backup', 'inference/main', 'llm-sim/main'])(
-    '%s.js: loads only Node and the packages left out on purpose, and is stored one byte per character',
-    (entry) => {
-      const bundle = readFileSync(repoPath(`dist/apps/${entry}.js`), 'utf8');
-      const specifiers = [...bundle.matchAll(/(?:\bfrom ?|\bimport\(|\b(?:__)?require\()"([@\w./:-]+)"/g)].map(
-        (m) => m[1]!,
-      );
-      expect(specifiers.length).toBeGreaterThan(0);
-      // Node's own modules are required, never imported as ES modules (an imported node:http loads Node's
-      // undici, 10 MB resident).
-      const imported = [...bundle.matchAll(/\b(?:from ?|import ?)"([\w:/]+)"/g)].map((m) => m[1]!);
-      expect(imported.filter((s) => isBuiltin(s))).toEqual([]);
-      const unexpected = specifiers.filter((s) => !isBuiltin(s) && !external(s) && !s.startsWith('.'));
-      expect(unexpected).toEqual([]);
-      // One character above U+00FF and V8 would keep the whole source at two bytes per character.
-      expect([...bundle].find((c) => c.codePointAt(0)! > 0xff)).toBeUndefined();
-    },
-  );
+  // Each app's main.js, the backup command the responder's image carries for the CronJob, and the gateway's keys
+  // command.
+  it.each([
+    'gateway/main',
+    'gateway/keys-cli',
+    'responder/main',
+    'responder/jetstream-backup',
+    'inference/main',
+    'llm-sim/main',
+  ])('%s.js: loads only Node and the packages left out on purpose, and is stored one byte per character', (entry) => {
+    const bundle = readFileSync(repoPath(`dist/apps/${entry}.js`), 'utf8');
+    const specifiers = [...bundle.matchAll(/(?:\bfrom ?|\bimport\(|\b(?:__)?require\()"([@\w./:-]+)"/g)].map(
+      (m) => m[1]!,
+    );
+    expect(specifiers.length).toBeGreaterThan(0);
+    // Node's own modules are required, never imported as ES modules (an imported node:http loads Node's
+    // undici, 10 MB resident).
+    const imported = [...bundle.matchAll(/\b(?:from ?|import ?)"([\w:/]+)"/g)].map((m) => m[1]!);
+    expect(imported.filter((s) => isBuiltin(s))).toEqual([]);
+    const unexpected = specifiers.filter((s) => !isBuiltin(s) && !external(s) && !s.startsWith('.'));
+    expect(unexpected).toEqual([]);
+    // One character above U+00FF and V8 would keep the whole source at two bytes per character.
+    expect([...bundle].find((c) => c.codePointAt(0)! > 0xff)).toBeUndefined();
+  });
 
   it('leaves out only optional peers and packages the image installs (lazily loaded ones)', () => {
     const installed = externals.filter((entry) => dependencies[entry.replace(/\/\*$/, '')] !== undefined);

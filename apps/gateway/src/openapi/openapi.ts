@@ -7,6 +7,8 @@ import {
   ChatCompletionChunkSchema,
   ChatCompletionSchema,
   ConversationListSchema,
+  CreateKeyBodySchema,
+  CreateProjectBodySchema,
   ConversationSchema,
   ConversationWithMessagesSchema,
   CreateConversationBodySchema,
@@ -17,10 +19,20 @@ import {
   ErrorEventSchema,
   FeedbackBodySchema,
   FeedbackSchema,
+  KeyCreatedSchema,
+  KeyViewSchema,
+  LimitsSchema,
   ModelListSchema,
   OpenAIErrorBodySchema,
   OpenAIModelSchema,
+  PatchKeyBodySchema,
+  PatchProjectBodySchema,
+  ProjectViewSchema,
+  RotateKeyBodySchema,
+  ScopeSchema,
   SendMessageBodySchema,
+  UsageQuerySchema,
+  UsageReportSchema,
   UserErasureReceiptSchema,
   WidgetSessionBodySchema,
   WidgetSessionSchema,
@@ -36,23 +48,109 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const turnParam = { name: 'turnId', in: 'path', required: true, schema: { type: 'string' } };
 
 const error = (description: string, body = 'Error') => ({ description, content: json(body) });
-/** A widget visitor over a rate limit (`PARLEY_WIDGET_*_PER_*`, `PARLEY_VISITOR_MESSAGES_PER_MINUTE`). */
-const visitorLimited = {
-  '429': {
-    ...error('A widget visitor or their address is over a rate limit (`rate_limited`); see `Retry-After`'),
-    headers: { 'Retry-After': { schema: { type: 'integer' } } },
-  },
+/** A header of a response, with its description. */
+const header = (description: string, type: 'integer' | 'string' = 'string') => ({ description, schema: { type } });
+const RETRY_AFTER = { 'Retry-After': header('Seconds until a retry may succeed', 'integer') };
+/**
+ * OpenAI's `x-ratelimit-*` headers and the IETF `RateLimit` / `RateLimit-Policy` fields, for the tightest
+ * requests-per-minute and tokens-per-minute limits of the caller's project and key. Sent on admitted turns and
+ * on refusals, only for the windows the caller has a limit on.
+ */
+const RATE_LIMIT_HEADERS = {
+  'x-ratelimit-limit-requests': header('The tightest requests-per-minute limit of the project and key', 'integer'),
+  'x-ratelimit-remaining-requests': header('Requests left in its window', 'integer'),
+  'x-ratelimit-reset-requests': header('Until the window resets, e.g. `42s`'),
+  'x-ratelimit-limit-tokens': header('The tightest tokens-per-minute limit of the project and key', 'integer'),
+  'x-ratelimit-remaining-tokens': header("Tokens left in its window, after this turn's reservation", 'integer'),
+  'x-ratelimit-reset-tokens': header('Until the window resets, e.g. `42s`'),
+  'RateLimit-Policy': header('The same limits per 60 s window, e.g. `"requests";q=60;w=60, "tokens";q=10000;w=60`'),
+  RateLimit: header('What is left and when it resets, e.g. `"requests";r=59;t=42, "tokens";r=8976;t=42`'),
 };
+/** A turn refused by a limit of its project, key or widget visitor. */
+const turnLimited = (body: string, also = '') => ({
+  '429': {
+    ...error(
+      'A limit of the project, key or widget visitor is reached: `rate_limited` (requests or tokens per minute, ' +
+        `concurrent streams${also}) or \`budget_exhausted\` (tokens per day or month); see \`Retry-After\``,
+      body,
+    ),
+    headers: { ...RETRY_AFTER, ...RATE_LIMIT_HEADERS },
+  },
+});
+/** A route a key needs one of `scopes` for. */
+const forbidden = (scopes: string, body = 'Error', also = '') =>
+  error(`The key lacks the ${scopes} scope, or it is a widget visitor's token${also} (\`forbidden\`)`, body);
+/** An API key with the `conversations` scope, or a widget visitor's token (no scopes: its own conversations). */
+const CONVERSATIONS_SECURITY = [{ bearer: ['conversations'] }];
+/** The conversation routes: the `conversations` scope, or a widget visitor's token for their own conversations. */
+const CONVERSATION_FORBIDDEN = {
+  '403': error('The key lacks the `conversations` scope (`forbidden`)'),
+};
+/** A request that is not a turn, counted per minute against the key and the visitor (`PARLEY_<what>_PER_MINUTE`). */
+const countLimited = (what: string) => ({
+  '429': {
+    ...error(
+      `Over \`${what}\` for this key or visitor, or a widget visitor's rate limit (\`rate_limited\`); see \`Retry-After\``,
+    ),
+    headers: {
+      ...RETRY_AFTER,
+      'x-ratelimit-limit-requests': RATE_LIMIT_HEADERS['x-ratelimit-limit-requests'],
+      'x-ratelimit-remaining-requests': RATE_LIMIT_HEADERS['x-ratelimit-remaining-requests'],
+      'x-ratelimit-reset-requests': RATE_LIMIT_HEADERS['x-ratelimit-reset-requests'],
+      'RateLimit-Policy': RATE_LIMIT_HEADERS['RateLimit-Policy'],
+      RateLimit: RATE_LIMIT_HEADERS.RateLimit,
+    },
+  },
+});
 const errors = (body = 'Error') => ({
   '400': error('Invalid request or JSON (`invalid_request`, `invalid_json`, `invalid_id`)', body),
   '401': error('Missing or unknown API key (`unauthorized`)', body),
   '413': error('Message or body over the limit (`payload_too_large`)', body),
   '415': error('Body is not application/json (`unsupported_media_type`)', body),
   '503': {
-    ...error('No responder or inference replica (`no_responder`, `no_inference`); see `Retry-After`', body),
-    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    ...error(
+      'No responder or inference replica (`no_responder`, `no_inference`), or limits cannot be checked while Redis ' +
+        'is unreachable and `PARLEY_REDIS_DOWN_*` says `refuse` (`service_unavailable`); see `Retry-After`',
+      body,
+    ),
+    headers: RETRY_AFTER,
   },
 });
+
+/** Every admin route: an API key with the `admin` scope. */
+const ADMIN_SECURITY = [{ bearer: ['admin'] }];
+const adminErrors = (notFound?: string) => ({
+  '400': error('Invalid body, query or id (`invalid_request`, `invalid_json`)'),
+  '401': error('Missing or unknown API key (`unauthorized`)'),
+  '403': forbidden('`admin`'),
+  ...(notFound ? { '404': error(notFound) } : {}),
+});
+const admin = (operation: {
+  operationId: string;
+  summary: string;
+  description?: string;
+  parameters?: unknown[];
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+  notFound?: string;
+}) => {
+  const { notFound, responses, ...rest } = operation;
+  return { ...rest, security: ADMIN_SECURITY, responses: { ...responses, ...adminErrors(notFound) } };
+};
+const NO_PROJECT = 'No such project (`not_found`)';
+const NO_KEY = 'No such key (`not_found`)';
+const listOf = (item: string) => ({
+  type: 'object',
+  properties: { object: { const: 'list' }, data: { type: 'array', items: ref(item) } },
+  required: ['object', 'data'],
+});
+/** The usage query's parameters, from its schema. */
+const usageParameters = Object.keys(UsageQuerySchema.shape).map((name) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema: (schema(UsageQuerySchema, 'input').properties as Record<string, unknown>)[name],
+}));
 
 export function buildOpenApiDocument({ version }: { version: string }) {
   return {
@@ -154,18 +252,25 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/models': {
         get: {
           operationId: 'listModels',
-          summary: 'Model aliases (OpenAI format)',
-          responses: { '200': { description: 'Models', content: json('ModelList') }, ...errors('OpenAIError') },
+          security: [{ bearer: ['chat'] }, { bearer: ['conversations'] }],
+          summary: "Model aliases (OpenAI format): those the key's and its project's allow-lists allow",
+          responses: {
+            '200': { description: 'Models', content: json('ModelList') },
+            '403': forbidden('`chat` or `conversations`', 'OpenAIError'),
+            ...errors('OpenAIError'),
+          },
         },
       },
       '/v1/models/{id}': {
         get: {
           operationId: 'getModel',
+          security: [{ bearer: ['chat'] }, { bearer: ['conversations'] }],
           summary: 'One model alias (OpenAI format); the alias may hold slashes',
           parameters: [idParam],
           responses: {
             '200': { description: 'The model', content: json('Model') },
-            '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
+            '404': error('Unknown model, or one the key may not use (`model_not_found`)', 'OpenAIError'),
+            '403': forbidden('`chat` or `conversations`', 'OpenAIError'),
             ...errors('OpenAIError'),
           },
         },
@@ -173,6 +278,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/chat/completions': {
         post: {
           operationId: 'createChatCompletion',
+          security: [{ bearer: ['chat'] }],
           summary: 'OpenAI-compatible chat completion, streamed (SSE `data:` chunks ending in `[DONE]`) or not',
           description:
             'Stateless. A client that disconnects cancels the upstream request. A streamed response starts with ' +
@@ -181,7 +287,9 @@ export function buildOpenApiDocument({ version }: { version: string }) {
             '`OpenAIError` body. Supported: the parameters of `ChatCompletionRequest` (tools, tool_choice, ' +
             'parallel_tool_calls, response_format, images for vision models, stop, seed, user…); any other ' +
             'parameter is a 400 naming it in `param`. `logprobs`, `top_logprobs` and `logit_bias` are refused ' +
-            'unless the key is allowed them (`PARLEY_ALLOW_LOGPROBS`).',
+            "unless the key's project allows them (`allowLogprobs`, else `PARLEY_ALLOW_LOGPROBS`). Needs the `chat` " +
+            'scope. The turn reserves its estimated prompt plus `max_tokens` against the limits of its key and ' +
+            'project before it starts, and settles on the real usage when it ends.',
           requestBody: { required: true, content: json('ChatCompletionRequest') },
           responses: {
             '200': {
@@ -193,6 +301,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
                   description: "Parameters the serving target's `dropParams` left out of the upstream request",
                   schema: { type: 'string' },
                 },
+                ...RATE_LIMIT_HEADERS,
               },
               content: {
                 'application/json': { schema: ref('ChatCompletion') },
@@ -205,11 +314,9 @@ export function buildOpenApiDocument({ version }: { version: string }) {
                 '`param` (`invalid_request`, `invalid_json`)',
               'OpenAIError',
             ),
+            '403': forbidden('`chat`', 'OpenAIError', ', or the model is not in its allow-list'),
             '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
-            '429': {
-              ...error('Every target is at capacity, or the upstream is rate limiting (`rate_limited`)', 'OpenAIError'),
-              headers: { 'Retry-After': { schema: { type: 'integer' } } },
-            },
+            ...turnLimited('OpenAIError', ', every target at capacity, the upstream rate limiting'),
             '502': error(
               'The upstream failed or refused the request (`upstream_error`, `upstream_rejected`)',
               'OpenAIError',
@@ -224,6 +331,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations': {
         get: {
           operationId: 'listConversations',
+          security: CONVERSATIONS_SECURITY,
           summary: "The caller's conversations, newest first",
           parameters: [
             {
@@ -241,16 +349,22 @@ export function buildOpenApiDocument({ version }: { version: string }) {
             },
             { name: 'externalUserId', in: 'query', required: false, schema: { type: 'string' } },
           ],
-          responses: { '200': { description: 'A page', content: json('ConversationList') }, ...errors() },
+          responses: {
+            '200': { description: 'A page', content: json('ConversationList') },
+            ...CONVERSATION_FORBIDDEN,
+            ...errors(),
+          },
         },
         post: {
           operationId: 'createConversation',
+          security: CONVERSATIONS_SECURITY,
           summary: 'Create a conversation',
           requestBody: { required: false, content: json('CreateConversationRequest') },
           responses: {
             '201': { description: 'Created', content: json('Conversation') },
+            '403': error('The key lacks the `conversations` scope, or may not use the model (`forbidden`)'),
             '404': error('Unknown model (`model_not_found`)'),
-            ...visitorLimited,
+            ...countLimited('PARLEY_CONVERSATIONS_PER_MINUTE'),
             ...errors(),
           },
         },
@@ -258,21 +372,25 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations/{id}': {
         get: {
           operationId: 'getConversation',
+          security: CONVERSATIONS_SECURITY,
           summary: 'A conversation and its messages',
           parameters: [idParam],
           responses: {
             '200': { description: 'The conversation', content: json('ConversationWithMessages') },
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
             ...errors(),
           },
         },
         delete: {
           operationId: 'deleteConversation',
+          security: CONVERSATIONS_SECURITY,
           summary: 'Erase the conversation: history, frames, turn and idempotency records',
           parameters: [idParam],
           responses: {
             '200': { description: 'What was erased', content: json('ErasureReceipt') },
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
             ...errors(),
           },
         },
@@ -280,6 +398,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations/{id}/messages': {
         post: {
           operationId: 'sendMessage',
+          security: CONVERSATIONS_SECURITY,
           summary: 'Send a user message; the reply streams as SSE',
           description:
             'Events: `delta` (data: DeltaEvent), then exactly one `done` (DoneEvent) or `error` (ErrorEvent). ' +
@@ -299,10 +418,17 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           ],
           requestBody: { required: true, content: json('SendMessageRequest') },
           responses: {
-            '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '200': {
+              description: 'SSE stream',
+              headers: RATE_LIMIT_HEADERS,
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '403': error(
+              "The key lacks the `conversations` scope, or may not use the conversation's model (`forbidden`)",
+            ),
             '404': error('Unknown, or created with another key (`conversation_not_found`)'),
             '422': error('Idempotency-Key reused with a different body (`idempotency_key_reused`)'),
-            ...visitorLimited,
+            ...turnLimited('Error', ", a widget visitor's or their address's messages per minute"),
             ...errors(),
           },
         },
@@ -310,6 +436,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations/{id}/turns/{turnId}/events': {
         get: {
           operationId: 'resumeTurnEvents',
+          security: CONVERSATIONS_SECURITY,
           summary: "Resume a turn's SSE events",
           description:
             'Every frame after `Last-Event-ID` (or `?after=`), exactly once and in order, then live ones until ' +
@@ -324,6 +451,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: {
             '200': { description: 'SSE stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
+            ...countLimited('PARLEY_RESUMES_PER_MINUTE'),
             ...errors(),
           },
         },
@@ -331,6 +460,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/v1/conversations/{id}/turns/{turnId}/cancel': {
         post: {
           operationId: 'cancelTurn',
+          security: CONVERSATIONS_SECURITY,
           summary: 'Stop a turn',
           description:
             'The upstream request is aborted, the partial reply is stored with `finishReason: cancelled`, and ' +
@@ -339,41 +469,143 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: {
             '202': { description: 'Cancelling', content: json('CancelAccepted') },
             '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
             ...errors(),
           },
         },
       },
       '/v1/admin/targets': {
-        get: {
+        get: admin({
           operationId: 'listTargets',
           summary: "Every inference replica's targets: circuit breaker state, streams in flight and queued",
-          description: 'Needs an admin key (`PARLEY_ADMIN_API_KEYS`).',
           responses: {
             '200': {
               description: 'One entry per inference replica',
               content: { 'application/json': { schema: { type: 'object' } } },
             },
-            '401': error('Not an admin key (`unauthorized`)'),
           },
-        },
+        }),
+      },
+      '/v1/admin/projects': {
+        post: admin({
+          operationId: 'createProject',
+          summary: 'Create a project (tenant): its models, limits, system prompt and logprobs setting',
+          requestBody: { required: true, content: json('CreateProjectRequest') },
+          responses: { '201': { description: 'Created', content: json('Project') } },
+        }),
+        get: admin({
+          operationId: 'listProjects',
+          summary: 'Every project, by id',
+          responses: { '200': { description: 'Projects', content: json('ProjectList') } },
+        }),
+      },
+      '/v1/admin/projects/{id}': {
+        get: admin({
+          operationId: 'getProject',
+          summary: 'One project',
+          parameters: [idParam],
+          responses: { '200': { description: 'The project', content: json('Project') } },
+          notFound: NO_PROJECT,
+        }),
+        patch: admin({
+          operationId: 'updateProject',
+          summary: 'Change a project; a field set to `null` is removed',
+          parameters: [idParam],
+          requestBody: { required: true, content: json('UpdateProjectRequest') },
+          responses: { '200': { description: 'The project as changed', content: json('Project') } },
+          notFound: NO_PROJECT,
+        }),
+      },
+      '/v1/admin/keys': {
+        post: admin({
+          operationId: 'createKey',
+          summary: 'Create an API key; the answer holds its secret (`key`, `psk_...`), shown this once',
+          description:
+            'Only the SHA-256 digest of the secret is stored. Every gateway replica accepts the key within a second.',
+          requestBody: { required: true, content: json('CreateKeyRequest') },
+          responses: { '201': { description: 'Created, with its secret', content: json('ApiKeyCreated') } },
+          notFound: 'No such project (`not_found`, `param: project`)',
+        }),
+        get: admin({
+          operationId: 'listKeys',
+          summary:
+            "Every key, or one project's: the configured ones (`configured: true`) and the stored ones; never a secret",
+          parameters: [{ name: 'project', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: { '200': { description: 'Keys', content: json('ApiKeyList') } },
+        }),
+      },
+      '/v1/admin/keys/{id}': {
+        get: admin({
+          operationId: 'getKey',
+          summary: 'One key, without its secret',
+          parameters: [idParam],
+          responses: { '200': { description: 'The key', content: json('ApiKey') } },
+          notFound: NO_KEY,
+        }),
+        patch: admin({
+          operationId: 'updateKey',
+          summary: 'Change a key (name, scopes, models, limits, expiry); a field set to `null` is removed',
+          description:
+            'A configured key (`PARLEY_API_KEYS`, `PARLEY_ADMIN_API_KEYS`) is a 400: change the configuration.',
+          parameters: [idParam],
+          requestBody: { required: true, content: json('UpdateKeyRequest') },
+          responses: { '200': { description: 'The key as changed', content: json('ApiKey') } },
+          notFound: NO_KEY,
+        }),
+        delete: admin({
+          operationId: 'revokeKey',
+          summary: 'Revoke a key: refused with 401 on every replica within a second; its record and conversations stay',
+          parameters: [idParam],
+          responses: { '200': { description: 'The revoked key (`revokedAt` set)', content: json('ApiKey') } },
+          notFound: NO_KEY,
+        }),
+      },
+      '/v1/admin/keys/{id}/rotate': {
+        post: admin({
+          operationId: 'rotateKey',
+          summary: 'A new secret for the key, shown this once; the previous one works for `gracePeriodSeconds` more',
+          description:
+            'The key keeps its id, so its conversations, usage and limits stay its own. Only the latest previous ' +
+            'secret is kept: rotating again ends the grace of the one before.',
+          parameters: [idParam],
+          requestBody: { required: false, content: json('RotateKeyRequest') },
+          responses: { '200': { description: 'The key, with its new secret', content: json('ApiKeyCreated') } },
+          notFound: NO_KEY,
+        }),
+      },
+      '/v1/admin/usage': {
+        get: admin({
+          operationId: 'getUsage',
+          summary:
+            'Requests and tokens from the usage stream, by day, model, key or project (default: the last 30 days)',
+          parameters: usageParameters,
+          responses: { '200': { description: 'The report', content: json('UsageReport') } },
+        }),
       },
       '/v1/users/{externalUserId}/data': {
         delete: {
           operationId: 'eraseUserData',
+          security: [{ bearer: ['erase'] }],
           summary: 'Erase every conversation of one end user of the calling key',
           parameters: [{ name: 'externalUserId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'What was erased', content: json('UserErasureReceipt') }, ...errors() },
+          responses: {
+            '200': { description: 'What was erased', content: json('UserErasureReceipt') },
+            '403': forbidden('`erase`'),
+            ...errors(),
+          },
         },
       },
       '/v1/conversations/{id}/turns/{turnId}/feedback': {
         post: {
           operationId: 'rateTurn',
+          security: CONVERSATIONS_SECURITY,
           summary: "Rate a turn's reply (`up` or `down`, optional reason); a new rating replaces the old one",
           parameters: [idParam, turnParam],
           requestBody: { required: true, content: json('FeedbackRequest') },
           responses: {
             '200': { description: 'Stored', content: json('Feedback') },
             '404': error('Unknown conversation or turn (`conversation_not_found`, `turn_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
             ...errors(),
           },
         },
@@ -385,8 +617,11 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           type: 'http',
           scheme: 'bearer',
           description:
-            'An API key, or on the conversation routes a widget visitor token from `POST /v1/widget/session` ' +
-            "(that visitor's conversations only)",
+            'An API key (`psk_...` from the admin API, or one of `PARLEY_API_KEYS`), or on the conversation routes ' +
+            "a widget visitor token from `POST /v1/widget/session` (that visitor's conversations only). A key has " +
+            'scopes: `chat` (`/v1/chat/completions`), `conversations` (the conversation routes), `erase` (erasure ' +
+            'by user), `admin` (`/v1/admin`); `/v1/models` needs `chat` or `conversations`. A route whose scope ' +
+            'the key lacks answers `403 forbidden`. Operations list the scope they need in `security`.',
         },
       },
       schemas: {
@@ -410,6 +645,19 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         DeltaEvent: schema(DeltaEventSchema),
         DoneEvent: schema(DoneEventSchema),
         ErrorEvent: schema(ErrorEventSchema),
+        Scope: schema(ScopeSchema),
+        Limits: schema(LimitsSchema),
+        Project: schema(ProjectViewSchema),
+        ProjectList: listOf('Project'),
+        CreateProjectRequest: schema(CreateProjectBodySchema, 'input'),
+        UpdateProjectRequest: schema(PatchProjectBodySchema, 'input'),
+        ApiKey: schema(KeyViewSchema),
+        ApiKeyList: listOf('ApiKey'),
+        ApiKeyCreated: schema(KeyCreatedSchema),
+        CreateKeyRequest: schema(CreateKeyBodySchema, 'input'),
+        UpdateKeyRequest: schema(PatchKeyBodySchema, 'input'),
+        RotateKeyRequest: schema(RotateKeyBodySchema, 'input'),
+        UsageReport: schema(UsageReportSchema),
         CancelAccepted: {
           type: 'object',
           properties: { turnId: { type: 'string' }, status: { const: 'cancelling' } },
