@@ -42,7 +42,6 @@ const EXTERNAL = [
   'kafkajs',
   'mqtt',
   'nats',
-  'ioredis',
   'amqplib',
   'amqp-connection-manager',
   'class-validator',

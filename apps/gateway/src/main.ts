@@ -49,6 +49,8 @@ if (widgetKeys.size > 0 && !config.PARLEY_VISITOR_TOKEN_SECRET) {
   log.warn('PARLEY_VISITOR_TOKEN_SECRET is not set: visitor sessions end when this gateway restarts');
 }
 
+/** A failed rebuild of the budgets is tried again after this long. */
+const BUDGET_REBUILD_RETRY_MS = 5_000;
 /** How long the start waits for Redis before it goes on without it. */
 const REDIS_START_WAIT_MS = 3_000;
 
@@ -79,12 +81,20 @@ async function start() {
   );
   const redis = connectRedis(config.PARLEY_REDIS_URL, log, metrics);
   const counters = new RedisCounters(redis.client);
-  // Budgets of a Redis that lost its data are rebuilt from the usage stream before they are relied on.
-  redis.onReady(() => {
-    rebuildBudgets(redis.client, jetstream, log).catch((error: unknown) =>
-      log.error({ err: error, code: 'budget_rebuild_failed' }, 'budgets could not be rebuilt from the usage stream'),
+  // Budgets of a Redis that lost its data are rebuilt from the usage stream before they are relied on: until
+  // then, limits are counted as if Redis were down.
+  let budgetsKnown = false;
+  const rebuild = (): void => {
+    budgetsKnown = false;
+    rebuildBudgets(redis.client, jetstream, log).then(
+      () => (budgetsKnown = true),
+      (error: unknown) => {
+        log.error({ err: error, code: 'budget_rebuild_failed' }, 'budgets could not be rebuilt from the usage stream');
+        setTimeout(() => redis.ready() && rebuild(), BUDGET_REBUILD_RETRY_MS).unref();
+      },
     );
-  });
+  };
+  redis.onReady(rebuild);
   if (!(await redis.connected(REDIS_START_WAIT_MS))) {
     log.warn(
       { code: 'redis_unavailable' },
@@ -92,7 +102,7 @@ async function start() {
     );
   }
   const limits = new LimitsService({
-    shared: () => (redis.ready() ? counters : undefined),
+    shared: () => (redis.ready() && budgetsKnown ? counters : undefined),
     whenRedisDown: { api: config.PARLEY_REDIS_DOWN_API_KEYS, widget: config.PARLEY_REDIS_DOWN_WIDGET },
     widget: widgetLimitsOf(config),
     leaseTtlMs: config.PARLEY_LEASE_TTL_MS,

@@ -193,6 +193,7 @@ export class AccountStore {
 
   async createKey(body: CreateKeyBody): Promise<KeyCreated> {
     this.requireProject(body.project, 'project');
+    assertFuture(body.expiresAt);
     const secret = newSecret();
     const now = new Date().toISOString();
     const record: KeyRecord = {
@@ -210,6 +211,7 @@ export class AccountStore {
   }
 
   async patchKey(id: string, patch: PatchKeyBody): Promise<KeyView> {
+    assertFuture(patch.expiresAt ?? undefined);
     const record = await this.updateKey(id, (key) => patched(key, patch));
     this.log.info({ keyId: id, fields: Object.keys(patch) }, 'API key changed');
     return this.view(record);
@@ -220,6 +222,11 @@ export class AccountStore {
    * its conversations, usage and limits.
    */
   async rotateKey(id: string, graceSeconds: number): Promise<KeyCreated> {
+    const current = this.requireKey(id);
+    if (current.revokedAt) throw new ParleyError('invalid_request', 'this key is revoked: create a new one', { param: 'id' });
+    if (current.expiresAt && Date.parse(current.expiresAt) <= Date.now()) {
+      throw new ParleyError('invalid_request', 'this key has expired: extend expiresAt first', { param: 'id' });
+    }
     const secret = newSecret();
     const validUntil = new Date(Date.now() + graceSeconds * 1000).toISOString();
     const record = await this.updateKey(id, (key) => ({
@@ -344,6 +351,13 @@ export class AccountStore {
       for (const secret of key.secrets) index.set(secret.digest, key.id);
     }
     this.byDigest = index;
+  }
+}
+
+/** A key that would be expired when made is a mistake, not a key. */
+function assertFuture(expiresAt: string | undefined): void {
+  if (expiresAt !== undefined && Date.parse(expiresAt) <= Date.now()) {
+    throw new ParleyError('invalid_request', 'expiresAt must be in the future', { param: 'expiresAt' });
   }
 }
 

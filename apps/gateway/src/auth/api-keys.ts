@@ -1,8 +1,8 @@
 /**
  * Bootstrap API keys from the configuration (`PARLEY_API_KEYS`, `PARLEY_API_KEYS_FILE`, `PARLEY_ADMIN_API_KEYS`):
- * compared by their SHA-256 digests in constant time, and identified everywhere else (ownership, logs) by a
- * short key id derived from the digest, never by the key itself. Keys made with the admin API live in the
- * account store instead.
+ * read, checked for strength and reduced to their SHA-256 digests, which the account store authenticates by
+ * (a lookup by digest: the digest of a guess reveals nothing about a key). A key is identified everywhere else
+ * (ownership, logs) by a short key id derived from its digest, never by the key itself.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';

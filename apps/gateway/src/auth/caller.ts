@@ -44,3 +44,10 @@ export function callerOf(req: Request): Caller {
   if (!caller) throw new ParleyError('unauthorized', 'missing API key');
   return caller;
 }
+
+/** A key or project limited to some models may use only those: `403 forbidden` naming `model` otherwise. */
+export function assertModelAllowed(caller: Caller, model: string): void {
+  if (caller.models && !caller.models.has(model)) {
+    throw new ParleyError('forbidden', `this key may not use model "${model}"`, { param: 'model' });
+  }
+}

@@ -16,7 +16,7 @@ import type { ErasureReceipt } from '@parley/messaging';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AllowVisitors, ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
-import { callerOf } from '../auth/caller.js';
+import { assertModelAllowed, callerOf } from '../auth/caller.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { idempotencyKeyOf } from '../idempotency/idempotency.service.js';
 import { ModelsService } from '../models/models.service.js';
@@ -46,12 +46,15 @@ export class ConversationsController {
   async create(@Req() req: Request): Promise<Conversation> {
     const caller = callerOf(req);
     const { visitor, address, keyId } = caller;
-    await this.consumption.count(caller, 'conversations', this.config.PARLEY_CONVERSATIONS_PER_MINUTE);
+    const count = () => this.consumption.count(caller, 'conversations', this.config.PARLEY_CONVERSATIONS_PER_MINUTE);
     if (visitor) {
       // A visitor chooses nothing: no model, prompt or metadata of their own (the system prompt is the operator's).
       parseBody(VisitorCreateBodySchema, req.body ?? {});
+      const model = await this.models.defaultModel();
+      assertModelAllowed(caller, model);
+      await count();
       await this.limits.message(visitor, address);
-      const record = await this.conversations.create(visitor.keyId, await this.models.defaultModel(), {
+      const record = await this.conversations.create(visitor.keyId, model, {
         externalUserId: visitor.externalUserId,
         metadata: { channel: 'widget', origin: visitor.origin },
       });
@@ -59,9 +62,8 @@ export class ConversationsController {
     }
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
     const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
-    if (caller.models && !caller.models.has(model)) {
-      throw new ParleyError('forbidden', `this key may not use model "${model}"`, { param: 'model' });
-    }
+    assertModelAllowed(caller, model);
+    await count();
     const { systemPrompt, externalUserId, metadata } = body;
     return toConversation(await this.conversations.create(keyId, model, { systemPrompt, externalUserId, metadata }));
   }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { Endpoints, type Endpoint } from '@parley/contracts';
 import { call, type NatsHandle } from '@parley/messaging';
 import type { Response } from 'express';
-import type { RedisHandle } from '../limits/redis.js';
+import type { LimitsService } from '../limits/limits.js';
 import { Tokens } from '../tokens.js';
 
 /** Readiness pings are short: a probe must answer well within its own timeout. */
@@ -12,7 +12,7 @@ const PING_TIMEOUT_MS = 1_000;
 export class HealthController {
   constructor(
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
-    @Inject(Tokens.redis) private readonly redis: RedisHandle,
+    @Inject(Tokens.limits) private readonly limits: LimitsService,
   ) {}
 
   /** Alive: the process answers. */
@@ -27,7 +27,8 @@ export class HealthController {
    * gets a precise `503 no_responder`/`no_inference` with `Retry-After`, and the widget script, the demo page
    * and `/v1/models` keep working. (Failing readiness on them would take every gateway out of the Service at
    * once and leave clients with the ingress's own error page.) Redis is reported too and does not make the
-   * gateway unready either: while it is down, limits follow `PARLEY_REDIS_DOWN_*`, the same on every replica.
+   * gateway unready either: while it is down (or its budgets are being rebuilt after it lost them), limits
+   * follow `PARLEY_REDIS_DOWN_*`, the same on every replica.
    */
   @Get('readyz')
   async ready(@Res() res: Response): Promise<void> {
@@ -38,7 +39,7 @@ export class HealthController {
     const ready = nats;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
-      checks: { nats, redis: this.redis.ready(), responder, inference },
+      checks: { nats, redis: this.limits.shared(), responder, inference },
     });
   }
 

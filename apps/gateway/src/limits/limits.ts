@@ -167,6 +167,11 @@ export class LimitsService {
     });
   }
 
+  /** Whether limits are counted in Redis now (connected, and its budgets rebuilt after a loss). */
+  shared(): boolean {
+    return this.options.shared() !== undefined;
+  }
+
   close(): void {
     clearInterval(this.renewTimer);
     for (const settlement of this.pending.values()) void settlement.release();

@@ -3,6 +3,7 @@
  * refused turn reserves nothing). Adding one is a function and a line here.
  */
 import { ParleyError } from '@parley/contracts';
+import { assertModelAllowed } from '../auth/caller.js';
 import { rateLimitHeaders, type LimitsService } from '../limits/limits.js';
 import type { ModelsService } from '../models/models.service.js';
 import type { VisitorLimits } from '../rate-limits/visitor-limits.js';
@@ -21,11 +22,7 @@ export function preTurnChecks({
     {
       // A key or project may be limited to some models.
       name: 'model_access',
-      admit: async ({ models: allowed }, turn) => {
-        if (allowed && !allowed.has(turn.model)) {
-          throw new ParleyError('forbidden', `this key may not use model "${turn.model}"`, { param: 'model' });
-        }
-      },
+      admit: async (caller, turn) => assertModelAllowed(caller, turn.model),
     },
     {
       // Every turn is bounded: a request without max_tokens gets the model's default, one over its maximum is

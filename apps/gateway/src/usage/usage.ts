@@ -23,6 +23,7 @@ const READ_IDLE_TIMEOUT_MS = 10_000;
 const REBUILT_MARKER = 'parley:usage:rebuilt';
 const REBUILD_LOCK = 'parley:usage:rebuilding';
 const REBUILD_LOCK_TTL_S = 60;
+const REBUILD_POLL_MS = 100;
 const DAY_MS = 24 * 3600_000;
 
 /** Every usage record stored in [from, to), optionally of one project. */
@@ -70,11 +71,17 @@ export async function usageReport(jetstream: JetStreamHandles, query: UsageQuery
 /**
  * Rebuilds this month's and today's token counters from the usage stream when Redis has lost them (it
  * restarted without its data): without this, a restart would hand every budget back. One replica does it;
- * the others see the marker. Turns that ran while the rebuild read are counted by their own reservations.
+ * the others wait for its marker. Until it is done the gateway counts limits as if Redis were down.
  */
 export async function rebuildBudgets(redis: Redis, jetstream: JetStreamHandles, log: Logger): Promise<void> {
-  if ((await redis.exists(REBUILT_MARKER)) === 1) return;
-  if ((await redis.set(REBUILD_LOCK, '1', 'EX', REBUILD_LOCK_TTL_S, 'NX')) !== 'OK') return;
+  // Another replica may be rebuilding: wait for its marker, or take over if it died (its lock expires).
+  const deadline = Date.now() + REBUILD_LOCK_TTL_S * 1000 * 2;
+  for (;;) {
+    if ((await redis.exists(REBUILT_MARKER)) === 1) return;
+    if ((await redis.set(REBUILD_LOCK, '1', 'EX', REBUILD_LOCK_TTL_S, 'NX')) === 'OK') break;
+    if (Date.now() > deadline) throw new Error('timed out waiting for another replica to rebuild the budgets');
+    await new Promise((resolve) => setTimeout(resolve, REBUILD_POLL_MS));
+  }
   try {
     const now = new Date();
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
