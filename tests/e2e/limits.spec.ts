@@ -333,6 +333,19 @@ describe('client address', () => {
   });
 });
 
+/** Waits until both replicas count limits in Redis again (connected, budgets rebuilt). */
+async function countedInRedis(): Promise<void> {
+  await eventually('both replicas count in Redis', async () => {
+    for (const baseUrl of [stack.gatewayUrl, other]) {
+      const ready = (await (await stack.fetch('/readyz', { key: null, baseUrl })).json()) as {
+        checks: { redis: boolean };
+      };
+      if (!ready.checks.redis) return undefined;
+    }
+    return true;
+  });
+}
+
 describe('redis', () => {
   it('redis - while Redis is down, API keys get what PARLEY_REDIS_DOWN_API_KEYS says: refuse or count locally', async () => {
     const refusing = await stack.startExtraGateway({ PARLEY_REDIS_DOWN_API_KEYS: 'refuse' });
@@ -359,6 +372,7 @@ describe('redis', () => {
   });
 
   it('redis - budgets survive a Redis that lost its data: they are rebuilt from the usage stream', async () => {
+    await countedInRedis();
     const created = await keyWith({ tokensPerDay: 300 });
     let spent = 0;
     const recorded = () =>
@@ -383,15 +397,7 @@ describe('redis', () => {
     // Without persistence, a crash loses every counter.
     await stack.redis.kill();
     await stack.redis.restart();
-    await eventually('both replicas are back on Redis', async () => {
-      for (const baseUrl of [stack.gatewayUrl, other]) {
-        const ready = (await (await stack.fetch('/readyz', { key: null, baseUrl })).json()) as {
-          checks: { redis: boolean };
-        };
-        if (!ready.checks.redis) return undefined;
-      }
-      return true;
-    });
+    await countedInRedis();
     // The budget is still spent: the restart handed nothing back.
     const after = await eventually('the rebuilt budget refuses', async () => {
       const res = await chat(created.key, stack.gatewayUrl, { max_tokens: 20 });
