@@ -15,6 +15,7 @@ import { rebuildBudgets } from './usage/usage.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
+import { natsAvailability } from './http/nats-availability.js';
 import { httpMetrics, traceRequests } from './http/tracing.middleware.js';
 import { widgetCors } from './widget/cors.js';
 import { WidgetKeys } from './auth/widget-keys.js';
@@ -102,6 +103,7 @@ async function start() {
   app.use(requestId());
   app.use(['/v1/widget', '/v1/conversations'], widgetCors(widgetKeys));
   app.use(traceRequests(log, httpMetrics(metrics)));
+  app.use(natsAvailability(nats, log));
   app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
   app.use(bodyErrors());
   app.useGlobalFilters(new HttpErrorFilter(log));
