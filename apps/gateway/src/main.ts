@@ -103,10 +103,15 @@ async function start() {
   app.use(requestId());
   app.use(['/v1/widget', '/v1/conversations'], widgetCors(widgetKeys));
   app.use(traceRequests(log, httpMetrics(metrics)));
-  app.use(natsAvailability(nats, log));
   app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
   app.use(bodyErrors());
+  app.use(natsAvailability(nats, log));
   app.useGlobalFilters(new HttpErrorFilter(log));
+  const server = app.getHttpServer();
+  // A slow client gets bounded time for its headers and its body; SSE responses are not bounded by these.
+  server.headersTimeout = Math.min(config.PARLEY_HEADERS_TIMEOUT_MS, config.PARLEY_BODY_TIMEOUT_MS);
+  server.requestTimeout = config.PARLEY_BODY_TIMEOUT_MS;
+  server.keepAliveTimeout = config.PARLEY_KEEP_ALIVE_TIMEOUT_MS;
   await app.listen(config.PORT, config.HOST);
   return { nats, app, redis, limits, accounts };
 }
