@@ -8,6 +8,8 @@ const INTER_TOKEN_TIMEOUT_MS = 3_000;
 /** Long enough that every stream is still open when the fault strikes (50 ms × 200 tokens = 10 s). */
 const SLOW_STREAM = { interTokenMs: 50, tokens: 200 };
 const QUICK_STREAM = { interTokenMs: 2, tokens: 12 };
+/** How a stream cut by a NATS crash may end: a lost frame, or the silence of the hop behind. */
+const NATS_LOSS_CODES = ['stream_interrupted', 'responder_lost', 'inter_token_timeout'];
 
 let stack: Stack;
 
@@ -128,9 +130,11 @@ describe('chaos', () => {
       const endings = await within(Promise.all(streams.map((s) => s.ended)), 15_000, 'every stream to end');
       for (const { terminals, endedAt } of endings) {
         expect(terminals).toHaveLength(1);
-        // A frame lost with the broker is said as such, never a silent hole or a bare internal_error.
-        if (terminals[0]!.kind === 'error')
-          expect(terminals[0]).toMatchObject({ code: 'stream_interrupted', retryable: true });
+        // A frame lost with the broker is said as such (or the silence after it), never a bare internal_error.
+        if (terminals[0]!.kind === 'error') {
+          expect(terminals[0]).toMatchObject({ retryable: true });
+          expect(NATS_LOSS_CODES).toContain(terminals[0]!.code);
+        }
         expect(endedAt - killedAt).toBeLessThan(15_000);
       }
       expect(performance.now() - restartedAt).toBeLessThan(15_000);
