@@ -1,8 +1,9 @@
 // Errors reach the client as they are, whichever hop they start at: an upstream's Retry-After crosses
 // inference, the responder and the gateway, and a stream that fails before its first token is an HTTP error.
+import { connect } from 'node:net';
 import { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MODEL, Stack, collectSse } from './stack.js';
+import { API_KEY, MODEL, Stack, collectSse } from './stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -16,7 +17,45 @@ const chat = (stream: boolean) => ({
   json: { model: MODEL, stream, messages: [{ role: 'user', content: 'Hello' }] },
 });
 
+/** Sends `head` (request line and headers) on a raw connection and returns everything the server answered. */
+function rawExchange(head: string, timeoutMs = 5_000): Promise<{ response: string; closedAfterMs: number }> {
+  const { port } = new URL(stack.gatewayUrl);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
+    let response = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the gateway did not close the connection within ${timeoutMs} ms; got: ${response}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => (response += String(chunk)));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ response, closedAfterMs: performance.now() - started });
+    });
+  });
+}
+
 describe('errors', () => {
+  it('errors - a body declared larger than PARLEY_MAX_BODY_BYTES is refused at once with 413, unread', async () => {
+    const { response, closedAfterMs } = await rawExchange(
+      [
+        'POST /v1/chat/completions HTTP/1.1',
+        'Host: 127.0.0.1',
+        `Authorization: Bearer ${API_KEY}`,
+        'Content-Type: application/json',
+        'Content-Length: 2000000',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain('"code":"payload_too_large"');
+    // Not one byte of the body was sent: the answer and the close came without waiting for it.
+    expect(closedAfterMs).toBeLessThan(2_000);
+  });
+
   it('errors - an upstream 429 with Retry-After: 7 reaches the client as 429 with Retry-After: 7', async () => {
     await stack.configureSim({ fault: { kind: 'status', status: 429, retryAfterSeconds: 7 } });
     for (const stream of [false, true]) {

@@ -13,6 +13,7 @@ beforeAll(async () => {
   b: { provider: openai-compatible, baseUrl: "${b}", model: model-b }
   c: { provider: openai-compatible, baseUrl: "${b}", model: model-c, retries: 0, breaker: { failureRatio: 0.9, window: 3, minimumCalls: 3, cooldownMs: 1000 } }
   d: { provider: openai-compatible, baseUrl: "${a}", model: model-d, maxConcurrency: 1, maxQueue: 0 }
+  q: { provider: openai-compatible, baseUrl: "${a}", model: model-q, maxConcurrency: 1, maxQueue: 1 }
   e: { provider: openai-compatible, baseUrl: "${a}", model: model-e, retries: 0, firstTokenTimeoutMs: 500 }
   f: { provider: openai-compatible, baseUrl: "${a}", model: model-f }
   hf: { provider: huggingface, endpointUrl: "${b.replace(/\/v1$/, '')}", model: model-hf, sessionHeader: x-session-id }
@@ -29,6 +30,8 @@ models:
     fallbacks: [sorry]
   tiny:
     split: [{ target: d }]
+  queued:
+    split: [{ target: q }]
   stalls:
     split: [{ target: e }]
     fallbacks: [b]
@@ -80,6 +83,7 @@ describe('routing', () => {
       'dead-first',
       'hf-model',
       'only-a',
+      'queued',
       'stalls',
       'support',
       'tiny',
@@ -217,6 +221,35 @@ describe('routing', () => {
       expect(await second.json()).toMatchObject({ error: { code: 'rate_limited', type: 'rate_limit_error' } });
       controller.abort();
     } finally {
+      await stack.configureSim({ interTokenMs: 2, tokens: 12 }, 0);
+    }
+  });
+
+  it('resilience - a turn queued behind a slow stream gets 429 at its 2 s deadline, Retry-After from the stream', async () => {
+    await stack.configureSim({ interTokenMs: 100, tokens: 80 }, 0);
+    const controller = new AbortController();
+    try {
+      const stream = await stack
+        .openai()
+        .chat.completions.create(
+          { model: 'queued', messages: [{ role: 'user', content: 'long' }], stream: true },
+          { signal: controller.signal },
+        );
+      await stream[Symbol.asyncIterator]().next();
+      const started = performance.now();
+      const queued = await stack.fetch('/v1/chat/completions', {
+        method: 'POST',
+        json: { model: 'queued', messages: [{ role: 'user', content: 'me too' }], stream: true },
+      });
+      const waitedMs = performance.now() - started;
+      expect(queued.status).toBe(429);
+      expect(await queued.json()).toMatchObject({ error: { code: 'rate_limited', type: 'rate_limit_error' } });
+      // The stream ahead has run over 2 s and is expected to run as long again: not the generic 1 s.
+      expect(Number(queued.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
+      expect(waitedMs).toBeGreaterThanOrEqual(1_900);
+      expect(waitedMs).toBeLessThan(4_000);
+    } finally {
+      controller.abort();
       await stack.configureSim({ interTokenMs: 2, tokens: 12 }, 0);
     }
   });

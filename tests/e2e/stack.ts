@@ -125,6 +125,13 @@ export class Stack {
     await handle.kill('SIGKILL');
   }
 
+  /** Another replica of a NATS-only service on the same NATS, stopped with the stack; its handle can kill it. */
+  async startReplica(app: 'responder' | 'inference'): Promise<ServiceHandle> {
+    const handle = await startService(app, { env: this.env(app) });
+    this.extra.push(handle);
+    return handle;
+  }
+
   async killApp(app: App, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.services.get(app)?.kill(signal);
     this.services.delete(app);

@@ -180,6 +180,32 @@ describe('idempotency', () => {
     expect(await messagesOf(id)).toHaveLength(2);
   });
 
+  it('idempotency - with no responder, concurrent requests with one key get 503 at once; a retry later starts a turn', async () => {
+    const id = await newConversation();
+    const send = () =>
+      stack.fetch(`/v1/conversations/${id}/messages`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'no-responder-yet' },
+        json: { content: 'are you there?' },
+      });
+    await stack.killApp('responder', 'SIGTERM');
+    try {
+      const started = performance.now();
+      const refused = await Promise.all(Array.from({ length: 4 }, send));
+      // None re-attaches to a turn that never started: each is refused, retryably, in well under a second or two.
+      expect(refused.map((res) => res.status)).toEqual([503, 503, 503, 503]);
+      expect(refused.map((res) => res.headers.get('idempotent-replayed'))).toEqual([null, null, null, null]);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await stack.startApp('responder');
+    }
+    const retry = await send();
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect((await collectSse(retry)).at(-1)?.event).toBe('done');
+    expect((await messagesOf(id)).map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
   it('idempotency - the same key with a different body is a 422 and stores nothing', async () => {
     const id = await newConversation();
     const first = await stack.fetch(`/v1/conversations/${id}/messages`, {

@@ -22,6 +22,7 @@ import { rebuildBudgets } from './usage/usage.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
 import { HttpErrorFilter } from './http/errors.js';
+import { natsAvailability } from './http/nats-availability.js';
 import { httpMetrics, traceRequests } from './http/tracing.middleware.js';
 import { widgetCors } from './widget/cors.js';
 import { WidgetKeys } from './auth/widget-keys.js';
@@ -130,7 +131,13 @@ async function start() {
   app.use(traceRequests(log, httpMetrics(metrics)));
   app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
   app.use(bodyErrors());
+  app.use(natsAvailability(nats, log));
   app.useGlobalFilters(new HttpErrorFilter(log));
+  const server = app.getHttpServer();
+  // A slow client gets bounded time for its headers and its body; SSE responses are not bounded by these.
+  server.headersTimeout = Math.min(config.PARLEY_HEADERS_TIMEOUT_MS, config.PARLEY_BODY_TIMEOUT_MS);
+  server.requestTimeout = config.PARLEY_BODY_TIMEOUT_MS;
+  server.keepAliveTimeout = config.PARLEY_KEEP_ALIVE_TIMEOUT_MS;
   await app.listen(config.PORT, config.HOST);
   return { nats, app, redis, limits, accounts };
 }

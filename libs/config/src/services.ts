@@ -12,6 +12,10 @@ export const Defaults = {
   INFERENCE_OPS_PORT: 9102,
   MAX_MESSAGE_BYTES: 32 * 1024,
   MAX_BODY_BYTES: 1024 * 1024,
+  /** Longer than the idle timeout of the usual proxies in front (AWS ALB 60 s), so they close first. */
+  KEEP_ALIVE_TIMEOUT_MS: 65_000,
+  HEADERS_TIMEOUT_MS: 10_000,
+  BODY_TIMEOUT_MS: 30_000,
   FIRST_TOKEN_TIMEOUT_MS: 30_000,
   INTER_TOKEN_TIMEOUT_MS: 10_000,
   TURN_TIMEOUT_MS: 120_000,
@@ -124,6 +128,12 @@ export const gatewayEnvSchema = z.object({
   PARLEY_ADMIN_API_KEYS: list().optional(),
   PARLEY_MAX_MESSAGE_BYTES: positiveInt(Defaults.MAX_MESSAGE_BYTES),
   PARLEY_MAX_BODY_BYTES: positiveInt(Defaults.MAX_BODY_BYTES),
+  /** An idle keep-alive connection is closed after this. */
+  PARLEY_KEEP_ALIVE_TIMEOUT_MS: positiveInt(Defaults.KEEP_ALIVE_TIMEOUT_MS),
+  /** Time to receive a request's headers (Node's `server.headersTimeout`). */
+  PARLEY_HEADERS_TIMEOUT_MS: positiveInt(Defaults.HEADERS_TIMEOUT_MS),
+  /** Time to receive a whole request, body included (Node's `server.requestTimeout`); a slow body gets 408. */
+  PARLEY_BODY_TIMEOUT_MS: positiveInt(Defaults.BODY_TIMEOUT_MS),
   PARLEY_FIRST_TOKEN_TIMEOUT_MS: positiveInt(Defaults.FIRST_TOKEN_TIMEOUT_MS),
   PARLEY_INTER_TOKEN_TIMEOUT_MS: positiveInt(Defaults.INTER_TOKEN_TIMEOUT_MS),
   PARLEY_TURN_TIMEOUT_MS: positiveInt(Defaults.TURN_TIMEOUT_MS),

@@ -22,6 +22,8 @@ export const ErrorCodes = {
   internal_error: { status: 500, retryable: true },
   upstream_error: { status: 502, retryable: true },
   upstream_rejected: { status: 502, retryable: false },
+  /** An item of a turn's stream was lost between services (a NATS restart): the reply has a hole. */
+  stream_interrupted: { status: 502, retryable: true },
   no_responder: { status: 503, retryable: true },
   no_inference: { status: 503, retryable: true },
   service_unavailable: { status: 503, retryable: true },

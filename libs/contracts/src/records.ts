@@ -60,6 +60,8 @@ export const IdempotencyRecordSchema = z.object({
   turnId: IdSchema,
   bodyDigest: z.string(),
   createdAt: z.string(),
+  /** `pending` while the first request is handing its turn over; a record without it started (older gateways). */
+  state: z.enum(['pending', 'started']).optional(),
 });
 export type IdempotencyRecord = z.infer<typeof IdempotencyRecordSchema>;
 

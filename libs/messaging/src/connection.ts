@@ -6,8 +6,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsConnected, natsReconnects, type Logger, type Registry } from '@parley/tracing';
 import { BatchedPublisher } from './batched-publisher.js';
 
-/** Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead. */
-const PING_INTERVAL_MS = 5_000;
+/**
+ * Client pings every PING_INTERVAL_MS; MAX_PINGS_OUT unanswered pings mark the server dead, so a frozen server
+ * (alive TCP, nothing answered) is noticed within (MAX_PINGS_OUT + 1) × PING_INTERVAL_MS = 1.5 s, and
+ * readiness and the gateway's refusals follow it. A ping is a few bytes; two a second cost nothing.
+ */
+const PING_INTERVAL_MS = 500;
 const MAX_PINGS_OUT = 2;
 const RECONNECT_WAIT_MS = 500;
 
@@ -17,6 +21,8 @@ export interface NatsHandle {
   readonly publisher: BatchedPublisher;
   /** True while connected; false while reconnecting. */
   connected(): boolean;
+  /** Calls `listener` each time the connection is lost; returns the function that stops listening. */
+  onDisconnect(listener: () => void): () => void;
   /** Stops accepting new messages, lets in-flight handlers finish and flushes, then closes. */
   drain(): Promise<void>;
 }
@@ -49,11 +55,13 @@ export async function connectNats({
     noAsyncTraces: true,
   });
   let connected = true;
+  const disconnectListeners = new Set<() => void>();
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
         connected = false;
-        log.warn({ server: status.server }, 'nats disconnected');
+        log.warn({ server: status.server, code: 'nats_disconnected' }, 'nats disconnected');
+        for (const listener of disconnectListeners) listener();
       } else if (status.type === 'reconnect') {
         connected = true;
         reconnects?.inc();
@@ -71,6 +79,10 @@ export async function connectNats({
     nc,
     publisher,
     connected: isConnected,
+    onDisconnect(listener) {
+      disconnectListeners.add(listener);
+      return () => disconnectListeners.delete(listener);
+    },
     async drain() {
       if (nc.isClosed()) return;
       publisher.flush();

@@ -65,12 +65,12 @@ describe('sequence reader', () => {
     expect(items.map((i) => i.seq)).toEqual([1, 2, 3]);
   });
 
-  it('sequence reader - a gap is an error, never a silent skip', async () => {
+  it('sequence reader - a gap is stream_interrupted (retryable), never a silent skip', async () => {
     const subject = `test.seq.${newId('turn')}`;
     const r = reader(subject);
     nc.publish(subject, encode({ type: 'delta', seq: 1, text: 'a' }));
     nc.publish(subject, encode({ type: 'delta', seq: 3, text: 'c' }));
-    await expect(drain(r)).rejects.toMatchObject({ code: 'internal_error' });
+    await expect(drain(r)).rejects.toMatchObject({ code: 'stream_interrupted', retryable: true });
   });
 
   it('sequence reader - silence before the first item and between items time out with their codes', async () => {

@@ -130,7 +130,7 @@ export class SequenceReader<I extends z.ZodType<{ seq: number }>> implements Asy
         if (item === undefined) return;
         if (item.seq < expected) continue; // a redelivered duplicate
         if (item.seq > expected) {
-          throw new ParleyError('internal_error', `${stream.what}: item ${expected} of the turn was lost`);
+          throw new ParleyError('stream_interrupted', `${stream.what}: item ${expected} of the turn was lost`);
         }
         expected += 1;
         if (item.seq > afterSeq) yield item;

@@ -36,6 +36,8 @@ export interface NatsServerHandle {
    * removed and `restart()` is no longer possible. Safe to call more than once.
    */
   stop(options?: { keepStore?: boolean }): Promise<void>;
+  /** Kills the server with SIGKILL (a crash: no goodbye to clients) and waits for it to exit; the store stays. */
+  kill(): Promise<void>;
   /** Stops the server if it runs and starts it again on the same port and store directory. */
   restart(): Promise<void>;
   /** Freezes the server (SIGSTOP), as an overloaded one: connections stay open and nothing is answered. */
@@ -73,10 +75,10 @@ export async function startNatsServer({
   }
 
   let final = false;
-  const stopProcess = async () => {
+  const stopProcess = async (signal?: 'SIGKILL') => {
     const current = running;
     running = undefined;
-    if (current) await stopServer(current);
+    if (current) await stopServer(current, signal);
   };
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -87,6 +89,9 @@ export async function startNatsServer({
       if (keepStore || final) return;
       final = true;
       rmSync(storeDir, { recursive: true, force: true });
+    },
+    async kill() {
+      await stopProcess('SIGKILL');
     },
     async restart() {
       if (final) throw new Error(`the nats-server of port ${port} was stopped for good: start a new one`);

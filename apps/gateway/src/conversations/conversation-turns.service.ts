@@ -75,6 +75,8 @@ export class ConversationTurns {
       await claim?.release();
       throw error;
     }
+    // Only now may a retry with the key re-attach: the turn exists.
+    await claim?.started();
     await this.conversations.recordTurn({
       turnId,
       conversationId: conversation.id,

@@ -30,16 +30,26 @@ export function jsonBody({ maxBodyBytes }: { maxBodyBytes: number }): RequestHan
     if (!req.is('application/json')) {
       return sendError(req, res, new ParleyError('unsupported_media_type', 'send the body as application/json'));
     }
+    if (length !== undefined && Number(length) > maxBodyBytes) {
+      // Refused before a byte of it is read; closing the connection spares the client sending the rest.
+      res.setHeader('Connection', 'close');
+      return sendError(req, res, tooLarge(maxBodyBytes));
+    }
     parse(req, res, next);
   };
   return [onlyJson];
+}
+
+function tooLarge(maxBodyBytes?: number): ParleyError {
+  const limit = maxBodyBytes === undefined ? '' : ` (at most ${maxBodyBytes} bytes)`;
+  return new ParleyError('payload_too_large', `the request body is too large${limit}`);
 }
 
 /** Error middleware for the body parser's failures (it reports them with `type`). */
 export function bodyErrors() {
   return (error: { type?: string; status?: number }, req: Request, res: Response, next: NextFunction) => {
     if (error.type === 'entity.too.large') {
-      return sendError(req, res, new ParleyError('payload_too_large', 'the request body is too large'));
+      return sendError(req, res, tooLarge());
     }
     if (error.type === 'entity.parse.failed') {
       return sendError(req, res, new ParleyError('invalid_json', 'the request body is not valid JSON'));

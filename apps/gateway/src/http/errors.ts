@@ -82,9 +82,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const error = toParleyError(exception);
+    const res = http.getResponse<Response>();
+    // A handler that went on after its request was already answered (NATS lost meanwhile) has nothing to add.
+    if (res.writableEnded) return;
     if (error.code === 'internal_error') {
       this.log.error({ err: exception, path: req.path, requestId: requestIdOf(req) }, 'request failed');
     }
-    sendError(req, http.getResponse<Response>(), error);
+    sendError(req, res, error);
   }
 }

@@ -180,6 +180,27 @@ describe('generation service', () => {
     expect(read.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_error', retryable: true } });
   });
 
+  it('generation - a turn queued behind a slow stream is refused at its 2 s queue deadline with a Retry-After', async () => {
+    await sim.client.configure({ tokens: 500, interTokenMs: 20 });
+    const busy = service({
+      split: [{ target: simTarget('a', { ...NO_RETRIES, maxConcurrency: 1, maxQueue: 1 }), weight: 1 }],
+      fallbacks: [],
+    });
+    const running = request();
+    const chunks = chunksOf(running.turnId);
+    await busy.start(running);
+    const started = performance.now();
+    const refused = await busy.start(request()).catch((error: unknown) => error);
+    const waitedMs = performance.now() - started;
+    expect(refused).toMatchObject({ code: 'rate_limited' });
+    // The stream in flight has run about 2 s and is expected to run as long again.
+    expect((refused as ParleyError).retryAfterSeconds).toBeGreaterThanOrEqual(2);
+    expect(waitedMs).toBeGreaterThanOrEqual(1_900);
+    expect(waitedMs).toBeLessThan(3_500);
+    cancelTurn(nats.nc, running.turnId, 'user');
+    expect((await all(chunks)).at(-1)).toMatchObject({ type: 'end', finishReason: 'cancelled' });
+  });
+
   it('generation - with every target at capacity the generation is refused with rate_limited and writes nothing', async () => {
     await sim.client.configure({ tokens: 500, interTokenMs: 20 });
     const full = service({

@@ -20,17 +20,16 @@ import { ActiveStreams, StreamWriter, encode, injectHeaders, onCancel, type Nats
 import { context } from '@opentelemetry/api';
 import type { Logger } from '@parley/tracing';
 import type { Router, Target } from '../routing/router.js';
+import { QUEUE_WAIT_MS } from '../routing/target-guard.js';
 import { droppedParams, fittingTargets } from '../routing/target-params.js';
 import { Generation, type Reservation } from './generation.js';
 import { GenerationMetrics } from './generation.metrics.js';
 import { Tokens } from '../tokens.js';
 
-/** How long a turn may wait in a target's queue before the client is told to come back (429). */
-const QUEUE_WAIT_MS = 2_000;
-
 /**
  * A slot on the first target that has one free, in routing order; else a place in the first queue with
- * room (waiting at most QUEUE_WAIT_MS); else `rate_limited`. A static reply target always has room.
+ * room (waiting at most QUEUE_WAIT_MS); else `rate_limited` with the soonest `Retry-After` of the targets.
+ * A static reply target always has room.
  */
 async function reserveSlot(targets: Target[], signal: AbortSignal): Promise<Reservation> {
   for (const [index, target] of targets.entries()) {
@@ -38,16 +37,10 @@ async function reserveSlot(targets: Target[], signal: AbortSignal): Promise<Rese
     if (target.guard.hasFreeSlot()) return { index, release: await target.guard.acquire(signal) };
   }
   const index = targets.findIndex((t) => t.guard?.hasQueueRoom());
-  if (index >= 0) {
-    try {
-      const wait = AbortSignal.any([signal, AbortSignal.timeout(QUEUE_WAIT_MS)]);
-      return { index, release: await targets[index]!.guard!.acquire(wait) };
-    } catch (error) {
-      if (error instanceof ParleyError) throw error;
-      // The wait timed out: fall through to a 429.
-    }
-  }
-  throw new ParleyError('rate_limited', 'every target of this model is at capacity', { retryAfterSeconds: 1 });
+  if (index >= 0)
+    return { index, release: await targets[index]!.guard!.acquire(signal, { queueWaitMs: QUEUE_WAIT_MS }) };
+  const retryAfterSeconds = Math.min(...targets.map((t) => t.guard!.retryAfterSeconds()));
+  throw new ParleyError('rate_limited', 'every target of this model is at capacity', { retryAfterSeconds });
 }
 
 /** The generations of this replica: accepted, run, cancelled and drained (see above). */

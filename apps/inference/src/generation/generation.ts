@@ -10,6 +10,7 @@ import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { recordError, tracer, type Logger } from '@parley/tracing';
 import type { GenerateInput, ProviderEvent } from '../providers/provider.js';
 import type { Target } from '../routing/router.js';
+import { QUEUE_WAIT_MS } from '../routing/target-guard.js';
 import { dropTheSame, paramsFor } from '../routing/target-params.js';
 import type { GenerationMetrics } from './generation.metrics.js';
 
@@ -129,7 +130,7 @@ export class Generation {
     );
     let release = reserved;
     try {
-      release ??= target.guard ? await target.guard.acquire(this.signal) : undefined;
+      release ??= target.guard ? await target.guard.acquire(this.signal, { queueWaitMs: QUEUE_WAIT_MS }) : undefined;
       // The upstream joins the trace: vLLM's own spans become children of this one.
       const traceparent = httpTraceHeaders(trace.setSpan(this.deps.parent, span)).traceparent;
       const input = (signal: AbortSignal): GenerateInput => ({

@@ -139,7 +139,7 @@ export class RouteBuilder {
   private guardFor(name: string, options: GuardOptions): TargetGuard {
     const existing = this.guards.get(name);
     if (existing && JSON.stringify(existing.options) === JSON.stringify(options)) return existing;
-    const guard = new TargetGuard(name, options);
+    const guard = new TargetGuard(name, options, { log: this.context.log });
     this.guards.set(name, guard);
     return guard;
   }
