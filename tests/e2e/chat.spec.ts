@@ -125,6 +125,37 @@ describe('chat completions', () => {
     }
   });
 
+  it('metrics - every turn’s outcome is counted, a failed one by its code, and the client’s time to first token', async () => {
+    /** The value of the sample of `name` whose labels include every one of `labels`, in any order. */
+    const metric = async (name: string, labels: Record<string, string>) => {
+      const text = await (await stack.fetch('/metrics', { key: null })).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const turn = { route: 'chat_completions', model: MODEL };
+    const done = () => metric('parley_turns_total', { ...turn, outcome: 'done' });
+    const failed = () => metric('parley_turns_total', { ...turn, outcome: 'upstream_error' });
+    const ttft = () => metric('parley_gateway_time_to_first_token_seconds_count', turn);
+    const [doneBefore, failedBefore, ttftBefore] = [await done(), await failed(), await ttft()];
+    await stack.openai().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] });
+    await stack.configureSim({ fault: { kind: 'status', status: 500 } });
+    try {
+      const res = await stack.fetch('/v1/chat/completions', {
+        method: 'POST',
+        json: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'Hi' }] },
+      });
+      expect(res.status).toBe(502);
+    } finally {
+      await stack.configureSim({ fault: null });
+    }
+    expect(await done()).toBe(doneBefore + 1);
+    expect(await failed()).toBe(failedBefore + 1);
+    // The failed turn sent no token: only the first one is timed.
+    expect(await ttft()).toBe(ttftBefore + 1);
+  });
+
   it('models - lists the configured alias in OpenAI format', async () => {
     const models = await stack.openai().models.list();
     expect(models.data.map((m) => m.id)).toEqual([MODEL]);

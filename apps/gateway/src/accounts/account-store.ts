@@ -223,7 +223,8 @@ export class AccountStore {
    */
   async rotateKey(id: string, graceSeconds: number): Promise<KeyCreated> {
     const current = this.requireKey(id);
-    if (current.revokedAt) throw new ParleyError('invalid_request', 'this key is revoked: create a new one', { param: 'id' });
+    if (current.revokedAt)
+      throw new ParleyError('invalid_request', 'this key is revoked: create a new one', { param: 'id' });
     if (current.expiresAt && Date.parse(current.expiresAt) <= Date.now()) {
       throw new ParleyError('invalid_request', 'this key has expired: extend expiresAt first', { param: 'id' });
     }

@@ -5,8 +5,9 @@
  * list and live nowhere else.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { TurnStart } from '@parley/contracts';
+import { ParleyError, type Frame, type TurnStart } from '@parley/contracts';
 import type { Caller } from '../auth/caller.js';
+import { GatewayMetrics, type TurnRoute } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient, type RunningTurn } from './turn-client.service.js';
 
@@ -46,10 +47,13 @@ export class TurnGate {
   constructor(
     @Inject(TurnClient) private readonly turns: TurnClient,
     @Inject(Tokens.preTurnChecks) private readonly checks: readonly PreTurnCheck[],
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Runs every check, then starts the turn. Call inside the request's span. */
   async open(caller: Caller, draft: TurnDraft): Promise<OpenedTurn> {
+    const started = performance.now();
+    const route: TurnRoute = draft.kind === 'stateless' ? 'chat_completions' : 'conversation';
     const turn = {
       ...draft,
       params: { ...draft.params },
@@ -70,12 +74,57 @@ export class TurnGate {
       running = await this.turns.start(turn);
     } catch (error) {
       await Promise.all(holds.map((hold) => hold.refused()));
+      const code = error instanceof ParleyError ? error.code : 'internal_error';
+      this.metrics.turnOutcomes.inc({ route, model: turn.model, outcome: code });
       throw error;
     }
     for (const hold of holds) hold.started(turn.turnId);
     return {
-      running,
+      running: this.observed(running, { route, model: turn.model, started }),
       headers: Object.assign({}, ...holds.map((hold) => hold.headers ?? {})) as Record<string, string>,
+    };
+  }
+
+  /** The same turn, its first token timed and its end counted as the client sees them. */
+  private observed(
+    running: RunningTurn,
+    { route, model, started }: { route: TurnRoute; model: string; started: number },
+  ): RunningTurn {
+    const { turnOutcomes, timeToFirstToken } = this.metrics;
+    let counted = false;
+    // Counted at the terminal frame, before it is handed on: a reader may stop there without ending the loop.
+    const count = (outcome: string) => {
+      if (counted) return;
+      counted = true;
+      turnOutcomes.inc({ route, model, outcome });
+    };
+    async function* items(): AsyncGenerator<Frame> {
+      let first = true;
+      try {
+        for await (const frame of running.items) {
+          if (first && (frame.type === 'delta' || frame.type === 'tool_call')) {
+            first = false;
+            timeToFirstToken.observe({ route, model }, (performance.now() - started) / 1000);
+          }
+          if (frame.type === 'done') count(frame.finishReason === 'cancelled' ? 'cancelled' : 'done');
+          else if (frame.type === 'error') count(frame.error.code);
+          yield frame;
+        }
+      } catch (error) {
+        count(error instanceof ParleyError ? error.code : 'internal_error');
+        throw error;
+      } finally {
+        count('client_left');
+      }
+    }
+    return {
+      accepted: running.accepted,
+      items: items(),
+      get buffered() {
+        return running.buffered;
+      },
+      close: () => running.close(),
+      cancel: (reason) => running.cancel(reason),
     };
   }
 }
