@@ -4,6 +4,7 @@ export { InvalidIdError, isValidId, newId } from './ids.js';
 export type { IdKind } from './ids.js';
 export {
   messageText,
+  wrongModelKind,
   AccountSchema,
   CancelReasonSchema,
   CancelSchema,

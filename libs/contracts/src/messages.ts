@@ -4,7 +4,7 @@
  * subject carries which message is said once, in registry.ts.
  */
 import { z } from 'zod';
-import { ErrorCodes, type ErrorCode, type ErrorInfo } from './errors.js';
+import { ErrorCodes, ParleyError, type ErrorCode, type ErrorInfo } from './errors.js';
 import { isValidId } from './ids.js';
 
 export const IdSchema = z.string().refine(isValidId, { message: 'invalid id' });
@@ -306,6 +306,18 @@ export type PingReply = z.infer<typeof PingReplySchema>;
 /** What a model alias serves: chat completions (turns) or embeddings (`/v1/embeddings`). */
 export const ModelKindSchema = z.enum(['chat', 'embedding']);
 export type ModelKind = z.infer<typeof ModelKindSchema>;
+
+/**
+ * The 400 for an alias asked for on the route of the other kind (the gateway and inference both refuse it).
+ * @example throw wrongModelKind('embed', 'embedding') // model "embed" is an embedding model: use /v1/embeddings
+ */
+export function wrongModelKind(alias: string, kind: ModelKind): ParleyError {
+  const message =
+    kind === 'embedding'
+      ? `model "${alias}" is an embedding model: use /v1/embeddings`
+      : `model "${alias}" is a chat model and serves no embeddings`;
+  return new ParleyError('invalid_request', message, { param: 'model' });
+}
 
 export const ModelInfoSchema = z.object({
   id: z.string(),

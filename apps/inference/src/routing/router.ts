@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ParleyError, type GenerationParamName, type ModelKind, type ModelsReply } from '@parley/contracts';
+import {
+  ParleyError,
+  wrongModelKind,
+  type GenerationParamName,
+  type ModelKind,
+  type ModelsReply,
+} from '@parley/contracts';
 import type { ChatProvider } from '../providers/provider.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
@@ -51,7 +57,7 @@ export class Router {
   targets(alias: string, stickyKey: string, kind: ModelKind = 'chat'): Target[] {
     const route = this.routes.get(alias);
     if (!route) throw new ParleyError('model_not_found', `model "${alias}" does not exist`, { param: 'model' });
-    if (route.kind !== kind) throw wrongKind(alias, route.kind);
+    if (route.kind !== kind) throw wrongModelKind(alias, route.kind);
     const primary = pickWeighted(route.split, stickyKey);
     const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
     // Other split targets are fallbacks too, before the configured ones; each target is tried once.
@@ -80,18 +86,6 @@ export class Router {
       })),
     };
   }
-}
-
-/**
- * The 400 for an alias asked for on the route of the other kind.
- * @example throw wrongKind('embed', 'embedding') // model "embed" is an embedding model: use /v1/embeddings
- */
-export function wrongKind(alias: string, kind: ModelKind): ParleyError {
-  const message =
-    kind === 'embedding'
-      ? `model "${alias}" is an embedding model: use /v1/embeddings`
-      : `model "${alias}" is a chat model and serves no embeddings`;
-  return new ParleyError('invalid_request', message, { param: 'model' });
 }
 
 /** A point in [0, 1) from a key: the same key always gives the same point. */
