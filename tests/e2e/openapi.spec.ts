@@ -31,6 +31,7 @@ const ROUTES = [
   'POST /v1/admin/keys/{id}/rotate',
   'GET /v1/admin/usage',
   'POST /v1/chat/completions',
+  'POST /v1/embeddings',
   'POST /v1/conversations',
   'GET /v1/conversations',
   'DELETE /v1/users/{externalUserId}/data',
@@ -74,7 +75,7 @@ describe('openapi', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
-  it('openapi - every operation has a unique operationId; the chat route documents every status it answers', async () => {
+  it('openapi - every operation has a unique operationId; the chat and embeddings routes document every status they answer', async () => {
     type Operation = { operationId?: string; responses: Record<string, { content?: unknown }> };
     const doc = (await (await stack.fetch('/openapi.json', { key: null })).json()) as {
       paths: Record<string, Record<string, Operation>>;
@@ -87,6 +88,12 @@ describe('openapi', () => {
     for (const status of ['200', '400', '401', '404', '429', '502', '503', '504']) {
       expect(chat.responses, status).toHaveProperty(status);
     }
+    const embeddings = doc.paths['/v1/embeddings']!.post!;
+    expect(embeddings.operationId).toBe('createEmbedding');
+    for (const status of ['200', '400', '401', '403', '404', '429', '502', '503', '504']) {
+      expect(embeddings.responses, status).toHaveProperty(status);
+    }
+    expect(JSON.stringify(embeddings.responses['200']!.content)).toContain('#/components/schemas/EmbeddingsResponse"');
     const feedback = doc.paths['/v1/conversations/{id}/turns/{turnId}/feedback']!.post!;
     expect(JSON.stringify(feedback.responses['200']!.content)).toContain('#/components/schemas/Feedback"');
   });

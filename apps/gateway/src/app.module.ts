@@ -12,6 +12,8 @@ import { ConversationsController } from './conversations/conversations.controlle
 import { ConversationTurns } from './conversations/conversation-turns.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { UsersController } from './conversations/users.controller.js';
+import { EmbeddingsController } from './embeddings/embeddings.controller.js';
+import { EmbeddingsService } from './embeddings/embeddings.service.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
@@ -51,6 +53,7 @@ export class AppModule {
         OpenApiController,
         ModelsController,
         ChatCompletionsController,
+        EmbeddingsController,
         ConversationsController,
         UsersController,
         WidgetController,
@@ -60,6 +63,7 @@ export class AppModule {
         { provide: GatewayMetrics, useValue: new GatewayMetrics(metrics) },
         ConversationsService,
         ConversationTurns,
+        EmbeddingsService,
         IdempotencyService,
         ModelsService,
         TurnClient,

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { InferenceConfig } from '@parley/config';
 import type { ServiceContext } from '@parley/messaging';
+import { EmbeddingsController } from './embeddings/embeddings.controller.js';
+import { EmbeddingsService } from './embeddings/embeddings.service.js';
 import { GenerationController } from './generation/generation.controller.js';
 import { GenerationMetrics } from './generation/generation.metrics.js';
 import { GenerationService } from './generation/generation.service.js';
@@ -13,9 +15,10 @@ export class AppModule {
   static create(config: InferenceConfig, router: Router, { log, nats, metrics }: ServiceContext): DynamicModule {
     return {
       module: AppModule,
-      controllers: [GenerationController],
+      controllers: [GenerationController, EmbeddingsController],
       providers: [
         GenerationService,
+        EmbeddingsService,
         { provide: Tokens.config, useValue: config },
         { provide: Tokens.log, useValue: log },
         { provide: Tokens.nats, useValue: nats },

@@ -14,6 +14,7 @@ describe('llm-sim config', () => {
       burst: 1,
       seed: 42,
       replyText: null,
+      embeddingDimensions: 384,
       fault: null,
     });
   });

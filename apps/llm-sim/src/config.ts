@@ -13,12 +13,16 @@ export const DEFAULT_TOKENS = 30;
 /** Tokens per streamed chunk: 1 streams smoothly, larger values stream in bursts. */
 export const DEFAULT_BURST = 1;
 export const DEFAULT_SEED = 42;
+/** Length of the simulated embedding vectors (a `dimensions` request shortens them). */
+export const DEFAULT_EMBEDDING_DIMENSIONS = 384;
 /** Recorded requests kept for `GET /sim/requests`; older ones are dropped so memory stays bounded. */
 export const DEFAULT_MAX_RECORDS = 1000;
 
 // An hour is far beyond any useful simulated delay; the cap catches unit mistakes (seconds vs. microseconds).
 const MAX_DELAY_MS = 3_600_000;
 const MAX_TOKENS = 1_000_000;
+// The largest embedding models have a few thousand dimensions.
+const MAX_EMBEDDING_DIMENSIONS = 16_384;
 
 /** Kinds of injected faults. */
 export const FaultKind = {
@@ -53,7 +57,7 @@ const FaultSchema = z.discriminatedUnion('kind', [
 ]);
 
 /**
- * A fault applied to chat completion requests. `times` limits it to the next n requests; without it the
+ * A fault applied to chat completion and embedding requests. `times` limits it to the next n requests; without it the
  * fault stays until replaced or cleared.
  */
 export type SimFault = z.infer<typeof FaultSchema>;
@@ -69,6 +73,7 @@ const knobShape = {
     .min(-(2 ** 31))
     .max(2 ** 32 - 1),
   replyText: z.string().nullable(),
+  embeddingDimensions: z.int().positive().max(MAX_EMBEDDING_DIMENSIONS),
   fault: FaultSchema.nullable(),
 };
 
@@ -99,6 +104,7 @@ export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze({
   burst: DEFAULT_BURST,
   seed: DEFAULT_SEED,
   replyText: null,
+  embeddingDimensions: DEFAULT_EMBEDDING_DIMENSIONS,
   fault: null,
 });
 
@@ -112,7 +118,8 @@ export class SimConfigError extends Error {
   }
 }
 
-type SourceKey = 'port' | 'host' | 'model' | 'ttftMs' | 'interTokenMs' | 'tokens' | 'burst' | 'seed';
+type SourceKey =
+  'port' | 'host' | 'model' | 'ttftMs' | 'interTokenMs' | 'tokens' | 'burst' | 'seed' | 'embeddingDimensions';
 
 /** One row per setting: the environment variable and the CLI flag that feed the same config field. */
 export const SIM_CONFIG_SOURCES: readonly { key: SourceKey; env: string; flag: string }[] = [
@@ -124,6 +131,7 @@ export const SIM_CONFIG_SOURCES: readonly { key: SourceKey; env: string; flag: s
   { key: 'tokens', env: 'LLM_SIM_TOKENS', flag: 'tokens' },
   { key: 'burst', env: 'LLM_SIM_BURST', flag: 'burst' },
   { key: 'seed', env: 'LLM_SIM_SEED', flag: 'seed' },
+  { key: 'embeddingDimensions', env: 'LLM_SIM_EMBEDDING_DIMENSIONS', flag: 'embedding-dimensions' },
 ];
 
 const INTEGER_TEXT = /^-?\d+$/;

@@ -14,7 +14,7 @@ export type Routes = Record<string, Partial<Record<string, RouteHandler>>>;
  * The control API tests use at runtime:
  * - `GET /sim/config` → the knobs;
  * - `PUT /sim/config` with a partial update (`fault` or `replyText` `null` clears them) → the new knobs, or 400;
- * - `GET /sim/requests` → `{ requests: SimRequestRecord[] }`: chat completion requests, oldest first;
+ * - `GET /sim/requests` → `{ requests: SimRequestRecord[] }`: chat completion and embedding requests, oldest first;
  * - `DELETE /sim/requests` → 204, the log emptied.
  */
 export function controlRoutes(state: SimState, log: RequestLog): Routes {

@@ -13,6 +13,7 @@ const KNOBS: SimKnobs = {
   burst: 1,
   seed: 42,
   replyText: null,
+  embeddingDimensions: 8,
   fault: null,
 };
 const messages = [{ role: 'user' as const, content: 'Cancel my order' }];

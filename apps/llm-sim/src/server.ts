@@ -12,6 +12,7 @@ import {
   type SimKnobsPatch,
 } from './config.js';
 import { handleChatCompletion } from './completions.js';
+import { handleEmbeddings, handleFeatureExtraction } from './embeddings.js';
 import { controlRoutes, type RouteHandler, type Routes } from './control.js';
 import { HttpError, sendEmpty, sendJson } from './http.js';
 import { SimMetrics } from './metrics.js';
@@ -40,7 +41,7 @@ export interface LlmSim {
    * @throws SimConfigError when the update is invalid.
    */
   configure(patch: SimKnobsPatch): SimKnobs;
-  /** The recorded chat completion requests, oldest first, as `GET /sim/requests` returns them. */
+  /** The recorded chat completion and embedding requests, oldest first, as `GET /sim/requests` returns them. */
   requests(): SimRequestRecord[];
   clearRequests(): void;
   /** Stops listening, drops open streams and idle connections; resolves when the server has closed. */
@@ -48,6 +49,7 @@ export interface LlmSim {
 }
 
 const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
+const EMBEDDINGS_PATH = '/v1/embeddings';
 
 /**
  * Starts an OpenAI-compatible upstream that answers like vLLM's OpenAI server, for tests and benchmarks.
@@ -79,47 +81,60 @@ export async function startLlmSim(options: LlmSimOptions = {}): Promise<LlmSim> 
     return n;
   };
 
-  const chatCompletion: RouteHandler = async (req, res) => {
-    const controller = new AbortController();
-    const record = log.add({
-      id: `chatcmpl-${randomUUID().replaceAll('-', '')}`,
-      receivedAt: Date.now(),
-      path: CHAT_COMPLETIONS_PATH,
-      connection: connectionOf(req.socket),
-      body: null,
-      headers: recordHeaders(req.headers),
-      status: RequestStatus.streaming,
-      aborted: false,
-      httpStatus: null,
-      fault: null,
-      completionTokens: 0,
-    });
-    let closingOnPurpose = false;
-    openResponses.add(res);
-    res.once('close', () => {
-      openResponses.delete(res);
-      // Stops every pending timer and wait of this request.
-      controller.abort();
-      record.httpStatus = res.headersSent ? res.statusCode : null;
-      if (res.writableFinished) {
-        if (record.status === RequestStatus.streaming) record.status = RequestStatus.completed;
-      } else if (!closingOnPurpose) {
-        record.aborted = true;
-        if (record.status === RequestStatus.streaming) record.status = RequestStatus.aborted;
-      }
-    });
-    await handleChatCompletion({
-      req,
-      res,
-      signal: controller.signal,
-      record,
-      state,
-      closingOnPurpose: () => {
-        closingOnPurpose = true;
-      },
-      metrics,
-    });
-  };
+  /**
+   * A recorded request: its record is kept up to date as the response goes (completed, aborted by the client,
+   * or faulted), and `signal` aborts when the connection closes, which stops every timer of the request.
+   */
+  const recorded =
+    (
+      path: string,
+      idPrefix: string,
+      handle: (ctx: {
+        req: IncomingMessage;
+        res: ServerResponse;
+        signal: AbortSignal;
+        record: SimRequestRecord;
+        closingOnPurpose: () => void;
+      }) => Promise<void>,
+    ): RouteHandler =>
+    async (req, res) => {
+      const controller = new AbortController();
+      const record = log.add({
+        id: `${idPrefix}-${randomUUID().replaceAll('-', '')}`,
+        receivedAt: Date.now(),
+        path,
+        connection: connectionOf(req.socket),
+        body: null,
+        headers: recordHeaders(req.headers),
+        status: RequestStatus.streaming,
+        aborted: false,
+        httpStatus: null,
+        fault: null,
+        completionTokens: 0,
+      });
+      let closingOnPurpose = false;
+      openResponses.add(res);
+      res.once('close', () => {
+        openResponses.delete(res);
+        controller.abort();
+        record.httpStatus = res.headersSent ? res.statusCode : null;
+        if (res.writableFinished) {
+          if (record.status === RequestStatus.streaming) record.status = RequestStatus.completed;
+        } else if (!closingOnPurpose) {
+          record.aborted = true;
+          if (record.status === RequestStatus.streaming) record.status = RequestStatus.aborted;
+        }
+      });
+      await handle({
+        req,
+        res,
+        signal: controller.signal,
+        record,
+        closingOnPurpose: () => {
+          closingOnPurpose = true;
+        },
+      });
+    };
 
   const routes: Routes = {
     '/health': { GET: (_req, res) => sendEmpty(res, 200) },
@@ -130,7 +145,12 @@ export async function startLlmSim(options: LlmSimOptions = {}): Promise<LlmSim> 
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
       },
     },
-    [CHAT_COMPLETIONS_PATH]: { POST: chatCompletion },
+    [CHAT_COMPLETIONS_PATH]: {
+      POST: recorded(CHAT_COMPLETIONS_PATH, 'chatcmpl', (ctx) => handleChatCompletion({ ...ctx, state, metrics })),
+    },
+    [EMBEDDINGS_PATH]: { POST: recorded(EMBEDDINGS_PATH, 'embd', (ctx) => handleEmbeddings({ ...ctx, state })) },
+    // Text Embeddings Inference's route: where Hugging Face's feature extraction posts to a dedicated endpoint.
+    '/': { POST: recorded('/', 'embd', (ctx) => handleFeatureExtraction({ ...ctx, state })) },
     ...controlRoutes(state, log),
   };
 

@@ -58,4 +58,23 @@ describe('routing file', () => {
       /targets\.b\.dropParams\.0: expected a parameter name/,
     );
   });
+
+  it('routing file - an alias is a chat model unless it says embedding; embedding aliases take no static target or maxTokens', () => {
+    expect(parseRoutingFile(VALID, 'models.yaml').models.support?.kind).toBe('chat');
+    const embedding = `${VALID}  embed:\n    kind: embedding\n    split: [{ target: a }]\n    fallbacks: [b]\n`;
+    expect(parseRoutingFile(embedding, 'models.yaml').models.embed).toMatchObject({
+      kind: 'embedding',
+      fallbacks: ['b'],
+    });
+    expect(() => parseRoutingFile(embedding.replace('fallbacks: [b]', 'fallbacks: [sorry]'), 'models.yaml')).toThrow(
+      /^models\.yaml:12: models\.embed\.fallbacks\.0: target "sorry" is a static reply and serves no embeddings$/,
+    );
+    const withMaxTokens = `${embedding}    maxTokens: { max: 10 }\n`;
+    expect(() => parseRoutingFile(withMaxTokens, 'models.yaml')).toThrow(
+      /models\.embed\.maxTokens: .*remove maxTokens/,
+    );
+    expect(() => parseRoutingFile(embedding.replace('kind: embedding', 'kind: vision'), 'models.yaml')).toThrow(
+      /models\.embed\.kind: /,
+    );
+  });
 });

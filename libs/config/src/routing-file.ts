@@ -15,7 +15,13 @@
  *     split: [{ target: llama-a, weight: 90 }, { target: llama-b, weight: 10 }]
  *     fallbacks: [openai, sorry]
  *     maxTokens: { default: 512, max: 2048 }
+ *   embed:
+ *     kind: embedding
+ *     split: [{ target: e5-a }]
  * ```
+ *
+ * (with a target `e5-a` serving an embedding model). An alias's `kind` says which route it serves; splits and
+ * fallbacks of an embedding alias should serve the same model, since vectors of two models cannot be compared.
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -107,6 +113,8 @@ export type TargetConfig = z.infer<typeof TargetSchema>;
 
 const ModelSchema = z
   .object({
+    /** What the alias serves: chat completions (the default) or embeddings (`/v1/embeddings`). */
+    kind: z.enum(['chat', 'embedding']).default('chat'),
     split: z
       .array(z.object({ target: z.string(), weight: z.number().positive().default(1) }).strict())
       .min(1, 'a model needs at least one target'),
@@ -124,6 +132,10 @@ const ModelSchema = z
   .refine((m) => !m.maxTokens?.default || !m.maxTokens.max || m.maxTokens.default <= m.maxTokens.max, {
     path: ['maxTokens', 'default'],
     message: 'must not be more than maxTokens.max',
+  })
+  .refine((m) => m.kind === 'chat' || m.maxTokens === undefined, {
+    path: ['maxTokens'],
+    message: 'an embedding model generates no tokens; remove maxTokens',
   });
 
 /** A routing file: targets by name, and model aliases whose splits and fallbacks name only existing targets. */
@@ -144,6 +156,13 @@ const RoutingFileSchema = z
       ];
       for (const [name, path] of refs) {
         if (!Object.hasOwn(file.targets, name)) ctx.addIssue({ code: 'custom', path, message: `no target "${name}"` });
+        else if (model.kind === 'embedding' && file.targets[name]!.provider === 'static') {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `target "${name}" is a static reply and serves no embeddings`,
+          });
+        }
       }
     }
     if (Object.keys(file.models).length === 0) ctx.addIssue({ code: 'custom', path: ['models'], message: 'no models' });

@@ -4,7 +4,7 @@
  * subject carries which message is said once, in registry.ts.
  */
 import { z } from 'zod';
-import { ErrorCodes, type ErrorCode, type ErrorInfo } from './errors.js';
+import { ErrorCodes, ParleyError, type ErrorCode, type ErrorInfo } from './errors.js';
 import { isValidId } from './ids.js';
 
 export const IdSchema = z.string().refine(isValidId, { message: 'invalid id' });
@@ -303,8 +303,26 @@ export type CancelReason = Cancel['reason'];
 export const PingReplySchema = z.object({ service: z.string(), instanceId: z.string() });
 export type PingReply = z.infer<typeof PingReplySchema>;
 
+/** What a model alias serves: chat completions (turns) or embeddings (`/v1/embeddings`). */
+export const ModelKindSchema = z.enum(['chat', 'embedding']);
+export type ModelKind = z.infer<typeof ModelKindSchema>;
+
+/**
+ * The 400 for an alias asked for on the route of the other kind (the gateway and inference both refuse it).
+ * @example throw wrongModelKind('embed', 'embedding') // model "embed" is an embedding model: use /v1/embeddings
+ */
+export function wrongModelKind(alias: string, kind: ModelKind): ParleyError {
+  const message =
+    kind === 'embedding'
+      ? `model "${alias}" is an embedding model: use /v1/embeddings`
+      : `model "${alias}" is a chat model and serves no embeddings`;
+  return new ParleyError('invalid_request', message, { param: 'model' });
+}
+
 export const ModelInfoSchema = z.object({
   id: z.string(),
+  /** Unset from an inference replica older than embeddings: `chat`. */
+  kind: ModelKindSchema.default('chat'),
   created: z.number().int(),
   ownedBy: z.string(),
   /** Completion tokens when a request names none, and the most it may ask for. */
@@ -312,6 +330,40 @@ export const ModelInfoSchema = z.object({
 });
 export const ModelsReplySchema = z.object({ models: z.array(ModelInfoSchema) });
 export type ModelsReply = z.infer<typeof ModelsReplySchema>;
+
+/**
+ * What can be embedded: texts, or texts already tokenized (token ids, where the upstream takes them). Always a
+ * list here; the gateway makes one of a single input.
+ */
+export const EmbeddingInputSchema = z.union([
+  z.array(z.string()).min(1),
+  z.array(z.array(z.number().int().nonnegative()).min(1)).min(1),
+]);
+export type EmbeddingInput = z.infer<typeof EmbeddingInputSchema>;
+
+/** gateway → inference: embed the inputs with a model alias of kind `embedding`. */
+export const EmbedRequestSchema = z.object({
+  model: z.string().min(1).max(256),
+  input: EmbeddingInputSchema,
+  /** Output dimensions, for models that can shorten their vectors. */
+  dimensions: z.number().int().positive().optional(),
+  user: z.string().max(256).optional(),
+  /** Split targets are chosen by it (the caller's key), so one caller's vectors come from one target. */
+  stickyKey: z.string().min(1).max(128),
+  /** The upstream call is aborted after this long. */
+  timeoutMs: z.number().int().positive(),
+});
+export type EmbedRequest = z.infer<typeof EmbedRequestSchema>;
+
+/**
+ * inference → gateway: one vector per input, in input order, each as base64 of little-endian float32 (what
+ * OpenAI's `encoding_format: base64` is), a fifth of the size of JSON numbers on NATS.
+ */
+export const EmbedReplySchema = z.object({
+  embeddings: z.array(z.string()),
+  usage: z.object({ prompt_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative() }),
+});
+export type EmbedReply = z.infer<typeof EmbedReplySchema>;
 
 /** One inference replica's view of its targets. */
 export const TargetStatesReplySchema = z.object({

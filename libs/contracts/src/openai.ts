@@ -1,5 +1,5 @@
 /**
- * The OpenAI-compatible surface (`/v1/chat/completions`, `/v1/models`): what OpenAI SDKs send, and the shapes
+ * The OpenAI-compatible surface (`/v1/chat/completions`, `/v1/embeddings`, `/v1/models`): what OpenAI SDKs send, and the shapes
  * they expect back, streamed (`chat.completion.chunk`) or whole (`chat.completion`). The gateway's writer
  * builds these types and the OpenAPI document is generated from the same schemas.
  */
@@ -153,3 +153,43 @@ export const OpenAIModelSchema = z.object({
 export type OpenAIModel = z.infer<typeof OpenAIModelSchema>;
 
 export const ModelListSchema = z.object({ object: z.literal('list'), data: z.array(OpenAIModelSchema) });
+
+/** Inputs one `/v1/embeddings` request may carry, as OpenAI allows. */
+const MAX_EMBEDDING_INPUTS = 2_048;
+const TokenIdsSchema = z.array(z.number().int().nonnegative()).min(1, 'a token array must not be empty');
+
+/**
+ * The `/v1/embeddings` body. Strict like the chat body: a parameter not listed here is a 400 naming it. Token
+ * arrays are taken where the model's upstream takes them.
+ */
+export const EmbeddingsBodySchema = z.strictObject({
+  model: z.string().min(1).max(256),
+  input: z.union([
+    z.string().min(1, 'input must not be empty'),
+    z
+      .array(z.string().min(1, 'an input must not be empty'))
+      .min(1, 'input must not be empty')
+      .max(MAX_EMBEDDING_INPUTS),
+    TokenIdsSchema,
+    z.array(TokenIdsSchema).min(1, 'input must not be empty').max(MAX_EMBEDDING_INPUTS),
+  ]),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().positive().nullish(),
+  user: z.string().max(256).nullish(),
+});
+export type EmbeddingsBody = z.infer<typeof EmbeddingsBodySchema>;
+
+/** The `/v1/embeddings` response: one embedding per input, floats or base64 of little-endian float32. */
+export const EmbeddingsResponseSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(
+    z.object({
+      object: z.literal('embedding'),
+      index: z.number().int().nonnegative(),
+      embedding: z.union([z.array(z.number()), z.string()]),
+    }),
+  ),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative() }),
+});
+export type EmbeddingsResponse = z.infer<typeof EmbeddingsResponseSchema>;

@@ -14,6 +14,8 @@ import { assertId } from './ids.js';
 import {
   CancelSchema,
   ChunkSchema,
+  EmbedReplySchema,
+  EmbedRequestSchema,
   EmptySchema,
   FrameSchema,
   GenerateAcceptedSchema,
@@ -138,6 +140,15 @@ export const Endpoints = {
     unavailable: 'no_inference',
     traced: true,
     stream: () => TurnStreams.chunks,
+  }),
+  /** gateway → inference: embed inputs (`/v1/embeddings`); replied to with the vectors. */
+  inferenceEmbed: endpoint({
+    subject: 'parley.inference.embed.v1',
+    request: EmbedRequestSchema,
+    reply: EmbedReplySchema,
+    service: 'inference',
+    unavailable: 'no_inference',
+    traced: true,
   }),
   /** gateway → inference: liveness probe for readiness checks. */
   inferencePing: endpoint({

@@ -13,9 +13,11 @@ export interface SimMessage {
   tool_call_id?: string;
 }
 
-/** One chat completion request as llm-sim saw it (the fields tests assert on). */
+/** One chat completion or embedding request as llm-sim saw it (the fields tests assert on). */
 export interface SimRecord {
   id: string;
+  /** `/v1/chat/completions`, `/v1/embeddings`, or `/` (Text Embeddings Inference). */
+  path: string;
   /** Epoch milliseconds. */
   receivedAt: number;
   /** Equal numbers: the same (kept-alive) connection. */

@@ -43,7 +43,7 @@ export class ChatCompletionsController {
     body.messages.forEach((m, i) =>
       assertMessageSize(messageText(m), this.config.PARLEY_MAX_MESSAGE_BYTES, `messages.${i}.content`),
     );
-    const model = await this.models.assertExists(body.model);
+    const model = await this.models.assertServes(body.model, 'chat');
     // A whole completion always reports usage; a stream only when asked (as OpenAI does).
     const includeUsage = body.stream ? body.stream_options?.include_usage === true : true;
     const turnId = newId('turn');

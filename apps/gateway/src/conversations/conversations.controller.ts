@@ -61,7 +61,7 @@ export class ConversationsController {
       return toConversation(record);
     }
     const body = parseBody(CreateConversationBodySchema, req.body ?? {});
-    const model = body.model ? await this.models.assertExists(body.model) : await this.models.defaultModel();
+    const model = body.model ? await this.models.assertServes(body.model, 'chat') : await this.models.defaultModel();
     assertModelAllowed(caller, model);
     await count();
     const { systemPrompt, externalUserId, metadata } = body;

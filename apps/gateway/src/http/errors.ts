@@ -9,7 +9,7 @@ import type { Logger } from '@parley/tracing';
 import type { Request, Response } from 'express';
 
 /** Routes that answer errors in OpenAI's shape, so OpenAI SDKs raise their usual exceptions. */
-const OPENAI_ROUTES = /^\/v1\/(chat\/completions|models)(\/|$)/;
+const OPENAI_ROUTES = /^\/v1\/(chat\/completions|embeddings|models)(\/|$)/;
 
 /** OpenAI's `error.type` for a status. */
 function openAIType(status: number): string {

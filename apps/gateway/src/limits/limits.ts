@@ -70,6 +70,8 @@ export interface Reservation {
   refused(): Promise<void>;
   /** The turn started: settle when its usage record arrives. */
   started(turnId: string): void;
+  /** A request answered at once, not by a turn (embeddings): settle to what it used, free its slot. */
+  used(tokens: number): Promise<void>;
 }
 
 const MINUTE_MS = 60_000;
@@ -183,14 +185,29 @@ export class LimitsService {
    */
   async reserve(caller: Caller, turn: TurnStart): Promise<Reservation> {
     const tokens = estimatePromptTokens(turn) + (turn.params.max_tokens ?? 0);
+    return this.reserveTokens(caller, tokens, {
+      param: 'max_tokens',
+      advice: 'lower max_tokens or shorten the messages',
+    });
+  }
+
+  /**
+   * Reserves one request and `tokens` against every limit of the caller, as {@link reserve} does for a turn; a
+   * request that could never fit is a 400 naming `tooLarge.param`.
+   */
+  async reserveTokens(
+    caller: Caller,
+    tokens: number,
+    tooLarge: { param: string; advice: string },
+  ): Promise<Reservation> {
     const leaseId = randomUUID();
     const planned = this.plan(caller, tokens, leaseId);
     for (const p of planned) {
       if (p.check.kind === 'window' && p.check.amount > p.check.limit) {
         throw new ParleyError(
           'invalid_request',
-          `this request may use ${p.check.amount} tokens, more than the ${p.scope}'s ${describe(p.limit)} (${p.check.limit}): lower max_tokens or shorten the messages`,
-          { param: 'max_tokens' },
+          `this request may use ${p.check.amount} tokens, more than the ${p.scope}'s ${describe(p.limit)} (${p.check.limit}): ${tooLarge.advice}`,
+          { param: tooLarge.param },
         );
       }
     }
@@ -202,6 +219,7 @@ export class LimitsService {
     return {
       state,
       refused: () => settlement.settle(0),
+      used: (usedTokens) => settlement.settle(usedTokens),
       started: (turnId) => {
         this.pending.set(turnId, settlement);
         settlement.onDone(() => this.pending.delete(turnId));

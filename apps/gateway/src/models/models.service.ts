@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Endpoints, ParleyError, type ModelsReply } from '@parley/contracts';
+import { Endpoints, ParleyError, wrongModelKind, type ModelKind, type ModelsReply } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import { call, type NatsHandle } from '@parley/messaging';
 import { Tokens } from '../tokens.js';
@@ -54,9 +54,9 @@ export class ModelsService {
     return this.refreshing;
   }
 
-  /** The first alias, used when a conversation is created without a model. */
+  /** The first chat alias, used when a conversation is created without a model. */
   async defaultModel(): Promise<string> {
-    const [first] = (await this.list()).models;
+    const first = (await this.list()).models.find((m) => m.kind === 'chat');
     if (!first) throw new ParleyError('no_inference', 'no model is configured', { retryAfterSeconds: 1 });
     return first.id;
   }
@@ -65,6 +65,14 @@ export class ModelsService {
   async maxTokens(model: string): Promise<{ default: number; max: number }> {
     await this.assertExists(model);
     return (await this.list()).models.find((m) => m.id === model)!.maxTokens;
+  }
+
+  /** Throws `model_not_found` (404) for an unknown alias, `invalid_request` (400) for one of the other kind. */
+  async assertServes(model: string, kind: ModelKind): Promise<string> {
+    await this.assertExists(model);
+    const served = (await this.list()).models.find((m) => m.id === model)!.kind;
+    if (served !== kind) throw wrongModelKind(model, served);
+    return model;
   }
 
   /** Throws `model_not_found` (404) for an alias inference does not serve. */

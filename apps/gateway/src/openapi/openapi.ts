@@ -6,6 +6,8 @@ import {
   ChatCompletionBodySchema,
   ChatCompletionChunkSchema,
   ChatCompletionSchema,
+  EmbeddingsBodySchema,
+  EmbeddingsResponseSchema,
   ConversationListSchema,
   CreateKeyBodySchema,
   CreateProjectBodySchema,
@@ -80,6 +82,13 @@ const turnLimited = (body: string, also = '') => ({
 /** A route a key needs one of `scopes` for. */
 const forbidden = (scopes: string, body = 'Error', also = '') =>
   error(`The key lacks the ${scopes} scope, or it is a widget visitor's token${also} (\`forbidden\`)`, body);
+/** What the OpenAI-compatible model routes (chat completions, embeddings) answer alike. */
+const MODEL_ROUTE_ERRORS = {
+  '403': forbidden('`chat`', 'OpenAIError', ', or the model is not in its allow-list'),
+  '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
+  ...turnLimited('OpenAIError', ', every target at capacity, the upstream rate limiting'),
+  '502': error('The upstream failed or refused the request (`upstream_error`, `upstream_rejected`)', 'OpenAIError'),
+};
 /** An API key with the `conversations` scope, or a widget visitor's token (no scopes: its own conversations). */
 const CONVERSATIONS_SECURITY = [{ bearer: ['conversations'] }];
 /** The conversation routes: the `conversations` scope, or a widget visitor's token for their own conversations. */
@@ -160,8 +169,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       version,
       description:
         'LLM customer-service chat: conversations with stored history, and an OpenAI-compatible chat completions ' +
-        'endpoint. Every error is `{ error: { code, message } }` (OpenAI shape on `/v1/chat/completions` and ' +
-        '`/v1/models`). Error codes: ' +
+        'endpoint. Every error is `{ error: { code, message } }` (OpenAI shape on `/v1/chat/completions`, ' +
+        '`/v1/embeddings` and `/v1/models`). Error codes: ' +
         Object.keys(ErrorCodes)
           .map((c) => `\`${c}\``)
           .join(', ') +
@@ -275,6 +284,36 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           },
         },
       },
+      '/v1/embeddings': {
+        post: {
+          operationId: 'createEmbedding',
+          security: [{ bearer: ['chat'] }],
+          summary: 'OpenAI-compatible embeddings of one input or a batch, as floats or base64',
+          description:
+            'The model must be an alias of kind `embedding` in the routing file (a chat alias is a 400 naming it); ' +
+            'its split targets and fallbacks apply as for chat. `input` is a text, a list of texts, a token array ' +
+            'or a list of token arrays (token arrays only where the upstream takes them); `dimensions` and `user` ' +
+            'reach the upstream or the request is a 400 naming them; any other parameter is a 400 naming it. ' +
+            "`base64` is little-endian float32, as OpenAI's. Needs the `chat` scope. The request reserves its " +
+            'estimated input tokens against the limits of its key and project and settles on the real usage.',
+          requestBody: { required: true, content: json('EmbeddingsRequest') },
+          responses: {
+            '200': {
+              description: 'A `list` of `embedding` objects, one per input, in input order',
+              headers: RATE_LIMIT_HEADERS,
+              content: json('EmbeddingsResponse'),
+            },
+            ...errors('OpenAIError'),
+            '400': error(
+              'Invalid request or JSON, an unknown parameter, a chat model, or an input or parameter the model ' +
+                'cannot serve, named in `param` (`invalid_request`, `invalid_json`)',
+              'OpenAIError',
+            ),
+            ...MODEL_ROUTE_ERRORS,
+            '504': error('The upstream did not answer in time (`first_token_timeout`)', 'OpenAIError'),
+          },
+        },
+      },
       '/v1/chat/completions': {
         post: {
           operationId: 'createChatCompletion',
@@ -314,13 +353,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
                 '`param` (`invalid_request`, `invalid_json`)',
               'OpenAIError',
             ),
-            '403': forbidden('`chat`', 'OpenAIError', ', or the model is not in its allow-list'),
-            '404': error('Unknown model (`model_not_found`)', 'OpenAIError'),
-            ...turnLimited('OpenAIError', ', every target at capacity, the upstream rate limiting'),
-            '502': error(
-              'The upstream failed or refused the request (`upstream_error`, `upstream_rejected`)',
-              'OpenAIError',
-            ),
+            ...MODEL_ROUTE_ERRORS,
             '504': error(
               'No first token in time (`first_token_timeout`, `turn_timeout`, `responder_lost`)',
               'OpenAIError',
@@ -619,7 +652,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           description:
             'An API key (`psk_...` from the admin API, or one of `PARLEY_API_KEYS`), or on the conversation routes ' +
             "a widget visitor token from `POST /v1/widget/session` (that visitor's conversations only). A key has " +
-            'scopes: `chat` (`/v1/chat/completions`), `conversations` (the conversation routes), `erase` (erasure ' +
+            'scopes: `chat` (`/v1/chat/completions`, `/v1/embeddings`), `conversations` (the conversation routes), `erase` (erasure ' +
             'by user), `admin` (`/v1/admin`); `/v1/models` needs `chat` or `conversations`. A route whose scope ' +
             'the key lacks answers `403 forbidden`. Operations list the scope they need in `security`.',
         },
@@ -631,6 +664,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         ChatCompletionRequest: schema(ChatCompletionBodySchema, 'input'),
         ChatCompletion: schema(ChatCompletionSchema),
         ChatCompletionChunk: schema(ChatCompletionChunkSchema),
+        EmbeddingsRequest: schema(EmbeddingsBodySchema, 'input'),
+        EmbeddingsResponse: schema(EmbeddingsResponseSchema),
         CreateConversationRequest: schema(CreateConversationBodySchema, 'input'),
         SendMessageRequest: schema(SendMessageBodySchema, 'input'),
         FeedbackRequest: schema(FeedbackBodySchema, 'input'),

@@ -64,8 +64,8 @@ const cannedTarget = (): Target => ({
   provider: new StaticReplyProvider(CANNED),
 });
 
-function service(route: Omit<ModelRoute, 'maxTokens'>): GenerationService {
-  const router = new Router(new Map([['m', { ...route, maxTokens: { default: 64, max: 256 } }]]));
+function service(route: Omit<ModelRoute, 'maxTokens' | 'kind'>): GenerationService {
+  const router = new Router(new Map([['m', { kind: 'chat', ...route, maxTokens: { default: 64, max: 256 } }]]));
   return new GenerationService(nats, router, log, new GenerationMetrics(createMetricsRegistry('inference')));
 }
 

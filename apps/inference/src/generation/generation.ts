@@ -6,11 +6,12 @@
  */
 import { ParleyError, TurnStreams, type ChunkBody, type ErrorInfo, type GenerateRequest } from '@parley/contracts';
 import { StreamWriter, httpTraceHeaders } from '@parley/messaging';
-import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import { recordError, tracer, type Logger } from '@parley/tracing';
+import { trace, type Context, type Span } from '@opentelemetry/api';
+import { recordError, type Logger } from '@parley/tracing';
 import type { GenerateInput, ProviderEvent } from '../providers/provider.js';
 import type { Target } from '../routing/router.js';
 import { QUEUE_WAIT_MS } from '../routing/target-guard.js';
+import { targetSpan } from '../routing/target-span.js';
 import { dropTheSame, paramsFor } from '../routing/target-params.js';
 import type { GenerationMetrics } from './generation.metrics.js';
 
@@ -24,7 +25,7 @@ export interface Reservation {
 }
 
 /** Failures another target may not have: connection errors, 5xx, 429, timeouts. Not a rejected request. */
-function worthFallingBack(error: unknown): boolean {
+export function worthFallingBack(error: unknown): boolean {
   if (!(error instanceof ParleyError)) return true;
   return error.code === 'upstream_error' || error.code === 'rate_limited' || error.code === 'first_token_timeout';
 }
@@ -114,20 +115,7 @@ export class Generation {
   /** One target's attempt, in its own GenAI client span; `release` frees the slot it was reserved with. */
   private async attempt(target: Target, reserved: (() => void) | undefined): Promise<void> {
     this.target = target;
-    const span = tracer().startSpan(
-      `chat ${target.upstreamModel}`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.system': target.provider.system,
-          'gen_ai.request.model': target.upstreamModel,
-          'parley.target': target.name,
-          'parley.model_alias': this.request.model,
-        },
-      },
-      this.deps.parent,
-    );
+    const span = targetSpan({ operation: 'chat', target, alias: this.request.model, parent: this.deps.parent });
     let release = reserved;
     try {
       release ??= target.guard ? await target.guard.acquire(this.signal, { queueWaitMs: QUEUE_WAIT_MS }) : undefined;

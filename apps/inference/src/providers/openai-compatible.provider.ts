@@ -5,6 +5,9 @@
  *   where the transport's CPU is on every token's path (docs/adr/0009-lean-transport-for-self-hosted-servers.md);
  * - `sdk`: the official `openai` SDK, the default for `api.openai.com`, whose API it follows as it changes. It is
  *   loaded on first use.
+ *
+ * Embeddings (`POST {baseUrl}/embeddings`) always go through the SDK's `embeddings.create`: one request and one
+ * reply, with no per-token path for a lean client to save CPU on.
  */
 import type { TargetConfig } from '@parley/config';
 import { ParleyError, type GenerationParamName, type GenerationParams } from '@parley/contracts';
@@ -13,6 +16,9 @@ import {
   DEFAULT_SESSION_HEADER,
   upstreamHeaders,
   type ChatProvider,
+  type EmbedInput,
+  type EmbedOutput,
+  type EmbeddingSupport,
   type GenerateInput,
   type ProviderEvent,
 } from './provider.js';
@@ -72,7 +78,10 @@ export class OpenAICompatibleProvider implements ChatProvider {
   readonly unsupportedParams = new Set<GenerationParamName>();
   private readonly maxTokensField: MaxTokensField | undefined;
   private readonly sessionHeader: string;
+  /** OpenAI's embeddings API takes token arrays, `dimensions` and `user`; a server that does not answers 400. */
+  readonly embeddings: EmbeddingSupport = { tokenInput: true, params: new Set(['dimensions', 'user']) };
   private readonly streamer: () => Streamer | Promise<Streamer>;
+  private readonly sdk: () => Promise<Sdk>;
 
   constructor({
     baseUrl,
@@ -87,6 +96,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
     this.maxTokensField = maxTokensField;
     this.sessionHeader = sessionHeader;
     this.transport = transport;
+    let sdk: Promise<Sdk> | undefined;
+    this.sdk = () => (sdk ??= loadSdk({ baseUrl, apiKey, requestTimeoutMs }));
     if (transport === 'http') {
       const client = new SseHttpClient({
         url: new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`),
@@ -98,8 +109,32 @@ export class OpenAICompatibleProvider implements ChatProvider {
       const streamer: Streamer = (body, headers, signal) => client.stream(body, headers, signal);
       this.streamer = () => streamer;
     } else {
-      let loaded: Promise<Streamer> | undefined;
-      this.streamer = () => (loaded ??= sdkStreamer({ baseUrl, apiKey, requestTimeoutMs }));
+      this.streamer = async () => sdkStreamer(await this.sdk());
+    }
+  }
+
+  async embed(input: EmbedInput): Promise<EmbedOutput> {
+    const { client, toParleyError } = await this.sdk();
+    const { model, dimensions, user, signal } = input;
+    try {
+      // Floats, asked for explicitly: the SDK would otherwise ask for base64, which not every server sends.
+      const reply = await client.embeddings.create(
+        {
+          model,
+          input: input.input,
+          encoding_format: 'float',
+          ...(dimensions && { dimensions }),
+          ...(user && { user }),
+        },
+        { signal, headers: upstreamHeaders(input, this.sessionHeader) },
+      );
+      const embeddings = [...reply.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      return {
+        embeddings,
+        usage: { prompt_tokens: reply.usage.prompt_tokens, total_tokens: reply.usage.total_tokens },
+      };
+    } catch (error) {
+      throw toParleyError(error);
     }
   }
 
@@ -123,8 +158,15 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 }
 
-/** The `openai` SDK as a streamer whose failures are already `ParleyError`s. */
-async function sdkStreamer({
+type OpenAIClient = InstanceType<typeof import('openai').default>;
+
+/** One target's `openai` client, and how its failures read as `ParleyError`s. */
+interface Sdk {
+  client: OpenAIClient;
+  toParleyError: (error: unknown) => ParleyError;
+}
+
+async function loadSdk({
   baseUrl,
   apiKey,
   requestTimeoutMs,
@@ -132,7 +174,7 @@ async function sdkStreamer({
   baseUrl: string;
   apiKey?: string;
   requestTimeoutMs: number;
-}): Promise<Streamer> {
+}): Promise<Sdk> {
   const { default: OpenAI, APIConnectionError, APIError, APIUserAbortError } = await import('openai');
   // vLLM without --api-key accepts any key; the SDK insists on one. Retries are the target guard's, not the SDK's.
   const client = new OpenAI({ baseURL: baseUrl, apiKey: apiKey ?? 'none', maxRetries: 0, timeout: requestTimeoutMs });
@@ -149,6 +191,11 @@ async function sdkStreamer({
     }
     return new ParleyError('upstream_error', `${MODEL_SERVER} stream failed`, { cause: error });
   };
+  return { client, toParleyError };
+}
+
+/** The `openai` SDK as a streamer whose failures are already `ParleyError`s. */
+function sdkStreamer({ client, toParleyError }: Sdk): Streamer {
   return async function* (body, headers, signal) {
     try {
       const stream = await client.chat.completions.create(

@@ -1,5 +1,5 @@
-import type { GenerationParamName } from '@parley/contracts';
-import type { ChatProvider, ProviderEvent } from './provider.js';
+import { ParleyError, type GenerationParamName } from '@parley/contracts';
+import type { ChatProvider, EmbedOutput, ProviderEvent } from './provider.js';
 
 /** The last fallback: a configured message, so a customer never sees a bare failure. */
 export class StaticReplyProvider implements ChatProvider {
@@ -21,5 +21,10 @@ export class StaticReplyProvider implements ChatProvider {
   async *stream(): AsyncGenerator<ProviderEvent> {
     yield { type: 'delta', text: this.reply };
     yield { type: 'end', finishReason: 'stop' };
+  }
+
+  /** A fixed text has no vectors; the routing file refuses a static target in an embedding alias too. */
+  embed(): Promise<EmbedOutput> {
+    return Promise.reject(new ParleyError('invalid_request', 'a static reply target serves no embeddings'));
   }
 }

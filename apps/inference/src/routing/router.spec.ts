@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { StaticReplyProvider } from '../providers/static.provider.js';
-import { Router, type Target } from './router.js';
+import { Router, type ModelRoute, type Target } from './router.js';
 
 const target = (name: string): Target => ({ name, upstreamModel: name, provider: new StaticReplyProvider(name) });
 const [a, b, sorry] = [target('a'), target('b'), target('sorry')];
 const router = new Router(
-  new Map([
+  new Map<string, ModelRoute>([
     [
       'support',
       {
+        kind: 'chat',
         split: [
           { target: a, weight: 90 },
           { target: b, weight: 10 },
@@ -16,6 +17,10 @@ const router = new Router(
         fallbacks: [sorry],
         maxTokens: { default: 256, max: 1024 },
       },
+    ],
+    [
+      'embed',
+      { kind: 'embedding', split: [{ target: a, weight: 1 }], fallbacks: [b], maxTokens: { default: 1, max: 1 } },
     ],
   ]),
 );
@@ -40,6 +45,27 @@ describe('router', () => {
 
   it('router - an unknown alias is model_not_found', () => {
     expect(() => router.targets('nope', 'x')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
-    expect(router.list().models.map((m) => m.id)).toEqual(['support']);
+    expect(router.list().models.map((m) => m.id)).toEqual(['support', 'embed']);
+  });
+
+  it('router - an alias serves its own kind only, and the list says which', () => {
+    expect(router.targets('embed', 'key_1', 'embedding')).toEqual([a, b]);
+    expect(() => router.targets('embed', 'conv_1')).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        param: 'model',
+        message: expect.stringMatching(/"embed" is an embedding model: use \/v1\/embeddings/),
+      }),
+    );
+    expect(() => router.targets('support', 'key_1', 'embedding')).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        message: 'model "support" is a chat model and serves no embeddings',
+      }),
+    );
+    expect(router.list().models.map((m) => [m.id, m.kind])).toEqual([
+      ['support', 'chat'],
+      ['embed', 'embedding'],
+    ]);
   });
 });

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ParleyError, type GenerationParamName, type ModelsReply } from '@parley/contracts';
+import {
+  ParleyError,
+  wrongModelKind,
+  type GenerationParamName,
+  type ModelKind,
+  type ModelsReply,
+} from '@parley/contracts';
 import type { ChatProvider } from '../providers/provider.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
@@ -17,6 +23,8 @@ export interface Target {
 
 /** What serves one model alias: weighted split targets, then fallbacks in order. */
 export interface ModelRoute {
+  /** Chat completions or embeddings: an alias serves one of them. */
+  kind: ModelKind;
   split: { target: Target; weight: number }[];
   fallbacks: Target[];
   /** Completion tokens when a request names none, and the most it may ask for. */
@@ -43,11 +51,13 @@ export class Router {
 
   /**
    * The targets to try for `alias`, in order. `stickyKey` (the conversation id, or the turn id for stateless
-   * requests) decides the split target.
+   * requests; the caller's key for embeddings) decides the split target. An alias of the other `kind` is a 400
+   * naming it.
    */
-  targets(alias: string, stickyKey: string): Target[] {
+  targets(alias: string, stickyKey: string, kind: ModelKind = 'chat'): Target[] {
     const route = this.routes.get(alias);
     if (!route) throw new ParleyError('model_not_found', `model "${alias}" does not exist`, { param: 'model' });
+    if (route.kind !== kind) throw wrongModelKind(alias, route.kind);
     const primary = pickWeighted(route.split, stickyKey);
     const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
     // Other split targets are fallbacks too, before the configured ones; each target is tried once.
@@ -69,6 +79,7 @@ export class Router {
     return {
       models: [...this.routes].map(([id, route]) => ({
         id,
+        kind: route.kind,
         created: this.created,
         ownedBy: 'parley',
         maxTokens: route.maxTokens,

@@ -67,7 +67,7 @@ function upstreamRouting(config: InferenceConfig): Routing {
   const alias = config.PARLEY_MODEL_ALIAS ?? config.PARLEY_UPSTREAM_MODEL;
   return {
     targets: [target],
-    models: { [alias]: { split: [{ target: 'default', weight: 1 }], fallbacks: [] } },
+    models: { [alias]: { kind: 'chat', split: [{ target: 'default', weight: 1 }], fallbacks: [] } },
     maxTokens: maxTokensDefaults(config),
   };
 }
@@ -100,6 +100,7 @@ export class RouteBuilder {
       Object.entries(routing.models).map(([alias, model]) => [
         alias,
         {
+          kind: model.kind,
           split: model.split.map((s) => ({ target: targets.get(s.target)!, weight: s.weight })),
           fallbacks: model.fallbacks.map((name) => targets.get(name)!),
           maxTokens: maxTokensOf(model, routing.maxTokens),
