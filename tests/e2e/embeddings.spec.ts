@@ -1,9 +1,9 @@
 // `/v1/embeddings` as OpenAI's own client sees it: single and batch inputs, base64, dimensions, a fallback when
 // the first target fails, a Hugging Face (Text Embeddings Inference) target, the errors, the scope and the limits.
 // Real processes over real NATS, Redis and HTTP, against llm-sim.
-import type { KeyCreated } from '@parley/contracts';
+import type { KeyCreated, UsageReport } from '@parley/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, MODEL, Stack } from './stack.js';
+import { ADMIN_KEY, MODEL, Stack, eventually } from './stack.js';
 
 let stack: Stack;
 const DIMENSIONS = 16;
@@ -177,5 +177,13 @@ describe('embeddings', () => {
       status: 429,
       code: 'rate_limited',
     });
+    // The answered request is in the usage stream, like a turn: the report counts it.
+    const report = await eventually('the usage report has the embedding', async () => {
+      const res = await stack.fetch(`/v1/admin/usage?project=${project}&groupBy=model`, { key: ADMIN_KEY });
+      const body = (await res.json()) as UsageReport;
+      return body.data.find((row) => row.group === 'embed');
+    });
+    expect(report).toMatchObject({ requests: 1, completion_tokens: 0 });
+    expect(report.total_tokens).toBeGreaterThan(0);
   });
 });

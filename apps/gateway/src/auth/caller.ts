@@ -1,7 +1,7 @@
 /**
  * Who is calling, as the authentication guard found it: what every route and the turn gate know of a caller.
  */
-import { ParleyError, type Limits, type Scope } from '@parley/contracts';
+import { ParleyError, type Account, type Limits, type Scope } from '@parley/contracts';
 import type { Request } from 'express';
 import type { Visitor } from './visitor-tokens.js';
 
@@ -50,4 +50,13 @@ export function assertModelAllowed(caller: Caller, model: string): void {
   if (caller.models && !caller.models.has(model)) {
     throw new ParleyError('forbidden', `this key may not use model "${model}"`, { param: 'model' });
   }
+}
+
+/** Who the caller's consumption is counted against, in usage records. */
+export function accountOf(caller: Caller): Account {
+  return {
+    project: caller.project,
+    keyId: caller.keyId,
+    ...(caller.visitor ? { visitorId: caller.visitor.visitorId } : {}),
+  };
 }

@@ -6,14 +6,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   Endpoints,
+  newId,
+  usageSubject,
   type EmbedReply,
+  type UsageRecord,
   type EmbeddingInput,
   type EmbeddingsBody,
   type EmbeddingsResponse,
 } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
-import { call, type NatsHandle } from '@parley/messaging';
-import { assertModelAllowed, type Caller } from '../auth/caller.js';
+import { STORED_PUBLISH, call, encode, type JetStreamHandles, type NatsHandle } from '@parley/messaging';
+import type { Logger } from '@parley/tracing';
+import { accountOf, assertModelAllowed, type Caller } from '../auth/caller.js';
 import { rateLimitHeaders, type LimitsService } from '../limits/limits.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
@@ -49,6 +53,8 @@ export class EmbeddingsService {
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(Tokens.limits) private readonly limits: LimitsService,
     @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(Tokens.jetstream) private readonly jetstream: JetStreamHandles,
+    @Inject(Tokens.log) private readonly log: Logger,
   ) {}
 
   /** The response and its rate-limit headers. */
@@ -84,6 +90,7 @@ export class EmbeddingsService {
       throw error;
     }
     await reservation.used(reply.usage.total_tokens);
+    this.record(caller, body.model, reply.usage);
     const base64 = body.encoding_format === 'base64';
     return {
       headers: rateLimitHeaders(reservation.state),
@@ -98,5 +105,27 @@ export class EmbeddingsService {
         usage: reply.usage,
       },
     };
+  }
+
+  /**
+   * Writes the request's usage record, like a turn's: the usage report counts it, and budgets rebuilt after
+   * Redis lost its data include it. Never delays the answer; a failure is logged and counted as the
+   * responder's are.
+   */
+  private record(caller: Caller, model: string, usage: EmbedReply['usage']): void {
+    const record: UsageRecord = {
+      turnId: newId('turn'),
+      account: accountOf(caller),
+      model,
+      usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens },
+      estimated: false,
+      outcome: 'done',
+      at: new Date().toISOString(),
+    };
+    this.jetstream.js
+      .publish(usageSubject(caller.project), encode(record), { msgID: `${record.turnId}.usage`, ...STORED_PUBLISH })
+      .catch((error: unknown) =>
+        this.log.error({ err: error, code: 'usage_not_recorded' }, 'embedding usage could not be recorded'),
+      );
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { ParleyError, type Frame, type TurnStart } from '@parley/contracts';
-import type { Caller } from '../auth/caller.js';
+import { accountOf, type Caller } from '../auth/caller.js';
 import { GatewayMetrics, type TurnRoute } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 import { TurnClient, type RunningTurn } from './turn-client.service.js';
@@ -58,11 +58,7 @@ export class TurnGate {
       ...draft,
       params: { ...draft.params },
       limits: this.turns.limits(),
-      account: {
-        project: caller.project,
-        keyId: caller.keyId,
-        ...(caller.visitor ? { visitorId: caller.visitor.visitorId } : {}),
-      },
+      account: accountOf(caller),
     } as TurnStart;
     const holds: TurnHold[] = [];
     let running: RunningTurn;
