@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClassifier } from './classifier.js';
-import { startClassifierServer, type ClassifierServer } from './classifier.test-kit.js';
+import { startClassifierServer, type ClassifierServer } from '@parley/testing';
 
 let server: ClassifierServer;
 beforeAll(async () => {

@@ -3,6 +3,7 @@
  * defaults. `loadGuardrails` reads and validates the file before anything connects (a bad file stops the start);
  * `watchGuardrails` reloads it on change or SIGHUP, keeping the policies in use when the new file is bad.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   GuardrailsFileError,
@@ -20,6 +21,13 @@ import { createClassifier, type Classifier } from './classifier.js';
 export interface LoadedGuardrails {
   file: GuardrailsFile | undefined;
   classifier: Classifier | undefined;
+  /** The file's SHA-256, first 12 hex digits: logged on a reload, to tell which file is in force. */
+  version?: string;
+}
+
+/** The version logged for a guardrails file's text. */
+export function guardrailsVersion(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 /**
@@ -36,13 +44,14 @@ export function loadGuardrails(path: string | undefined): LoadedGuardrails {
     throw new GuardrailsFileError(`PARLEY_GUARDRAILS_FILE: cannot read ${path} (${String(code)})`, { cause: error });
   }
   const file = parseGuardrailsFile(text, path);
+  const version = guardrailsVersion(text);
   const config = file.classifier;
-  if (!config) return { file, classifier: undefined };
+  if (!config) return { file, classifier: undefined, version };
   const apiKey = config.apiKeyEnv ? envValue(config.apiKeyEnv) : undefined;
   if (config.apiKeyEnv && !apiKey) {
     throw new GuardrailsFileError(`${path}: classifier: environment variable ${config.apiKeyEnv} is not set`);
   }
-  return { file, classifier: createClassifier(config, apiKey) };
+  return { file, classifier: createClassifier(config, apiKey), version };
 }
 
 /** The policies in force; replaced whole on a reload. */
@@ -72,8 +81,9 @@ export function watchGuardrails(policies: GuardrailPolicies, path: string | unde
   return watchConfigFile(path, {
     reload: (reason) => {
       try {
-        policies.replace(loadGuardrails(path));
-        log.info({ file: path, reason }, 'guardrails reloaded');
+        const loaded = loadGuardrails(path);
+        policies.replace(loaded);
+        log.info({ file: path, reason, version: loaded.version }, 'guardrails reloaded');
       } catch (error) {
         log.error(
           { file: path, reason, problem: (error as Error).message },
