@@ -182,13 +182,17 @@ export function budgetLines(r: BenchReport): BudgetLine[] {
   atMost('cost of limits, per turn (added TTFT p50, 10 streams, parley-openai − parley-unlimited)', limitsCost, 'ms', [
     { value: LIMITS_MS_PER_TURN },
   ]);
-  // Guardrails are not built yet (docs/architecture.md).
-  lines.push({
-    line: 'cost of guardrails, per frame',
-    budget: `≤ ${GUARDRAILS_MS_PER_FRAME} ms`,
-    measured: undefined,
-    met: false,
-  });
+  // Guardrails, on and off in the same run: the same route and limits with a project whose guardrails are off.
+  // Measured on the first frame (added TTFT), where the input checks and the output guard's first hold-back fall.
+  const unguarded10 = summary(10, 'parley-unguarded')?.added;
+  const guardrailsCost =
+    known(parley10?.p50) && known(unguarded10?.p50) ? round(parley10.p50 - unguarded10.p50) : undefined;
+  atMost(
+    'cost of guardrails, first frame (added TTFT p50, 10 streams, parley-openai − parley-unguarded)',
+    guardrailsCost,
+    'ms',
+    [{ value: GUARDRAILS_MS_PER_FRAME }],
+  );
   return lines;
 }
 
@@ -237,7 +241,8 @@ export function renderReport(r: BenchReport): string {
     'floor-chain process of the same role (bench/floor.ts, with no framework), measured at the same point, after',
     "the warm-up. Limits are measured on and off: parley-openai's key counts against limits on every turn",
     "(requests and tokens per minute and per day, and a stream slot, in Redis), parley-unlimited's project has",
-    'none. There are no guardrails yet.',
+    "none. Guardrails likewise: parley-openai's project has the default guardrails, parley-unguarded's (same",
+    'limits) has every check off.',
     '',
     '| process | resident MB | private MB | peak resident MB |',
     '|---|---|---|---|',

@@ -30,6 +30,8 @@ const ADMIN_KEY = 'pk-bench-admin-4f9c2a7e1b8d';
 // parley-followup: the second message of a conversation (its history is read first, as in every turn after
 // the first of a real chat).
 // parley-unlimited: parley-openai with a key whose project has no limits; the difference is what limits cost.
+// parley-unguarded: parley-openai with a key whose project has the same limits and every guardrail off (the
+// benchmark's guardrails file); the difference is what the default guardrails cost.
 // floor-proxy, floor-pair and floor-chain (bench/floor.ts): a bare single-hop proxy; a bare gateway and one
 // worker behind one NATS hop; Parley's three processes and two NATS hops with none of its code. What Parley
 // adds above floor-chain is its own work.
@@ -41,6 +43,7 @@ const TARGETS = [
   'floor-chain',
   'parley-openai',
   'parley-unlimited',
+  'parley-unguarded',
   'parley-conversation',
   'parley-followup',
 ] as const;
@@ -125,8 +128,22 @@ const base = { ...process.env, NATS_URL: `nats://127.0.0.1:${natsPort}`, LOG_LEV
 const sim = run('llm-sim', { ...base, LLM_SIM_PORT: '0' }, { echo: false });
 children.push(sim.child);
 const simUrl = String((await sim.ready).url);
+// The default guardrails for every project but bench-unguarded, which has them all off.
+const guardrailsFile = join(mkdtempSync(join(tmpdir(), 'parley-bench-')), 'guardrails.yaml');
+writeFileSync(
+  guardrailsFile,
+  [
+    'projects:',
+    '  bench-unguarded:',
+    '    pii: { input: off, output: off }',
+    '    injection: { action: off }',
+    '    leak: { action: off }',
+    '',
+  ].join('\n'),
+);
 const env = {
   ...base,
+  PARLEY_GUARDRAILS_FILE: guardrailsFile,
   PARLEY_UPSTREAM_BASE_URL: `${simUrl}/v1`,
   PARLEY_API_KEYS: KEY,
   PARLEY_ADMIN_API_KEYS: ADMIN_KEY,
@@ -153,12 +170,11 @@ const gateway = await timed('gateway');
 const gatewayUrl = `http://127.0.0.1:${String(gateway.record.port)}`;
 // Every turn of the bootstrap key reserves against the default project's limits (none of them is reached);
 // parley-unlimited's key is in a project without any: the two side by side are what limits cost.
+const BENCH_LIMITS = { requestsPerMinute: 1e9, tokensPerMinute: 1e12, concurrentStreams: 1e6, tokensPerDay: 1e13 };
 const limitsOn = await fetch(`${gatewayUrl}/v1/admin/projects/default`, {
   method: 'PATCH',
   headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-  body: JSON.stringify({
-    limits: { requestsPerMinute: 1e9, tokensPerMinute: 1e12, concurrentStreams: 1e6, tokensPerDay: 1e13 },
-  }),
+  body: JSON.stringify({ limits: BENCH_LIMITS }),
 });
 if (!limitsOn.ok) throw new Error(`could not set the benchmark's limits: ${limitsOn.status} ${await limitsOn.text()}`);
 const adminPost = async (path: string, body: unknown) => {
@@ -172,6 +188,8 @@ const adminPost = async (path: string, body: unknown) => {
 };
 await adminPost('projects', { id: 'bench-unlimited' });
 const UNLIMITED_KEY = (await adminPost('keys', { project: 'bench-unlimited', name: 'bench', scopes: ['chat'] })).key!;
+await adminPost('projects', { id: 'bench-unguarded', limits: BENCH_LIMITS });
+const UNGUARDED_KEY = (await adminPost('keys', { project: 'bench-unguarded', name: 'bench', scopes: ['chat'] })).key!;
 const services = { gateway, responder, inference };
 
 const portkeyPort = await freePort();
@@ -277,6 +295,8 @@ async function jobFor(target: Target, count: number, stream: boolean): Promise<J
       return openai(gatewayUrl, headers);
     case 'parley-unlimited':
       return openai(gatewayUrl, { authorization: `Bearer ${UNLIMITED_KEY}` });
+    case 'parley-unguarded':
+      return openai(gatewayUrl, { authorization: `Bearer ${UNGUARDED_KEY}` });
   }
   // Conversations are created before the clock starts: one per request, so every turn starts fresh.
   const requests = [];

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ResponderConfig } from '@parley/config';
 import { HistoryStore, type ServiceContext } from '@parley/messaging';
+import { GuardrailEvents, Guardrails } from './guardrails/guardrails.js';
+import { GuardrailPolicies } from './guardrails/policies.js';
 import { RetentionService } from './retention/retention.service.js';
 import { Tokens } from './tokens.js';
 import { TurnsController } from './turns/turns.controller.js';
@@ -8,7 +10,11 @@ import { TurnsService } from './turns/turns.service.js';
 
 @Module({})
 export class AppModule {
-  static create(config: ResponderConfig, { log, nats, jetstream, metrics }: ServiceContext): DynamicModule {
+  static create(
+    config: ResponderConfig,
+    { log, nats, jetstream, metrics }: ServiceContext,
+    policies: GuardrailPolicies,
+  ): DynamicModule {
     return {
       module: AppModule,
       controllers: [TurnsController],
@@ -21,6 +27,7 @@ export class AppModule {
         { provide: Tokens.jetstream, useValue: jetstream },
         { provide: Tokens.metrics, useValue: metrics },
         { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
+        { provide: Guardrails, useValue: new Guardrails(policies, new GuardrailEvents(metrics, log)) },
       ],
     };
   }

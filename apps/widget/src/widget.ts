@@ -332,11 +332,13 @@ export class Widget {
     this.emit('error', { code: error instanceof ApiError ? error.code : 'internal_error', retryable });
   }
 
-  /** What the visitor is told: a limit says so, so they wait instead of retrying at once. */
+  /** What the visitor is told: a limit says so, so they wait instead of retrying at once; a guardrail, its text. */
   private failureText(error: unknown): string {
     const code = error instanceof ApiError ? error.code : undefined;
     if (code === 'rate_limited') return this.t.limited;
     if (code === 'budget_exhausted') return this.t.exhausted;
+    // A guardrail refused the message: its text is the operator's, written for the visitor.
+    if (code === 'content_blocked' && error instanceof ApiError && error.message) return error.message;
     return this.t.failed;
   }
 

@@ -37,3 +37,18 @@ export {
   type RoutingFile,
   type TargetConfig,
 } from './routing-file.js';
+export {
+  CLASSIFIER_DEFAULTS,
+  DEFAULT_GUARDRAIL_POLICY,
+  GuardrailsFileError,
+  PII_KINDS,
+  parseGuardrailsFile,
+  resolveGuardrailPolicy,
+  type ClassifierConfig,
+  type GuardrailPolicy,
+  type GuardrailPolicyLayer,
+  type GuardrailsFile,
+  type PiiKind,
+} from './guardrails-file.js';
+export { watchConfigFile } from './file-watch.js';
+export { parseYamlFile } from './yaml-file.js';

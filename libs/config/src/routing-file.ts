@@ -23,8 +23,8 @@
  * (with a target `e5-a` serving an embedding model). An alias's `kind` says which route it serves; splits and
  * fallbacks of an embedding alias should serve the same model, since vectors of two models cannot be compared.
  */
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseYamlFile } from './yaml-file.js';
 
 const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 
@@ -179,24 +179,5 @@ export class RoutingFileError extends Error {
  * @example parseRoutingFile(readFileSync(path, 'utf8'), path)
  */
 export function parseRoutingFile(text: string, source: string): RoutingFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const error = doc.errors[0]!;
-    const { line } = lineCounter.linePos(error.pos[0]);
-    throw new RoutingFileError(`${source}:${line}: ${error.message.split('\n')[0]}`);
-  }
-  const result = RoutingFileSchema.safeParse(doc.toJS());
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  // The deepest node that exists along the issue's path gives the line.
-  let line = 1;
-  for (let depth = issue.path.length; depth >= 0; depth--) {
-    const node = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true) as { range?: [number] } | undefined;
-    if (node?.range) {
-      line = lineCounter.linePos(node.range[0]).line;
-      break;
-    }
-  }
-  throw new RoutingFileError(`${source}:${line}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
+  return parseYamlFile(RoutingFileSchema, text, source, (message) => new RoutingFileError(message));
 }

@@ -209,6 +209,8 @@ export const responderEnvSchema = z
     PARLEY_RETENTION_DAYS: z.coerce.number().positive().optional(),
     /** How often the retention sweep runs. */
     PARLEY_RETENTION_SWEEP_MS: positiveInt(Defaults.RETENTION_SWEEP_MS),
+    /** The guardrails file (YAML, docs/guardrails.md); without it, the built-in default policy. */
+    PARLEY_GUARDRAILS_FILE: z.string().optional(),
   })
   .refine((c) => c.PARLEY_RESERVED_OUTPUT_TOKENS < c.PARLEY_CONTEXT_WINDOW_TOKENS, {
     path: ['PARLEY_RESERVED_OUTPUT_TOKENS'],

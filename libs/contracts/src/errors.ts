@@ -7,6 +7,8 @@ export const ErrorCodes = {
   invalid_json: { status: 400, retryable: false },
   invalid_id: { status: 400, retryable: false },
   context_length_exceeded: { status: 400, retryable: false },
+  /** A guardrail blocked the message; the message is the policy's text for the visitor. */
+  content_blocked: { status: 400, retryable: false },
   unauthorized: { status: 401, retryable: false },
   forbidden: { status: 403, retryable: false },
   origin_not_allowed: { status: 403, retryable: false },

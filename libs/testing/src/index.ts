@@ -1,4 +1,5 @@
 export { launchChromium } from './browser.js';
+export { startClassifierServer, type ClassifierServer } from './classifier-server.js';
 export {
   NatsServerPool,
   startNatsCluster,

@@ -4,12 +4,12 @@
  * guards with the connected service context. `watchRoutes` reloads the file on change or SIGHUP, keeping the
  * routes in use when the new file is bad.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
   RoutingFileError,
   envValue,
   parseRoutingFile,
+  watchConfigFile,
   type InferenceConfig,
   type RoutingFile,
   type TargetConfig,
@@ -19,9 +19,6 @@ import { createProvider, type ProviderContext, type TargetSpec } from '../provid
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 import { dropParamsOf } from './target-params.js';
-
-/** Editors write a file in several steps; wait for them to settle before reading. */
-const RELOAD_DEBOUNCE_MS = 200;
 
 /** A validated routing: every target it names exists and has its key. */
 export interface Routing {
@@ -164,10 +161,8 @@ function defined<T extends object>(value: T): Partial<T> {
 export function watchRoutes(router: Router, config: InferenceConfig, routes: RouteBuilder, log: Logger): () => void {
   const path = config.PARLEY_MODELS_FILE;
   if (!path) return () => undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const reload = (reason: string) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
+  return watchConfigFile(path, {
+    reload: (reason) => {
       try {
         router.replace(routes.build(loadRouting(config)));
         log.info({ file: path, reason, models: router.list().models.map((m) => m.id) }, 'routing reloaded');
@@ -177,22 +172,7 @@ export function watchRoutes(router: Router, config: InferenceConfig, routes: Rou
           'routing file rejected; keeping the routes in use',
         );
       }
-    }, RELOAD_DEBOUNCE_MS);
-  };
-  const onHup = () => reload('SIGHUP');
-  process.on('SIGHUP', onHup);
-  let watcher: FSWatcher | undefined;
-  try {
-    // The directory, not the file: editors and ConfigMap updates replace the file rather than write to it.
-    watcher = watch(dirname(path), (_event, file) => {
-      if (file === null || file === basename(path) || file.startsWith('..')) reload('file changed');
-    });
-  } catch (error) {
-    log.warn({ file: path, err: error }, 'cannot watch the routing file; reload with SIGHUP');
-  }
-  return () => {
-    clearTimeout(timer);
-    watcher?.close();
-    process.off('SIGHUP', onHup);
-  };
+    },
+    cannotWatch: (error) => log.warn({ file: path, err: error }, 'cannot watch the routing file; reload with SIGHUP'),
+  });
 }

@@ -33,6 +33,8 @@ import {
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { createLogger, createMetricsRegistry } from '@parley/tracing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GuardrailEvents, Guardrails } from '../guardrails/guardrails.js';
+import { GuardrailPolicies } from '../guardrails/policies.js';
 import { TurnsService } from './turns.service.js';
 
 const log = createLogger({ service: 'responder-test', level: 'silent' });
@@ -68,7 +70,12 @@ afterAll(async () => {
 });
 
 function service(): TurnsService {
-  return new TurnsService(config, nats, jetstream, history, log, createMetricsRegistry('responder'));
+  const metrics = createMetricsRegistry('responder');
+  const guardrails = new Guardrails(
+    new GuardrailPolicies({ file: undefined, classifier: undefined }),
+    new GuardrailEvents(metrics, log),
+  );
+  return new TurnsService(config, nats, jetstream, history, log, metrics, guardrails);
 }
 
 /**

@@ -49,6 +49,7 @@ import { context, trace, type Span } from '@opentelemetry/api';
 import { Counter, type Gauge, type Histogram } from 'prom-client';
 import { activeStreams, latencyHistogram, recordError, tracer, type Logger, type Registry } from '@parley/tracing';
 import { fitContext } from '../context/context-window.js';
+import { Guardrails, type GuardRelease, type OutputGuard } from '../guardrails/guardrails.js';
 import { PER_MESSAGE_OVERHEAD_TOKENS, tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
 
@@ -107,6 +108,7 @@ export class TurnsService {
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.log) private readonly log: Logger,
     @Inject(Tokens.metrics) metrics: Registry,
+    @Inject(Guardrails) private readonly guardrails: Guardrails,
   ) {
     this.index = new ConversationIndex(jetstream.index);
     this.historyWrite = latencyHistogram(metrics, {
@@ -155,8 +157,11 @@ export class TurnsService {
   }
 
   /** A turn is accepted once inference generates it and its user message is stored (docs/adr/0002). */
-  private async accept(turn: TurnStart, span: Span): Promise<TurnAccepted> {
+  private async accept(start: TurnStart, span: Span): Promise<TurnAccepted> {
     const headers = injectHeaders();
+    // Guardrails first: a blocked message reaches neither the model nor the history.
+    const input = await this.guardrails.checkInput(start, span);
+    const { turn } = input;
     const { messages, prior } = await this.modelInput(turn);
     const generation = await openStream(this.nats, Endpoints.inferenceGenerate, generateRequest(turn, messages), {
       timeouts: chunkTimeouts(turn.limits),
@@ -168,6 +173,9 @@ export class TurnsService {
       generation.cancel('shutdown');
       throw error;
     }
+    this.guardrails.events.modelAccepted(turn.model);
+    this.guardrails.recordInput(turn, span, input);
+    const guard = this.guardrails.output(turn, input.policy, this.systemPrompts(turn), span);
     const frames: Frames = new StreamWriter(this.nats, {
       stream: Endpoints.turnStart.stream(turn),
       turnId: turn.turnId,
@@ -177,8 +185,11 @@ export class TurnsService {
     const started = performance.now();
     this.activeTurns.inc();
     this.active.track(turn.turnId, generation, () =>
-      this.relay(turn, generation, frames, prior, span)
-        .then((result) => this.recordUsage(turn, messages, result))
+      this.relay(turn, generation, frames, prior, span, guard)
+        .then((result) => {
+          if (result.end) this.guardrails.moderateOutput(turn, input.policy, result.text, span);
+          return this.recordUsage(turn, messages, result);
+        })
         .finally(() => {
           this.activeTurns.dec();
           // One line per turn, written in the turn's span so it carries the trace id. Never the content.
@@ -206,6 +217,12 @@ export class TurnsService {
     }
   }
 
+  /** The system prompts the reply must not repeat: the deployment's and the conversation's, or the request's. */
+  private systemPrompts(turn: TurnStart): string[] {
+    if (turn.kind === 'conversation') return [this.config.PARLEY_SYSTEM_PROMPT ?? '', turn.systemPrompt ?? ''];
+    return turn.messages.filter((m) => m.role === 'system').map((m) => messageText(m));
+  }
+
   /** The model's input: stateless turns as given; conversation turns fitted into the context window. */
   private async modelInput(turn: TurnStart): Promise<{ messages: ModelMessage[]; prior: PriorHistory }> {
     if (turn.kind === 'stateless') return { messages: turn.messages, prior: { count: 0 } };
@@ -231,7 +248,9 @@ export class TurnsService {
   /**
    * Relays the generation's chunks as the turn's frames. Deltas not yet published when the next arrives (a
    * JetStream ack, or a busy event loop) go out together as one frame instead of one frame each. Tool-call
-   * fragments go out as they come, each after the text before it.
+   * fragments go out as they come, each after the text before it. The output guard sees the text first: it
+   * holds back what could still be personal data or a leak, and a `blocked` ends the reply with the policy's
+   * message and `content_filter` (the stored reply is what the client saw).
    */
   private async relay(
     turn: TurnStart,
@@ -239,26 +258,53 @@ export class TurnsService {
     frames: Frames,
     prior: PriorHistory,
     span: Span,
+    guard: OutputGuard,
   ): Promise<TurnResult> {
     let text = '';
     let unsent = '';
     let end: EndChunk | undefined;
     let unsentLogprobs: TokenLogprob[] | undefined;
     const flush = async () => {
-      if (!unsent && !unsentLogprobs) return;
-      const delta: FrameBody = { type: 'delta', text: unsent, ...(unsentLogprobs && { logprobs: unsentLogprobs }) };
+      // Logprobs name their tokens: those of text still held back wait for it.
+      const logprobs = guard.holding ? undefined : unsentLogprobs;
+      if (!unsent && !logprobs) return;
+      const delta: FrameBody = { type: 'delta', text: unsent, ...(logprobs && { logprobs }) };
       unsent = '';
-      unsentLogprobs = undefined;
+      if (logprobs) unsentLogprobs = undefined;
       await frames.write(delta);
+    };
+    /** Takes what the guard lets out; true when it cut the reply. */
+    const release = ({ text: out, changed, blocked }: GuardRelease) => {
+      text += out;
+      unsent += out;
+      // The tokens of redacted text must not go out beside it.
+      if (changed) unsentLogprobs = undefined;
+      return blocked;
+    };
+    /** Ends the reply where the guard cut it: the policy's message, then `done` with `content_filter`. */
+    const cut = async (seq: number) => {
+      generation.cancel('user');
+      release({ text: (/\S$/.test(text) ? ' ' : '') + guard.blockedMessage, changed: true, blocked: true });
+      await flush();
+      end = { type: 'end', seq, finishReason: 'content_filter' };
+      await this.complete(turn, { chunk: end, text, prior, frames, span });
     };
     try {
       for await (const chunk of generation.items) {
         if (chunk.type === 'delta') {
-          text += chunk.text;
-          unsent += chunk.text;
           if (chunk.logprobs) (unsentLogprobs ??= []).push(...chunk.logprobs);
+          const pushed = guard.active ? guard.push(chunk.text) : { text: chunk.text, changed: false, blocked: false };
+          if (release(pushed)) {
+            await cut(chunk.seq);
+            break;
+          }
           if (generation.buffered === 0) await flush();
           continue;
+        }
+        // What the guard still holds goes out before anything else (or the reply is cut there).
+        if (guard.active && release(guard.end())) {
+          await cut(chunk.seq);
+          break;
         }
         await flush();
         if (chunk.type === 'tool_call') {
