@@ -322,6 +322,27 @@ describe('widget', () => {
     expect(await stack.simRequests()).toEqual([]);
   });
 
+  it('widget - a visitor over the message limit is told to wait, not that something went wrong', async () => {
+    await page.goto(`${gateway}/`);
+    await openAndSend('Message 1');
+    const note = page.locator('.note.error');
+    // PARLEY_VISITOR_MESSAGES_PER_MINUTE is 10 (the new conversation counts too): the 10th message is refused.
+    for (let i = 2; i <= 12 && (await note.count()) === 0; i++) {
+      await eventually('the reply before the next message', async () =>
+        (await sendLabel()) === 'Send' ? true : undefined,
+      );
+      await page.locator('textarea').fill(`Message ${String(i)}`);
+      await page.locator('textarea').press('Enter');
+      await eventually('a reply or a refusal', async () =>
+        (await sendLabel()) === 'Send' || (await note.count()) > 0 ? true : undefined,
+      );
+    }
+    await note.waitFor({ timeout: 15_000 });
+    expect(await note.textContent()).toMatch(
+      /^You are sending messages too quickly\. Please wait a moment and try again\./,
+    );
+  });
+
   it('widget - the JS API opens, closes and reports messages', async () => {
     await page.goto(`${gateway}/`);
     await page.waitForFunction(() => 'Parley' in globalThis);
