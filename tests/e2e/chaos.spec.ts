@@ -205,3 +205,91 @@ describe('chaos', () => {
     await stack.startApp('inference');
   });
 });
+
+describe('gateway shutdown', () => {
+  it('chaos - SIGTERM of a gateway with streams open: each ends shutting_down after the grace; conversations resume elsewhere with no gap', async () => {
+    const GRACE_MS = 500;
+    const doomed = await stack.startExtraGateway({ PARLEY_SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    await stack.configureSim(SLOW_STREAM);
+    try {
+      const open = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const created = await stack.fetch('/v1/conversations', { method: 'POST', json: {} });
+          const { id } = (await created.json()) as { id: string };
+          const res = await stack.fetch(`/v1/conversations/${id}/messages`, {
+            baseUrl: doomed,
+            method: 'POST',
+            json: { content: 'tell me a long story' },
+            signal: AbortSignal.timeout(30_000),
+          });
+          expect(res.status).toBe(200);
+          const turnId = res.headers.get('x-parley-turn-id')!;
+          const events = readSse(res);
+          const first = await events.next();
+          expect(first.value).toMatchObject({ event: 'delta', id: '1' });
+          return { id, turnId, events, text: JSON.parse(first.value!.data).text as string, lastId: 1 };
+        }),
+      );
+      const stateless = await stack.fetch('/v1/chat/completions', {
+        baseUrl: doomed,
+        method: 'POST',
+        json: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'tell me a long story' }] },
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(stateless.status).toBe(200);
+      const statelessEvents = readSse(stateless);
+      await statelessEvents.next();
+
+      const stopping = stack.killGateway(doomed, 'SIGTERM');
+      const sigtermAt = performance.now();
+      for (const stream of open) {
+        let ending: { code: string; retryable: boolean } | undefined;
+        for await (const event of stream.events) {
+          if (event.event === 'delta') {
+            expect(Number(event.id)).toBe(stream.lastId + 1);
+            stream.lastId = Number(event.id);
+            stream.text += (JSON.parse(event.data) as { text: string }).text;
+          } else if (event.event === 'error') {
+            ending = (JSON.parse(event.data) as { error: { code: string; retryable: boolean } }).error;
+          } else {
+            throw new Error(`the stream ended with ${event.event} before the shutdown`);
+          }
+        }
+        expect(ending).toEqual(expect.objectContaining({ code: 'shutting_down', retryable: true }));
+      }
+      let statelessEnding: string | undefined;
+      for await (const event of statelessEvents) {
+        const data = JSON.parse(event.data) as { error?: { code: string } };
+        if (data.error) statelessEnding = data.error.code;
+      }
+      expect(statelessEnding).toBe('shutting_down');
+      expect(await stopping).toEqual({ code: 0, signal: null });
+      // Bounded by the grace, not by the turns (10 s each).
+      expect(performance.now() - sigtermAt).toBeLessThan(GRACE_MS + 4_000);
+
+      // Every conversation turn went on: resumed on the other replica after its last id, it completes, no gap.
+      await stack.configureSim(QUICK_STREAM);
+      for (const stream of open) {
+        const res = await stack.fetch(`/v1/conversations/${stream.id}/turns/${stream.turnId}/events`, {
+          headers: { 'last-event-id': String(stream.lastId) },
+          signal: AbortSignal.timeout(30_000),
+        });
+        let done = false;
+        for await (const event of readSse(res)) {
+          if (event.event === 'delta') {
+            expect(Number(event.id)).toBe(stream.lastId + 1);
+            stream.lastId = Number(event.id);
+            stream.text += (JSON.parse(event.data) as { text: string }).text;
+          } else if (event.event === 'done') done = true;
+        }
+        expect(done).toBe(true);
+        const stored = (await (await stack.fetch(`/v1/conversations/${stream.id}`)).json()) as {
+          messages: { role: string; content: string }[];
+        };
+        expect(stored.messages.at(-1)).toMatchObject({ role: 'assistant', content: stream.text });
+      }
+    } finally {
+      await stack.configureSim(QUICK_STREAM);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import {
   startRedisServer,
   startService,
   type NatsServerHandle,
+  type ExitStatus,
   type RedisServerHandle,
   type ServiceHandle,
   type SimRecord,
@@ -118,11 +119,11 @@ export class Stack {
     return `http://127.0.0.1:${String(handle.ready.port)}`;
   }
 
-  /** Kills the extra gateway at `url` (SIGKILL: a crash). */
-  async killGateway(url: string): Promise<void> {
+  /** Stops the extra gateway at `url` (SIGKILL by default: a crash) and says how it ended. */
+  async killGateway(url: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitStatus> {
     const handle = this.extra.find((s) => `http://127.0.0.1:${String(s.ready.port)}` === url);
     if (!handle) throw new Error(`no extra gateway at ${url}`);
-    await handle.kill('SIGKILL');
+    return handle.kill(signal);
   }
 
   /** Another replica of a NATS-only service on the same NATS, stopped with the stack; its handle can kill it. */

@@ -7,6 +7,7 @@ import { AccountsController } from './admin/accounts.controller.js';
 import { ApiKeyGuard, type WidgetLimits } from './auth/auth.guard.js';
 import type { LimitsService } from './limits/limits.js';
 import type { RedisHandle } from './limits/redis.js';
+import type { OpenStreams } from './http/open-streams.js';
 import { ChatCompletionsController } from './chat/chat-completions.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationTurns } from './conversations/conversation-turns.service.js';
@@ -36,7 +37,12 @@ export class AppModule {
   static create(
     config: GatewayConfig,
     { log, nats, jetstream, metrics }: ServiceContext,
-    { accounts, redis, limits }: { accounts: AccountStore; redis: RedisHandle; limits: LimitsService },
+    {
+      accounts,
+      redis,
+      limits,
+      streams,
+    }: { accounts: AccountStore; redis: RedisHandle; limits: LimitsService; streams: OpenStreams },
     widget: { keys: WidgetKeys; script: WidgetScript | undefined; limits: WidgetLimits },
   ): DynamicModule {
     const visitorLimits = new VisitorLimits(config, metrics, {
@@ -80,6 +86,7 @@ export class AppModule {
         { provide: Tokens.accounts, useValue: accounts },
         { provide: Tokens.limits, useValue: limits },
         { provide: Tokens.redis, useValue: redis },
+        { provide: Tokens.openStreams, useValue: streams },
         { provide: Tokens.widgetLimits, useValue: widget.limits },
         { provide: Tokens.widgetKeys, useValue: widget.keys },
         { provide: Tokens.widgetScript, useValue: widget.script },

@@ -18,6 +18,7 @@ import type { WidgetLimits } from './auth/auth.guard.js';
 import { RedisCounters } from './limits/counters.js';
 import { LimitsService } from './limits/limits.js';
 import { connectRedis } from './limits/redis.js';
+import { OpenStreams, refuseWhileStopping } from './http/open-streams.js';
 import { rebuildBudgets } from './usage/usage.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { bodyErrors, jsonBody, requestId } from './http/body.js';
@@ -102,6 +103,7 @@ async function start() {
       'starting without Redis: limits follow PARLEY_REDIS_DOWN_* until it answers',
     );
   }
+  const streams = new OpenStreams();
   const limits = new LimitsService({
     shared: () => (redis.ready() && budgetsKnown ? counters : undefined),
     whenRedisDown: { api: config.PARLEY_REDIS_DOWN_API_KEYS, widget: config.PARLEY_REDIS_DOWN_WIDGET },
@@ -116,7 +118,7 @@ async function start() {
     AppModule.create(
       config,
       { log, nats, jetstream, metrics },
-      { accounts, redis, limits },
+      { accounts, redis, limits, streams },
       { keys: widgetKeys, script: widgetScript, limits: widgetLimitsOf(config) },
     ),
     {
@@ -132,6 +134,7 @@ async function start() {
   app.use(...jsonBody({ maxBodyBytes: config.PARLEY_MAX_BODY_BYTES }));
   app.use(bodyErrors());
   app.use(natsAvailability(nats, log));
+  app.use(refuseWhileStopping(streams));
   app.useGlobalFilters(new HttpErrorFilter(log));
   const server = app.getHttpServer();
   // A slow client gets bounded time for its headers and its body; SSE responses are not bounded by these.
@@ -139,9 +142,9 @@ async function start() {
   server.requestTimeout = config.PARLEY_BODY_TIMEOUT_MS;
   server.keepAliveTimeout = config.PARLEY_KEEP_ALIVE_TIMEOUT_MS;
   await app.listen(config.PORT, config.HOST);
-  return { nats, app, redis, limits, accounts };
+  return { nats, app, redis, limits, accounts, streams };
 }
-const { nats, app, redis, limits, accounts } = await start().catch((error: unknown) => exitStartFailed(log, error));
+const { nats, app, redis, limits, accounts, streams } = await start().catch((error: unknown) => exitStartFailed(log, error));
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
 
@@ -149,8 +152,14 @@ let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'shutting down');
-  // Stop accepting connections; open streams end when their turns do (bounded by the turn timeout).
+  log.info({ signal, openStreams: streams.size }, 'shutting down');
+  // No new connections, no new requests (503 shutting_down); open streams get the grace to finish, then end
+  // with a retryable error event. Conversation turns go on and are resumed from another replica.
+  const server = app.getHttpServer();
+  server.close();
+  server.closeIdleConnections();
+  const interrupted = await streams.drain(config.PARLEY_SHUTDOWN_GRACE_MS);
+  if (interrupted > 0) log.warn({ interrupted, code: 'shutting_down' }, 'streams ended by the shutdown grace');
   await app.close();
   limits.close();
   accounts.close();

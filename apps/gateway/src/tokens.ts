@@ -7,6 +7,7 @@ export const Tokens = {
   limits: Symbol('limits'),
   widgetLimits: Symbol('widgetLimits'),
   redis: Symbol('redis'),
+  openStreams: Symbol('openStreams'),
   widgetKeys: Symbol('widgetKeys'),
   visitorTokens: Symbol('visitorTokens'),
   visitorLimits: Symbol('visitorLimits'),

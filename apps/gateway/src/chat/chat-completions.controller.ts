@@ -6,6 +6,7 @@ import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
 import { callerOf } from '../auth/caller.js';
 import { assertMessageSize } from '../http/body.js';
 import { toParleyError } from '../http/errors.js';
+import type { OpenStreams } from '../http/open-streams.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
 import { ModelsService } from '../models/models.service.js';
 import { Tokens } from '../tokens.js';
@@ -33,6 +34,7 @@ export class ChatCompletionsController {
     @Inject(Tokens.config) private readonly config: GatewayConfig,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(TurnGate) private readonly gate: TurnGate,
+    @Inject(Tokens.openStreams) private readonly streams: OpenStreams,
   ) {}
 
   @Post()
@@ -78,13 +80,26 @@ export class ChatCompletionsController {
     if (first.done) return void res.end();
     if (first.value.type === 'error') throw ParleyError.fromInfo(first.value.error);
     openEventStream(res);
+    let ended = false;
+    const endWith = (error: unknown) => {
+      if (ended) return;
+      ended = true;
+      writeEvent(res, { data: streamError(toParleyError(error)) });
+    };
+    // A stopping gateway ends the stream; nothing could resume a stateless turn, so it is cancelled too.
+    const untrack = this.streams.track((error) => {
+      endWith(error);
+      running.cancel('shutdown');
+      res.end();
+    });
     try {
-      for (let next: IteratorResult<Frame> = first; !next.done; next = await frames.next()) {
+      for (let next: IteratorResult<Frame> = first; !next.done && !ended; next = await frames.next()) {
         this.write(res, writer, next.value);
       }
     } catch (error) {
-      writeEvent(res, { data: streamError(toParleyError(error)) });
+      endWith(error);
     } finally {
+      untrack();
       res.end();
     }
   }

@@ -20,6 +20,7 @@ import { assertModelAllowed, callerOf } from '../auth/caller.js';
 import { assertMessageSize, parseBody } from '../http/body.js';
 import { idempotencyKeyOf } from '../idempotency/idempotency.service.js';
 import { ModelsService } from '../models/models.service.js';
+import type { OpenStreams } from '../http/open-streams.js';
 import type { LimitsService } from '../limits/limits.js';
 import type { VisitorLimits } from '../rate-limits/visitor-limits.js';
 import { Tokens } from '../tokens.js';
@@ -38,6 +39,7 @@ export class ConversationsController {
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(Tokens.visitorLimits) private readonly limits: VisitorLimits,
     @Inject(Tokens.limits) private readonly consumption: LimitsService,
+    @Inject(Tokens.openStreams) private readonly streams: OpenStreams,
   ) {}
 
   @Post()
@@ -120,7 +122,7 @@ export class ConversationsController {
     res.set(turn.headers);
     // A client that leaves only stops reading: the turn completes, is stored, and can be resumed.
     res.on('close', () => turn.close());
-    await writeFrameEvents(res, turn);
+    await writeFrameEvents(res, turn, this.streams);
   }
 
   /**
@@ -142,7 +144,7 @@ export class ConversationsController {
     const resumed = await this.turns.resume(record, turnId, afterSeq);
     if ('stored' in resumed) return writeStoredReply(res, turnId, resumed.stored);
     res.on('close', () => resumed.close());
-    await writeFrameEvents(res, { ...resumed, afterSeq });
+    await writeFrameEvents(res, { ...resumed, afterSeq }, this.streams);
   }
 
   /** Stops a turn: the upstream request is aborted, the partial reply is stored, the stream ends `cancelled`. */

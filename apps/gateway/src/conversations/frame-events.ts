@@ -6,27 +6,51 @@
 import { turnEvent, type DoneEvent, type Frame, type HistoryMessage, type TurnEvent } from '@parley/contracts';
 import type { Response } from 'express';
 import { toParleyError } from '../http/errors.js';
+import type { OpenStreams } from '../http/open-streams.js';
 import { openEventStream, writeEvent } from '../http/sse.js';
 
 function send(res: Response, { event, id, data }: TurnEvent): void {
   writeEvent(res, { event, id, data: JSON.stringify(data) });
 }
 
+/**
+ * @param streams when given, the stream is tracked so that a stopping gateway can end it with a retryable
+ *   `shutting_down` event; the turn goes on, and the client resumes it elsewhere after the last id it got.
+ */
 export async function writeFrameEvents(
   res: Response,
-  { turnId, frames, afterSeq = 0 }: { turnId: string; frames: AsyncIterable<Frame>; afterSeq?: number },
+  {
+    turnId,
+    frames,
+    afterSeq = 0,
+    close,
+  }: { turnId: string; frames: AsyncIterable<Frame>; afterSeq?: number; close?: () => void },
+  streams?: OpenStreams,
 ): Promise<void> {
   res.setHeader('X-Parley-Turn-Id', turnId);
   openEventStream(res);
   let lastSeq = afterSeq;
+  let ended = false;
+  const endWith = (error: unknown) => {
+    if (ended) return;
+    ended = true;
+    send(res, { event: 'error', id: lastSeq + 1, data: { turnId, error: toParleyError(error).toInfo() } });
+  };
+  const untrack = streams?.track((error) => {
+    endWith(error);
+    close?.();
+    res.end();
+  });
   try {
     for await (const frame of frames) {
+      if (ended) break;
       lastSeq = frame.seq;
       send(res, turnEvent(frame, turnId));
     }
   } catch (error) {
-    send(res, { event: 'error', id: lastSeq + 1, data: { turnId, error: toParleyError(error).toInfo() } });
+    endWith(error);
   } finally {
+    untrack?.();
     res.end();
   }
 }
