@@ -144,7 +144,9 @@ async function start() {
   await app.listen(config.PORT, config.HOST);
   return { nats, app, redis, limits, accounts, streams };
 }
-const { nats, app, redis, limits, accounts, streams } = await start().catch((error: unknown) => exitStartFailed(log, error));
+const { nats, app, redis, limits, accounts, streams } = await start().catch((error: unknown) =>
+  exitStartFailed(log, error),
+);
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
 
