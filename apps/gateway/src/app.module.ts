@@ -14,6 +14,8 @@ import { ConversationTurns } from './conversations/conversation-turns.service.js
 import { ConversationsService } from './conversations/conversations.service.js';
 import { UsersController } from './conversations/users.controller.js';
 import { EmbeddingsController } from './embeddings/embeddings.controller.js';
+import { ExperimentsController } from './experiments/experiments.controller.js';
+import { FeedbackService } from './feedback/feedback.service.js';
 import { EmbeddingsService } from './embeddings/embeddings.service.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayMetrics } from './metrics/metrics.js';
@@ -55,6 +57,7 @@ export class AppModule {
         HealthController,
         AdminController,
         AccountsController,
+        ExperimentsController,
         MetricsController,
         OpenApiController,
         ModelsController,
@@ -69,6 +72,7 @@ export class AppModule {
         { provide: GatewayMetrics, useValue: new GatewayMetrics(metrics) },
         ConversationsService,
         ConversationTurns,
+        FeedbackService,
         EmbeddingsService,
         IdempotencyService,
         ModelsService,

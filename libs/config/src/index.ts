@@ -36,6 +36,7 @@ export {
   parseRoutingFile,
   type RoutingFile,
   type TargetConfig,
+  type TargetPrice,
 } from './routing-file.js';
 export {
   CLASSIFIER_DEFAULTS,

@@ -73,6 +73,21 @@ const paramFields = {
     .optional(),
 };
 
+/**
+ * What a target's tokens cost, in US dollars per million tokens: `input` (prompt), `output` (completion) and
+ * `cached` (prompt tokens served from the upstream's cache; unset: priced as input). Cost in usage records,
+ * metrics and reports comes from it; a target without one costs nothing there.
+ */
+const PriceSchema = z
+  .object({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    cached: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type TargetPrice = z.infer<typeof PriceSchema>;
+const priceFields = { price: PriceSchema.optional() };
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
 const TargetSchema = z.discriminatedUnion('provider', [
@@ -92,6 +107,7 @@ const TargetSchema = z.discriminatedUnion('provider', [
       maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
       ...guardFields,
       ...paramFields,
+      ...priceFields,
     })
     .strict(),
   z
@@ -104,6 +120,7 @@ const TargetSchema = z.discriminatedUnion('provider', [
       hfProvider: z.string().min(1).optional(),
       ...guardFields,
       ...paramFields,
+      ...priceFields,
     })
     .strict(),
   z.object({ provider: z.literal('static'), reply: z.string().min(1).max(4_000), ...paramFields }).strict(),

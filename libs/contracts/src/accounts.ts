@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AccountSchema, IdSchema, UsageSchema } from './messages.js';
+import { servedFields } from './quality.js';
 
 /** What a key may do. `chat`: `/v1/chat/completions`; `conversations`: the conversation routes; `erase`: erasure by user; `admin`: `/v1/admin`. */
 export const ScopeSchema = z.enum(['chat', 'conversations', 'erase', 'admin']);
@@ -154,6 +155,18 @@ export const UsageRecordSchema = z.object({
   estimated: z.boolean(),
   outcome: TurnOutcomeSchema,
   at: z.string(),
+  /** The turn's arm, and the target and upstream model that served it (unset when none did). */
+  ...servedFields,
+  /** The conversation of a conversation turn (experiment reports count conversations per arm). */
+  conversationId: IdSchema.optional(),
+  /** Cost by the serving target's price table, in US dollars (unset: no price, or no usage reported). */
+  costUsd: z.number().nonnegative().optional(),
+  /** From the turn's start at the responder to the model's first token (unset: none came). */
+  firstTokenMs: z.number().nonnegative().optional(),
+  /** Characters of the reply the client got. */
+  replyChars: z.number().int().nonnegative().optional(),
+  /** Of a failed turn: its error code. */
+  errorCode: z.string().optional(),
 });
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
 
@@ -162,7 +175,8 @@ export const UsageQuerySchema = z.strictObject({
   key: KeyIdSchema.optional(),
   from: isoDate.optional(),
   to: isoDate.optional(),
-  groupBy: z.enum(['day', 'model', 'key', 'project']).default('day'),
+  /** `target`: the target that served (`none` for turns none did); `arm`: the arm assigned. */
+  groupBy: z.enum(['day', 'model', 'key', 'project', 'target', 'arm']).default('day'),
 });
 export type UsageQuery = z.infer<typeof UsageQuerySchema>;
 
@@ -178,6 +192,8 @@ export const UsageReportSchema = z.object({
       prompt_tokens: z.number().int().nonnegative(),
       completion_tokens: z.number().int().nonnegative(),
       total_tokens: z.number().int().nonnegative(),
+      /** US dollars by the serving targets' price tables (0 for targets without one). */
+      cost_usd: z.number().nonnegative(),
     }),
   ),
 });

@@ -202,3 +202,26 @@ export type {
   UsageReport,
 } from './accounts.js';
 export type { Endpoint, ItemStream, ServiceName, StreamEndpoint } from './registry.js';
+export { ArmSchema, servedFields, servedOf, parleyServed, servedHeaders } from './quality.js';
+export { ParleyServedSchema, type ParleyServed } from './openai.js';
+export type { Served } from './quality.js';
+export {
+  ArmReportSchema,
+  ComparisonSchema,
+  ExperimentQuerySchema,
+  ExperimentReportSchema,
+  FeedbackListSchema,
+  FeedbackQuerySchema,
+  FeedbackViewSchema,
+  ProportionSchema,
+} from './experiments.js';
+export type {
+  ArmReport,
+  Comparison,
+  ExperimentQuery,
+  ExperimentReport,
+  FeedbackList,
+  FeedbackQuery,
+  FeedbackView,
+  Proportion,
+} from './experiments.js';

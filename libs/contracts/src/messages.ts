@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ErrorCodes, ParleyError, type ErrorCode, type ErrorInfo } from './errors.js';
 import { isValidId } from './ids.js';
+import { ArmSchema, servedFields } from './quality.js';
 
 export const IdSchema = z.string().refine(isValidId, { message: 'invalid id' });
 
@@ -188,6 +189,8 @@ const turnCommon = {
   limits: TurnLimitsSchema,
   /** Who the turn's consumption is counted against (the responder records it in the usage stream). */
   account: AccountSchema.optional(),
+  /** The arm a conversation is pinned to (unset before its first reply, and for stateless turns). */
+  arm: ArmSchema.optional(),
 };
 
 /** gateway → responder: start a turn. */
@@ -211,7 +214,12 @@ export type TurnStart = z.infer<typeof TurnStartSchema>;
 /** The parameters the target's `dropParams` leaves out of the upstream request (none: absent). */
 const DroppedParamsSchema = z.array(z.string()).optional();
 
-export const TurnAcceptedSchema = z.object({ turnId: IdSchema, droppedParams: DroppedParamsSchema });
+export const TurnAcceptedSchema = z.object({
+  turnId: IdSchema,
+  droppedParams: DroppedParamsSchema,
+  /** The arm the turn was assigned. */
+  arm: ArmSchema.optional(),
+});
 export type TurnAccepted = z.infer<typeof TurnAcceptedSchema>;
 
 /**
@@ -225,6 +233,8 @@ export const GenerateRequestSchema = z.object({
   limits: turnCommon.limits,
   conversationId: IdSchema.optional(),
   messages: z.array(ModelMessageSchema).min(1),
+  /** The conversation's pinned arm: its split target, honoured while the alias still splits to it. */
+  arm: ArmSchema.optional(),
 });
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
@@ -232,6 +242,8 @@ export const GenerateAcceptedSchema = z.object({
   turnId: IdSchema,
   upstreamModel: z.string(),
   droppedParams: DroppedParamsSchema,
+  /** The split target the turn was assigned (the pinned arm, or a new choice when that left the file). */
+  arm: ArmSchema.optional(),
 });
 export type GenerateAccepted = z.infer<typeof GenerateAcceptedSchema>;
 
@@ -261,6 +273,11 @@ const EndBodySchema = z.object({
   type: z.literal('end'),
   finishReason: FinishReasonSchema,
   usage: UsageSchema.optional(),
+  /** The target and upstream model that served (a fallback after a failover). */
+  target: servedFields.target,
+  upstreamModel: servedFields.upstreamModel,
+  /** What the usage cost by the target's price table, in US dollars (none without a price or usage). */
+  costUsd: z.number().nonnegative().optional(),
 });
 const DoneBodySchema = z.object({
   type: z.literal('done'),
@@ -268,6 +285,7 @@ const DoneBodySchema = z.object({
   messageId: IdSchema.optional(),
   model: z.string(),
   usage: UsageSchema.optional(),
+  ...servedFields,
 });
 const numbered = <T extends z.ZodRawShape>(body: z.ZodObject<T>) => body.extend({ seq: SeqSchema });
 

@@ -89,6 +89,17 @@ export const ToolCallChunkSchema = z.object({
 });
 export type ToolCallChunk = z.infer<typeof ToolCallChunkSchema>;
 
+/**
+ * Parley's addition to a completion (and to a stream's finishing chunk): the arm assigned, and the target and
+ * upstream model that served. OpenAI's SDKs keep unknown fields.
+ */
+export const ParleyServedSchema = z.object({
+  arm: z.string().optional(),
+  target: z.string().optional(),
+  upstream_model: z.string().optional(),
+});
+export type ParleyServed = z.infer<typeof ParleyServedSchema>;
+
 /** One `data:` line of a streamed completion. */
 export const ChatCompletionChunkSchema = z.object({
   ...completionHead,
@@ -107,6 +118,8 @@ export const ChatCompletionChunkSchema = z.object({
   ),
   /** With `stream_options.include_usage`: null on every chunk but the last, which has no choices. */
   usage: UsageSchema.nullable().optional(),
+  /** On the chunk with the finish reason. */
+  parley: ParleyServedSchema.optional(),
 });
 export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
 
@@ -129,6 +142,7 @@ export const ChatCompletionSchema = z.object({
     }),
   ),
   usage: UsageSchema,
+  parley: ParleyServedSchema.optional(),
 });
 export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FinishReasonSchema, IdSchema, RoleSchema, UsageSchema } from './messages.js';
+import { ArmSchema, servedFields } from './quality.js';
 
 /** One entry of a conversation's history stream. */
 export const HistoryMessageSchema = z.object({
@@ -15,6 +16,8 @@ export const HistoryMessageSchema = z.object({
   model: z.string().optional(),
   finishReason: FinishReasonSchema.optional(),
   usage: UsageSchema.optional(),
+  /** Of an assistant message: its arm, and the target and upstream model that served it. */
+  ...servedFields,
 });
 export type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
 
@@ -27,6 +30,8 @@ export const ConversationRecordSchema = z.object({
   systemPrompt: z.string().optional(),
   externalUserId: z.string().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  /** The split target the conversation was assigned at its first turn; routing weight changes leave it. */
+  arm: ArmSchema.optional(),
 });
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
 
@@ -74,5 +79,13 @@ export const FeedbackRecordSchema = z.object({
   rating: RatingSchema,
   reason: z.string().optional(),
   createdAt: z.string(),
+  /** When the rating was last changed (unset: never). */
+  updatedAt: z.string().optional(),
+  /** The project of the key that owns the conversation, for reports per project. */
+  project: z.string().optional(),
+  /** The conversation's model alias. */
+  model: z.string().optional(),
+  /** The rated reply's arm, and the target and upstream model that served it. */
+  ...servedFields,
 });
 export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;

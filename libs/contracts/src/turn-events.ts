@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ErrorInfoSchema, FinishReasonSchema, UsageSchema, type Frame } from './messages.js';
+import { servedFields, servedOf } from './quality.js';
 
 export const DeltaEventSchema = z.object({ text: z.string() });
 export const DoneEventSchema = z.object({
@@ -13,6 +14,8 @@ export const DoneEventSchema = z.object({
   finishReason: FinishReasonSchema,
   model: z.string(),
   usage: UsageSchema.optional(),
+  /** The arm the conversation is pinned to, and the target and upstream model that served this reply. */
+  ...servedFields,
   /** The frames had expired: this is the stored reply, whole, replacing what the client showed. */
   fromHistory: z.literal(true).optional(),
 });
@@ -37,7 +40,8 @@ export function turnEvent(frame: Frame, turnId: string): TurnEvent {
       return { event: 'delta', id: frame.seq, data: { text: frame.text } };
     case 'done': {
       const { finishReason, messageId, model, usage } = frame;
-      return { event: 'done', id: frame.seq, data: { turnId, messageId, finishReason, model, usage } };
+      const data = { turnId, messageId, finishReason, model, usage, ...servedOf(frame) };
+      return { event: 'done', id: frame.seq, data };
     }
     case 'error':
       return { event: 'error', id: frame.seq, data: { turnId, error: frame.error } };

@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ParleyError, newId, type Frame } from '@parley/contracts';
+import { ParleyError, newId, servedHeaders, type Frame } from '@parley/contracts';
 import type { GatewayConfig } from '@parley/config';
 import type { Request, Response } from 'express';
 import { ApiKeyGuard, RequireScope } from '../auth/auth.guard.js';
@@ -58,6 +58,9 @@ export class ChatCompletionsController {
       messages: toModelMessages(body),
     });
     res.set(headers);
+    // The arm is known now; what served (a fallback, on failover) only with the reply (headers of a whole
+    // completion, the `parley` field of the finishing chunk).
+    res.set(servedHeaders({ arm: running.accepted.arm }));
     const dropped = running.accepted.droppedParams;
     if (dropped?.length) res.setHeader(DROPPED_PARAMS_HEADER, dropped.join(','));
     // The client may have left while the turn was being accepted; then 'close' has already fired.
@@ -110,7 +113,7 @@ export class ChatCompletionsController {
     } else if (frame.type === 'tool_call') {
       writeEvent(res, { data: writer.toolCall(frame) });
     } else if (frame.type === 'done') {
-      writeEvent(res, { data: writer.finish(frame.finishReason) });
+      writeEvent(res, { data: writer.finish(frame) });
       const usage = writer.usage(frame.usage);
       if (usage) writeEvent(res, { data: usage });
       writeEvent(res, { data: '[DONE]' });
@@ -127,6 +130,7 @@ export class ChatCompletionsController {
         builder.add(frame);
         continue;
       }
+      res.set(servedHeaders(frame));
       res.json(builder.build(frame));
       return;
     }

@@ -81,7 +81,7 @@ describe('openai format', () => {
     expect(delta(writer.toolCall({ type: 'tool_call', seq: 2, index: 0, arguments: '{}' }))).toMatchObject({
       delta: { tool_calls: [{ index: 0, function: { arguments: '{}' } }] },
     });
-    expect(delta(writer.finish('tool_calls'))).toEqual({
+    expect(delta(writer.finish({ finishReason: 'tool_calls' }))).toEqual({
       index: 0,
       delta: {},
       logprobs: null,

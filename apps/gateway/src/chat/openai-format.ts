@@ -9,6 +9,8 @@ import {
   GENERATION_PARAM_NAMES,
   LOGPROB_PARAMS,
   ParleyError,
+  parleyServed,
+  type Served,
   UNSUPPORTED_CHAT_PARAMS,
   type ChatCompletion,
   type ChatCompletionBody,
@@ -120,8 +122,9 @@ export class ChunkWriter {
     return this.chunk(this.withRole({ tool_calls: [toolCallChunk(frame)] }, null));
   }
 
-  finish(reason: FinishReason): string {
-    return this.chunk(this.roleSent ? {} : this.withRole({}, ''), toFinishReason(reason));
+  /** The chunk with the finish reason; it names the arm and what served (`parley`). */
+  finish({ finishReason, ...served }: Pick<DoneFrame, 'finishReason' | 'arm' | 'target' | 'upstreamModel'>): string {
+    return this.chunk(this.roleSent ? {} : this.withRole({}, ''), toFinishReason(finishReason), null, served);
   }
 
   /** The extra last chunk of `stream_options.include_usage`: no choices, only usage (none when not asked). */
@@ -141,9 +144,16 @@ export class ChunkWriter {
     delta: Delta,
     finishReason: OpenAIFinishReason | null = null,
     logprobs: ChatCompletionChunk['choices'][number]['logprobs'] = null,
+    served: Served = {},
   ): string {
     const choices = [{ index: 0, delta, logprobs, finish_reason: finishReason }];
-    const chunk: ChatCompletionChunk = { ...this.base(), choices, ...(this.includeUsage ? { usage: null } : {}) };
+    const parley = parleyServed(served);
+    const chunk: ChatCompletionChunk = {
+      ...this.base(),
+      choices,
+      ...(this.includeUsage ? { usage: null } : {}),
+      ...(parley && { parley }),
+    };
     return JSON.stringify(chunk);
   }
 
@@ -181,8 +191,9 @@ export class CompletionBuilder {
     if (frame.arguments !== undefined) call.function.arguments += frame.arguments;
   }
 
-  build({ finishReason, usage }: DoneFrame): ChatCompletion {
+  build({ finishReason, usage, ...served }: DoneFrame): ChatCompletion {
     const toolCalls = this.toolCalls.filter(Boolean);
+    const parley = parleyServed(served);
     return {
       id: this.id,
       object: 'chat.completion',
@@ -204,6 +215,7 @@ export class CompletionBuilder {
         },
       ],
       usage: usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      ...(parley && { parley }),
     };
   }
 }

@@ -69,6 +69,8 @@ export class ConversationTurns {
         systemPrompt: joinPrompts(caller.systemPrompt, conversation.systemPrompt),
         params: {},
         includeUsage: true,
+        // Pinned at the conversation's first reply: routing weight changes leave it on its arm.
+        arm: conversation.arm,
       });
     } catch (error) {
       // Refused before it started, so nothing was stored: a retry with the same key must be free to try again.

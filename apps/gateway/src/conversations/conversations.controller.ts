@@ -4,6 +4,7 @@ import {
   ExternalUserIdSchema,
   FeedbackBodySchema,
   type Feedback,
+  type FeedbackList,
   ParleyError,
   SendMessageBodySchema,
   type Conversation,
@@ -27,6 +28,7 @@ import { Tokens } from '../tokens.js';
 import { ConversationTurns } from './conversation-turns.service.js';
 import { ConversationsService } from './conversations.service.js';
 import { writeFrameEvents, writeStoredReply } from './frame-events.js';
+import { FeedbackService } from '../feedback/feedback.service.js';
 
 @Controller('v1/conversations')
 @UseGuards(ApiKeyGuard)
@@ -40,6 +42,7 @@ export class ConversationsController {
     @Inject(Tokens.visitorLimits) private readonly limits: VisitorLimits,
     @Inject(Tokens.limits) private readonly consumption: LimitsService,
     @Inject(Tokens.openStreams) private readonly streams: OpenStreams,
+    @Inject(FeedbackService) private readonly feedbackService: FeedbackService,
   ) {}
 
   @Post()
@@ -165,10 +168,19 @@ export class ConversationsController {
   @AllowVisitors()
   @HttpCode(200)
   async feedback(@Req() req: Request, @Param('id') id: string, @Param('turnId') turnId: string): Promise<Feedback> {
-    const record = await this.conversations.get(id, callerOf(req));
+    const caller = callerOf(req);
+    const record = await this.conversations.get(id, caller);
     const body = parseBody(FeedbackBodySchema, req.body);
-    const { rating, reason } = await this.conversations.rate(record, turnId, body);
+    const { rating, reason } = await this.feedbackService.rate(record, caller.project, turnId, body);
     return { turnId, rating, ...(reason ? { reason } : {}) };
+  }
+
+  /** The ratings of the conversation's replies, each with the reply's arm and serving target. */
+  @Get(':id/feedback')
+  @AllowVisitors()
+  async listFeedback(@Req() req: Request, @Param('id') id: string): Promise<FeedbackList> {
+    const record = await this.conversations.get(id, callerOf(req));
+    return { object: 'list', data: await this.feedbackService.forConversation(record) };
   }
 }
 

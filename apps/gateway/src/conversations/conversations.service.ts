@@ -13,8 +13,6 @@ import {
   type ConversationRecord,
   type ConversationSummary,
   type UserErasureReceipt,
-  type FeedbackBody,
-  type FeedbackRecord,
   type HistoryMessage,
   type TurnRecord,
 } from '@parley/contracts';
@@ -30,7 +28,6 @@ import {
 } from '@parley/messaging';
 import type { Logger } from '@parley/tracing';
 import type { Caller } from '../auth/caller.js';
-import { GatewayMetrics } from '../metrics/metrics.js';
 import { Tokens } from '../tokens.js';
 
 @Injectable()
@@ -40,7 +37,6 @@ export class ConversationsService {
     @Inject(Tokens.history) private readonly history: HistoryStore,
     @Inject(Tokens.nats) private readonly nats: NatsHandle,
     @Inject(Tokens.log) private readonly log: Logger,
-    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
   ) {
     this.index = new ConversationIndex(jetstream.index);
   }
@@ -171,22 +167,6 @@ export class ConversationsService {
     );
     this.log.info({ ...receipt }, 'conversation erased');
     return receipt;
-  }
-
-  /** Stores (or replaces) the rating of a turn's reply. */
-  async rate(record: ConversationRecord, turnId: string, body: FeedbackBody): Promise<FeedbackRecord> {
-    await this.assertTurn(record, turnId);
-    const feedback: FeedbackRecord = {
-      turnId,
-      conversationId: record.id,
-      rating: body.rating,
-      reason: body.reason,
-      createdAt: new Date().toISOString(),
-    };
-    await this.jetstream.feedback.put(turnId, encode(feedback));
-    this.metrics.feedback.inc({ model: record.model, rating: body.rating });
-    this.log.info({ turnId, conversationId: record.id, model: record.model, rating: body.rating }, 'feedback');
-    return feedback;
   }
 }
 

@@ -3,7 +3,14 @@
  * `error`, `id` = the frame's sequence number. A failure to read frames ends the stream with an `error` event,
  * never silently.
  */
-import { turnEvent, type DoneEvent, type Frame, type HistoryMessage, type TurnEvent } from '@parley/contracts';
+import {
+  servedOf,
+  turnEvent,
+  type DoneEvent,
+  type Frame,
+  type HistoryMessage,
+  type TurnEvent,
+} from '@parley/contracts';
 import type { Response } from 'express';
 import { toParleyError } from '../http/errors.js';
 import type { OpenStreams } from '../http/open-streams.js';
@@ -69,6 +76,7 @@ export function writeStoredReply(res: Response, turnId: string, message: History
     finishReason: message.finishReason ?? 'stop',
     model: message.model ?? '',
     usage: message.usage,
+    ...servedOf(message),
     fromHistory: true,
   };
   send(res, { event: 'done', id: 2, data: done });

@@ -6,8 +6,11 @@ export type TurnRoute = 'chat_completions' | 'conversation';
 
 /** The gateway's metrics, served on `/metrics`. */
 export class GatewayMetrics {
-  /** Ratings of replies per model: the raw material for quality monitoring. */
-  readonly feedback: Counter<'model' | 'rating'>;
+  /**
+   * Ratings of replies by model alias, arm, serving target and rating: the raw material for quality monitoring.
+   * A changed rating also counts in `parley_feedback_retracted_total` (feedback/feedback.service.ts).
+   */
+  readonly feedback: Counter<'model' | 'arm' | 'target' | 'rating'>;
   /**
    * How every turn ended, as the client saw it: `done`, `cancelled`, `client_left` (the client stopped
    * reading; a conversation turn goes on and is stored), or the error code, refusals before the start included.
@@ -20,8 +23,8 @@ export class GatewayMetrics {
   constructor(readonly registry: Registry) {
     this.feedback = new Counter({
       name: 'parley_feedback_total',
-      help: 'Ratings of replies, by model and rating',
-      labelNames: ['model', 'rating'] as const,
+      help: 'Ratings given to replies (a changed rating counts again, and its old one as retracted), by model, arm, target and rating',
+      labelNames: ['model', 'arm', 'target', 'rating'] as const,
       registers: [registry],
     });
     this.turnOutcomes = new Counter({

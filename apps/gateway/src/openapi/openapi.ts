@@ -20,6 +20,10 @@ import {
   ErrorCodes,
   ErrorEventSchema,
   FeedbackBodySchema,
+  FeedbackListSchema,
+  FeedbackQuerySchema,
+  ExperimentQuerySchema,
+  ExperimentReportSchema,
   FeedbackSchema,
   KeyCreatedSchema,
   KeyViewSchema,
@@ -154,12 +158,16 @@ const listOf = (item: string) => ({
   required: ['object', 'data'],
 });
 /** The usage query's parameters, from its schema. */
-const usageParameters = Object.keys(UsageQuerySchema.shape).map((name) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema: (schema(UsageQuerySchema, 'input').properties as Record<string, unknown>)[name],
-}));
+/** The query parameters of a strict query schema, each optional. */
+function queryParameters(query: typeof UsageQuerySchema | typeof FeedbackQuerySchema | typeof ExperimentQuerySchema) {
+  return Object.keys(query.shape).map((name) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: (schema(query, 'input').properties as Record<string, unknown>)[name],
+  }));
+}
+const usageParameters = queryParameters(UsageQuerySchema);
 
 export function buildOpenApiDocument({ version }: { version: string }) {
   return {
@@ -199,7 +207,7 @@ export function buildOpenApiDocument({ version }: { version: string }) {
       '/metrics': {
         get: {
           operationId: 'getMetrics',
-          summary: 'Prometheus metrics (process metrics, `parley_feedback_total{model,rating}`)',
+          summary: 'Prometheus metrics (process metrics, `parley_feedback_total{model,arm,target,rating}`)',
           security: [],
           responses: { '200': { description: 'Prometheus text format' } },
         },
@@ -338,6 +346,20 @@ export function buildOpenApiDocument({ version }: { version: string }) {
               headers: {
                 'x-parley-dropped-params': {
                   description: "Parameters the serving target's `dropParams` left out of the upstream request",
+                  schema: { type: 'string' },
+                },
+                'x-parley-arm': {
+                  description: 'The arm (split target) the turn was assigned; on every response',
+                  schema: { type: 'string' },
+                },
+                'x-parley-target': {
+                  description:
+                    'The target that served (a fallback after a failover); whole completions only: a stream says it ' +
+                    'in the `parley` field of its finishing chunk',
+                  schema: { type: 'string' },
+                },
+                'x-parley-upstream-model': {
+                  description: 'The upstream model that served; whole completions only, like `x-parley-target`',
                   schema: { type: 'string' },
                 },
                 ...RATE_LIMIT_HEADERS,
@@ -610,9 +632,33 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         get: admin({
           operationId: 'getUsage',
           summary:
-            'Requests and tokens from the usage stream, by day, model, key or project (default: the last 30 days)',
+            "Requests, tokens and cost (USD, by the targets' price tables) from the usage stream, by day, model, key, " +
+            'project, serving target or arm (default: the last 30 days)',
           parameters: usageParameters,
           responses: { '200': { description: 'The report', content: json('UsageReport') } },
+        }),
+      },
+      '/v1/admin/feedback': {
+        get: admin({
+          operationId: 'listFeedback',
+          summary:
+            'Ratings given or changed in a time range (default: the last 30 days), of a project or model alias; newest first',
+          parameters: queryParameters(FeedbackQuerySchema),
+          responses: { '200': { description: 'The ratings', content: json('FeedbackList') } },
+        }),
+      },
+      '/v1/admin/experiments/{alias}': {
+        get: admin({
+          operationId: 'getExperiment',
+          summary:
+            'Per arm of a model alias (default: the last 7 days): conversations, turns, up rate with its 95 % Wilson ' +
+            'interval, TTFT p50/p95, error and fallback rate, reply length, tokens, cost; and a two-proportion z-test ' +
+            'per pair of arms (docs/experiments.md)',
+          parameters: [
+            { name: 'alias', in: 'path', required: true, schema: { type: 'string' } },
+            ...queryParameters(ExperimentQuerySchema),
+          ],
+          responses: { '200': { description: 'The report', content: json('ExperimentReport') } },
         }),
       },
       '/v1/users/{externalUserId}/data': {
@@ -624,6 +670,20 @@ export function buildOpenApiDocument({ version }: { version: string }) {
           responses: {
             '200': { description: 'What was erased', content: json('UserErasureReceipt') },
             '403': forbidden('`erase`'),
+            ...errors(),
+          },
+        },
+      },
+      '/v1/conversations/{id}/feedback': {
+        get: {
+          operationId: 'listConversationFeedback',
+          security: CONVERSATIONS_SECURITY,
+          summary: "The ratings of a conversation's replies, each with the reply's arm and serving target",
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The ratings', content: json('FeedbackList') },
+            '404': error('Unknown conversation (`conversation_not_found`)'),
+            ...CONVERSATION_FORBIDDEN,
             ...errors(),
           },
         },
@@ -693,6 +753,8 @@ export function buildOpenApiDocument({ version }: { version: string }) {
         UpdateKeyRequest: schema(PatchKeyBodySchema, 'input'),
         RotateKeyRequest: schema(RotateKeyBodySchema, 'input'),
         UsageReport: schema(UsageReportSchema),
+        FeedbackList: schema(FeedbackListSchema),
+        ExperimentReport: schema(ExperimentReportSchema),
         CancelAccepted: {
           type: 'object',
           properties: { turnId: { type: 'string' }, status: { const: 'cancelling' } },

@@ -41,7 +41,7 @@ export async function* usageRecords(
   }
 }
 
-/** Requests and tokens per group (day, model, key or project) in the query's period (default: the last 30 days). */
+/** Requests, tokens and cost per group (day, model, key, project, target or arm) in the query's period (default: the last 30 days). */
 export async function usageReport(jetstream: JetStreamHandles, query: UsageQuery): Promise<UsageReport> {
   const to = query.to ? new Date(query.to) : new Date();
   const from = query.from ? new Date(query.from) : new Date(to.getTime() - 30 * DAY_MS);
@@ -55,12 +55,22 @@ export async function usageReport(jetstream: JetStreamHandles, query: UsageQuery
         model: record.model,
         key: record.account.keyId,
         project: record.account.project,
+        target: record.target ?? 'none',
+        arm: record.arm ?? 'none',
       }[query.groupBy];
-      const row = groups.get(group) ?? { group, requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      const row = groups.get(group) ?? {
+        group,
+        requests: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+        cost_usd: 0,
+      };
       row.requests += 1;
       row.prompt_tokens += record.usage.prompt_tokens;
       row.completion_tokens += record.usage.completion_tokens;
       row.total_tokens += record.usage.total_tokens;
+      row.cost_usd += record.costUsd ?? 0;
       groups.set(group, row);
     }
   }

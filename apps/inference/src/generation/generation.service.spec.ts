@@ -104,6 +104,7 @@ describe('generation service', () => {
     expect(await service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [] }).start(generate)).toEqual({
       turnId: generate.turnId,
       upstreamModel: 'sim-model',
+      arm: 'a',
     });
     const read = await all(chunks);
     expect(read.map((c) => c.seq)).toEqual(read.map((_, i) => i + 1));
@@ -114,6 +115,8 @@ describe('generation service', () => {
         seq: read.length,
         finishReason: 'stop',
         usage: expect.objectContaining({ completion_tokens: expect.any(Number) }),
+        target: 'a',
+        upstreamModel: 'sim-model',
       },
     ]);
   });

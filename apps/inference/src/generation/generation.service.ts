@@ -85,13 +85,11 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
   async start(request: GenerateRequest): Promise<GenerateAccepted> {
     if (this.active.isStopping) throw new ParleyError('shutting_down', 'inference replica is shutting down');
     if (this.active.has(request.turnId)) throw new ParleyError('invalid_request', 'turn is already generating');
-    // Sticky per conversation: a conversation stays on the split target it started on. Targets that cannot serve
-    // the request's parameters are left out.
-    const targets = fittingTargets(
-      this.router.targets(request.model, request.conversationId ?? request.turnId),
-      request.params,
-      request.model,
-    );
+    // A conversation stays on the arm it was pinned to (else sticky by its id). Targets that cannot serve the
+    // request's parameters are left out; the arm assigned is the first in routing order all the same.
+    const routed = this.router.targets(request.model, request.conversationId ?? request.turnId, 'chat', request.arm);
+    const arm = routed[0]!.name;
+    const targets = fittingTargets(routed, request.params, request.model);
     const parent = context.active();
     const chunks = new StreamWriter(this.nats, {
       stream: TurnStreams.chunks,
@@ -106,6 +104,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     return {
       turnId: request.turnId,
       upstreamModel: target.upstreamModel,
+      arm,
       ...(dropped.length > 0 && { droppedParams: dropped }),
     };
   }

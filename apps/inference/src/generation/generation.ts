@@ -9,6 +9,7 @@ import { StreamWriter, httpTraceHeaders } from '@parley/messaging';
 import { trace, type Context, type Span } from '@opentelemetry/api';
 import { recordError, type Logger } from '@parley/tracing';
 import type { GenerateInput, ProviderEvent } from '../providers/provider.js';
+import { costOf } from '../routing/arms.js';
 import type { Target } from '../routing/router.js';
 import { QUEUE_WAIT_MS } from '../routing/target-guard.js';
 import { targetSpan } from '../routing/target-span.js';
@@ -35,6 +36,17 @@ async function openStream(target: Target, input: GenerateInput) {
   const iterator = target.provider.stream(input)[Symbol.asyncIterator]();
   const first = await iterator.next();
   return { iterator, first };
+}
+
+/** The provider's end, with the target and upstream model that served and what it cost. */
+function served(end: Extract<ProviderEvent, { type: 'end' }>, target: Target): ChunkBody {
+  const costUsd = costOf(target.price, end.usage);
+  return {
+    ...end,
+    target: target.name,
+    upstreamModel: target.upstreamModel,
+    ...(costUsd !== undefined && { costUsd }),
+  };
 }
 
 /** One accepted generation (see above); `run` ends its chunks exactly once. */
@@ -135,7 +147,7 @@ export class Generation {
       let lastTokenAt = 0;
       for (let next = first; !next.done; next = await iterator.next()) {
         lastTokenAt = this.observe(next.value, target, span, lastTokenAt);
-        void this.chunks.write(next.value);
+        void this.chunks.write(next.value.type === 'end' ? served(next.value, target) : next.value);
       }
     } catch (error) {
       recordError(span, error);
@@ -179,7 +191,14 @@ export class Generation {
    */
   private lastChunk(failure: unknown): ChunkBody {
     const reason = this.abortReason;
-    if (reason === 'cancelled') return { type: 'end', finishReason: 'cancelled' };
+    if (reason === 'cancelled') {
+      return {
+        type: 'end',
+        finishReason: 'cancelled',
+        target: this.target.name,
+        upstreamModel: this.target.upstreamModel,
+      };
+    }
     if (reason) return { type: 'error', error: reason };
     if (failure instanceof ParleyError) return { type: 'error', error: failure.toInfo() };
     if (failure !== undefined) {

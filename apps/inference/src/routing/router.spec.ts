@@ -26,6 +26,16 @@ const router = new Router(
 );
 
 describe('router', () => {
+  it('router - a pinned arm wins over the hash while the alias splits to it; else the hash chooses', () => {
+    for (let i = 0; i < 50; i++) {
+      expect(router.targets('support', `conv_${i}`, 'chat', 'b')).toEqual([b, a, sorry]);
+      const hashed = router.targets('support', `conv_${i}`);
+      // A fallback or an unknown name is no arm of the split.
+      expect(router.targets('support', `conv_${i}`, 'chat', 'sorry')).toEqual(hashed);
+      expect(router.targets('support', `conv_${i}`, 'chat', 'gone')).toEqual(hashed);
+    }
+  });
+
   it('router - weights hold within 3 percentage points over 1,000 conversations', () => {
     let toB = 0;
     for (let i = 0; i < 1_000; i++) if (router.targets('support', `conv_${i}`)[0] === b) toB += 1;

@@ -6,7 +6,9 @@ import {
   type ModelKind,
   type ModelsReply,
 } from '@parley/contracts';
+import type { TargetPrice } from '@parley/config';
 import type { ChatProvider } from '../providers/provider.js';
+import { pinnedEntry } from './arms.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
 /** Somewhere a generation can run: a provider and the model it asks for, behind its guard. */
@@ -19,6 +21,8 @@ export interface Target {
   guard?: TargetGuard;
   /** Parameters left out of its requests on purpose (the routing file's `dropParams`). */
   dropParams?: ReadonlySet<GenerationParamName>;
+  /** US dollars per million tokens (the routing file's `price`); none: its cost is not counted. */
+  price?: TargetPrice;
 }
 
 /** What serves one model alias: weighted split targets, then fallbacks in order. */
@@ -51,14 +55,15 @@ export class Router {
 
   /**
    * The targets to try for `alias`, in order. `stickyKey` (the conversation id, or the turn id for stateless
-   * requests; the caller's key for embeddings) decides the split target. An alias of the other `kind` is a 400
-   * naming it.
+   * requests; the caller's key for embeddings) decides the split target, unless `pinned` names one the alias
+   * still splits to (a conversation's arm). The first target is the arm assigned. An alias of the other `kind`
+   * is a 400 naming it.
    */
-  targets(alias: string, stickyKey: string, kind: ModelKind = 'chat'): Target[] {
+  targets(alias: string, stickyKey: string, kind: ModelKind = 'chat', pinned?: string): Target[] {
     const route = this.routes.get(alias);
     if (!route) throw new ParleyError('model_not_found', `model "${alias}" does not exist`, { param: 'model' });
     if (route.kind !== kind) throw wrongModelKind(alias, route.kind);
-    const primary = pickWeighted(route.split, stickyKey);
+    const primary = pinnedEntry(route.split, pinned)?.target ?? pickWeighted(route.split, stickyKey);
     const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
     // Other split targets are fallbacks too, before the configured ones; each target is tried once.
     return [primary, ...rest.filter((t, i) => t !== primary && rest.indexOf(t) === i)];

@@ -118,6 +118,7 @@ export class RouteBuilder {
       upstreamModel: config.model,
       provider,
       dropParams,
+      price: config.price,
       guard: this.guardFor(name, {
         ...DEFAULT_GUARD,
         ...defined({

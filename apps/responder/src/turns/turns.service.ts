@@ -16,6 +16,7 @@ import {
   Streams,
   messageText,
   newId,
+  servedOf,
   type Chunk,
   type FrameBody,
   type GenerateRequest,
@@ -52,6 +53,7 @@ import { fitContext } from '../context/context-window.js';
 import { Guardrails, type GuardRelease, type OutputGuard } from '../guardrails/guardrails.js';
 import { PER_MESSAGE_OVERHEAD_TOKENS, tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
+import { ArmMetrics, pinArm, qualityFields } from '../arms/arms.js';
 
 type Generation = OpenedStream<unknown, Chunk>;
 type Frames = StreamWriter<typeof FrameSchema>;
@@ -67,10 +69,12 @@ function chunkTimeouts(limits: TurnLimits): ReadTimeouts {
   };
 }
 
-/** How a turn ended: its end chunk (none when it failed) and the text generated. */
+/** How a turn ended: its end chunk (none when it failed), the text generated, and when its first token came. */
 interface TurnResult {
   end: EndChunk | undefined;
   text: string;
+  firstTokenMs?: number;
+  errorCode?: string;
 }
 
 /** What the history held before this turn, for the conversation's summary. */
@@ -100,6 +104,7 @@ export class TurnsService {
   private readonly activeTurns: Gauge;
   private readonly usageLost: Counter;
   private readonly tokensTotal: Counter<'project' | 'model' | 'kind'>;
+  private readonly arms: ArmMetrics;
 
   constructor(
     @Inject(Tokens.config) private readonly config: ResponderConfig,
@@ -129,6 +134,7 @@ export class TurnsService {
       labelNames: ['project', 'model', 'kind'] as const,
       registers: [metrics],
     });
+    this.arms = new ArmMetrics(metrics);
   }
 
   ping(): PingReply {
@@ -161,12 +167,13 @@ export class TurnsService {
     const headers = injectHeaders();
     // Guardrails first: a blocked message reaches neither the model nor the history.
     const input = await this.guardrails.checkInput(start, span);
-    const { turn } = input;
-    const { messages, prior } = await this.modelInput(turn);
-    const generation = await openStream(this.nats, Endpoints.inferenceGenerate, generateRequest(turn, messages), {
-      timeouts: chunkTimeouts(turn.limits),
+    const { messages, prior } = await this.modelInput(input.turn);
+    const generation = await openStream(this.nats, Endpoints.inferenceGenerate, generateRequest(input.turn, messages), {
+      timeouts: chunkTimeouts(input.turn.limits),
       requestTimeoutMs: this.config.PARLEY_REQUEST_TIMEOUT_MS,
     });
+    // From here on the turn carries the arm inference assigned (the pinned one, or a new choice).
+    const turn = { ...input.turn, arm: generation.accepted.arm ?? input.turn.arm };
     try {
       if (turn.kind === 'conversation') await this.appendUserMessage(turn);
     } catch (error) {
@@ -198,7 +205,7 @@ export class TurnsService {
           span.end();
         }),
     );
-    return { turnId: turn.turnId, droppedParams: generation.accepted.droppedParams };
+    return { turnId: turn.turnId, droppedParams: generation.accepted.droppedParams, arm: turn.arm };
   }
 
   private appendUserMessage(turn: ConversationTurn): Promise<boolean> {
@@ -263,6 +270,9 @@ export class TurnsService {
     let text = '';
     let unsent = '';
     let end: EndChunk | undefined;
+    let firstTokenMs: number | undefined;
+    let errorCode: string | undefined;
+    const started = performance.now();
     let unsentLogprobs: TokenLogprob[] | undefined;
     const flush = async () => {
       // Logprobs name their tokens: those of text still held back wait for it.
@@ -292,6 +302,7 @@ export class TurnsService {
     try {
       for await (const chunk of generation.items) {
         if (chunk.type === 'delta') {
+          firstTokenMs ??= performance.now() - started;
           if (chunk.logprobs) (unsentLogprobs ??= []).push(...chunk.logprobs);
           const pushed = guard.active ? guard.push(chunk.text) : { text: chunk.text, changed: false, blocked: false };
           if (release(pushed)) {
@@ -319,6 +330,7 @@ export class TurnsService {
           await this.complete(turn, { chunk, text, prior, frames, span });
         } else {
           recordError(span, chunk.error);
+          errorCode = chunk.error.code;
           await frames.write({ type: 'error', error: chunk.error });
         }
       }
@@ -326,25 +338,27 @@ export class TurnsService {
         // The generation was closed without its end: this replica is shutting down.
         await flush();
         generation.cancel('shutdown');
+        errorCode = 'shutting_down';
         await frames.write({ type: 'error', error: new ParleyError('shutting_down', 'responder shut down').toInfo() });
       }
     } catch (error) {
       if (frames.ended) {
         this.log.error({ err: error, turnId: turn.turnId }, 'could not publish the terminal frame');
-        return { end, text };
+        return { end, text, firstTokenMs, errorCode };
       }
       const failure =
         error instanceof ParleyError ? error : new ParleyError('internal_error', 'the turn failed', { cause: error });
       if (!(error instanceof ParleyError)) this.log.error({ err: error, turnId: turn.turnId }, 'turn failed');
       generation.cancel('timeout');
       recordError(span, failure);
+      errorCode = failure.code;
       await flush()
         .then(() => frames.write({ type: 'error', error: failure.toInfo() }))
         .catch((publishError: unknown) =>
           this.log.error({ err: publishError, turnId: turn.turnId }, 'could not publish the error frame'),
         );
     }
-    return { end, text };
+    return { end, text, firstTokenMs, errorCode };
   }
 
   /**
@@ -352,7 +366,22 @@ export class TurnsService {
    * and what tells the gateway holding the turn's reservation to settle it. Without the upstream's figures (a
    * failed or cancelled turn), the input and the text are counted, pessimistically.
    */
-  private async recordUsage(turn: TurnStart, messages: ModelMessage[], { end, text }: TurnResult): Promise<void> {
+  private async recordUsage(turn: TurnStart, messages: ModelMessage[], result: TurnResult): Promise<void> {
+    const { end, text } = result;
+    const outcome = !end ? 'error' : end.finishReason === 'cancelled' ? 'cancelled' : 'done';
+    const figures = { served: { arm: turn.arm, target: end?.target, upstreamModel: end?.upstreamModel } };
+    const quality = qualityFields(
+      turn,
+      {
+        ...figures,
+        costUsd: end?.costUsd,
+        firstTokenMs: result.firstTokenMs,
+        replyChars: text.length,
+        errorCode: result.errorCode,
+      },
+      outcome,
+      this.arms,
+    );
     if (!turn.account) return;
     let usage = end?.usage;
     const estimated = !usage;
@@ -371,8 +400,9 @@ export class TurnsService {
       model: turn.model,
       usage,
       estimated,
-      outcome: !end ? 'error' : end.finishReason === 'cancelled' ? 'cancelled' : 'done',
+      outcome,
       at: new Date().toISOString(),
+      ...quality,
     };
     await this.jetstream.js
       .publish(usageSubject(turn.account.project), encode(record), { msgID: `${turn.turnId}.usage`, ...STORED_PUBLISH })
@@ -405,6 +435,7 @@ export class TurnsService {
       messageId: messageId === ERASED ? undefined : messageId,
       model: turn.model,
       usage: turn.includeUsage ? chunk.usage : undefined,
+      ...servedOf({ arm: turn.arm, target: chunk.target, upstreamModel: chunk.upstreamModel }),
     });
     // The conversation was erased while this turn ran: leave nothing of it behind.
     if (messageId === ERASED) {
@@ -436,8 +467,14 @@ export class TurnsService {
         model: turn.model,
         finishReason: end.finishReason,
         usage: end.usage,
+        ...servedOf({ arm: turn.arm, target: end.target, upstreamModel: end.upstreamModel }),
       },
       `${turn.turnId}.assistant`,
+    );
+    await pinArm(
+      this.jetstream.conversations,
+      { record, revision: entry.revision, arm: turn.arm },
+      { log: this.log, metrics: this.arms },
     );
     const { model, createdAt, externalUserId, metadata } = record;
     await this.index.put(record.ownerKeyId, {
@@ -458,7 +495,7 @@ type EndChunk = Extract<Chunk, { type: 'end' }>;
 
 /** What inference is asked for: the turn's model, parameters and limits, and the model's input. */
 function generateRequest(turn: TurnStart, messages: ModelMessage[]): GenerateRequest {
-  const { turnId, model, params, limits } = turn;
+  const { turnId, model, params, limits, arm } = turn;
   const conversationId = turn.kind === 'conversation' ? turn.conversationId : undefined;
-  return { turnId, model, params, limits, messages, conversationId };
+  return { turnId, model, params, limits, messages, conversationId, arm };
 }
