@@ -12,14 +12,19 @@ import {
 } from '@parley/contracts';
 import { decode, encode } from '@parley/messaging';
 import type { KV } from '@nats-io/kv';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { Logger, Registry } from '@parley/tracing';
+
+/** Reply lengths in characters, up to a long answer. */
+const REPLY_CHAR_BUCKETS = [0, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400];
 
 /** The metrics of arms: cost, and pins that could not be stored. */
 export class ArmMetrics {
   readonly cost: Counter<'project' | 'model' | 'target'>;
   readonly notPinned: Counter;
   readonly turns: Counter<'model' | 'arm' | 'target' | 'outcome'>;
+  readonly replyChars: Histogram<'model' | 'arm'>;
+  readonly replies: Counter<'model' | 'arm' | 'kind'>;
 
   constructor(registry: Registry) {
     // By project, alias and target: all configured, so the label values stay few.
@@ -38,6 +43,20 @@ export class ArmMetrics {
       name: 'parley_arm_turns_total',
       help: 'Finished turns by model, assigned arm, serving target and outcome (done, cancelled, error)',
       labelNames: ['model', 'arm', 'target', 'outcome'] as const,
+      registers: [registry],
+    });
+    // What the drift rules watch of the replies themselves (docker/prometheus/alerts.yml, group parley-drift).
+    this.replyChars = new Histogram({
+      name: 'parley_reply_chars',
+      help: 'Characters of finished replies, by model and arm',
+      labelNames: ['model', 'arm'] as const,
+      buckets: REPLY_CHAR_BUCKETS,
+      registers: [registry],
+    });
+    this.replies = new Counter({
+      name: 'parley_replies_total',
+      help: 'Finished replies by model, arm and kind: ok, empty (no text), refused (cut by a content filter)',
+      labelNames: ['model', 'arm', 'kind'] as const,
       registers: [registry],
     });
   }
@@ -70,6 +89,8 @@ export interface TurnFigures {
   costUsd?: number;
   firstTokenMs?: number;
   replyChars: number;
+  /** A content filter (the model's or a guardrail) cut the reply. */
+  refused?: boolean;
   errorCode?: string;
 }
 
@@ -85,7 +106,13 @@ export function qualityFields(
   if (figures.costUsd !== undefined && turn.account) {
     metrics.cost.inc({ project: turn.account.project, model: turn.model, target }, figures.costUsd);
   }
-  metrics.turns.inc({ model: turn.model, arm: served.arm ?? 'none', target, outcome });
+  const arm = served.arm ?? 'none';
+  metrics.turns.inc({ model: turn.model, arm, target, outcome });
+  if (outcome === 'done') {
+    metrics.replyChars.observe({ model: turn.model, arm }, figures.replyChars);
+    const kind = figures.refused ? 'refused' : figures.replyChars === 0 ? 'empty' : 'ok';
+    metrics.replies.inc({ model: turn.model, arm, kind });
+  }
   return {
     ...served,
     ...(turn.kind === 'conversation' && { conversationId: turn.conversationId }),

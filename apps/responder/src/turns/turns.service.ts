@@ -377,6 +377,7 @@ export class TurnsService {
         costUsd: end?.costUsd,
         firstTokenMs: result.firstTokenMs,
         replyChars: text.length,
+        refused: end?.finishReason === 'content_filter',
         errorCode: result.errorCode,
       },
       outcome,
