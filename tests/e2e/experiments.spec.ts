@@ -1,6 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DoneEvent, ExperimentReport, FeedbackList, HistoryMessage, UsageReport } from '@parley/contracts';
+import type {
+  DoneEvent,
+  ExperimentReport,
+  FeedbackList,
+  HistoryMessage,
+  ShadowReply,
+  UsageReport,
+} from '@parley/contracts';
 import { ADMIN_KEY, Stack, collectSse, eventually } from './stack.js';
 
 let stack: Stack;
@@ -18,6 +27,9 @@ models:
   failover:
     split: [{ target: a2 }]
     fallbacks: [b]
+  shadowed:
+    split: [{ target: a }]
+    shadow: { target: b, share: 1, maxConcurrent: 4, perMinute: 100 }
 `;
 
 beforeAll(async () => {
@@ -25,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 beforeEach(async () => {
-  for (const sim of [0, 1]) await stack.configureSim({ fault: null }, sim);
+  for (const sim of [0, 1]) await stack.configureSim({ fault: null, replyText: null }, sim);
 });
 
 async function conversation(model: string): Promise<string> {
@@ -276,5 +288,48 @@ describe('experiments', () => {
       message: expect.stringContaining('alias'),
     });
     expect((await admin('/experiments/exp?to=never')).status).toBe(400);
+  });
+
+  it('experiments - a shadowed turn streams and stores only the real reply; the candidate reply is kept beside it', async () => {
+    await stack.configureSim({ replyText: 'The real answer.' }, 0);
+    await stack.configureSim({ replyText: 'The candidate answer.' }, 1);
+    const id = await conversation('shadowed');
+    const res = await stack.fetch(`/v1/conversations/${id}/messages`, { method: 'POST', json: { content: 'hello' } });
+    const events = await collectSse(res);
+    const done = JSON.parse(events.at(-1)!.data) as DoneEvent & { turnId: string };
+    const streamed = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => (JSON.parse(e.data) as { text: string }).text);
+    expect(streamed.join('')).toBe('The real answer.');
+    expect(done).toMatchObject({ arm: 'a', target: 'a' });
+    expect(events.map((e) => e.data).join('')).not.toContain('candidate');
+
+    const nc = await connect({ servers: stack.nats.url });
+    try {
+      const bucket = await new Kvm(nc).open('parley_shadow');
+      const reply = await eventually('the shadow reply', async () => {
+        const entry = await bucket.get(`${id}.${done.turnId}`);
+        return entry?.operation === 'PUT' ? (entry.json() as ShadowReply) : undefined;
+      });
+      expect(reply).toMatchObject({
+        conversationId: id,
+        turnId: done.turnId,
+        model: 'shadowed',
+        arm: 'a',
+        target: 'b',
+      });
+      expect(reply.text).toBe('The candidate answer.');
+      expect(reply.usage?.completion_tokens).toBeGreaterThan(0);
+      // Not in the visible history, and erased with the conversation.
+      const history = await messages(id);
+      expect(history.map((m) => m.content).join(' ')).not.toContain('candidate');
+      expect((await stack.fetch(`/v1/conversations/${id}`, { method: 'DELETE' })).status).toBe(200);
+      // A purged key reads as its purge marker: the reply's content is gone.
+      const erased = await bucket.get(`${id}.${done.turnId}`);
+      expect(erased?.operation).toBe('PURGE');
+      expect(erased?.value.length).toBe(0);
+    } finally {
+      await nc.close();
+    }
   });
 });

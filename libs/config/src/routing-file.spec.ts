@@ -35,6 +35,31 @@ describe('routing file', () => {
     expect(() => parseRoutingFile('targets: {}\nmodels: {}\n', 'models.yaml')).toThrow(/models: no models/);
   });
 
+  it('routing file - a target may carry a price table; an alias a shadow target with its share and budget', () => {
+    const priced = VALID.replace('timeoutMs: 5000', 'timeoutMs: 5000, price: { input: 0.15, output: 0.6 }');
+    expect(parseRoutingFile(priced, 'models.yaml').targets.b).toMatchObject({ price: { input: 0.15, output: 0.6 } });
+    expect(() => parseRoutingFile(priced.replace('input: 0.15', 'input: -1'), 'models.yaml')).toThrow(
+      /^models\.yaml:3: targets\.b\.price\.input: /,
+    );
+    const shadowed = (shadow: string) =>
+      VALID.replace('fallbacks: [sorry]', `fallbacks: [sorry]\n    shadow: ${shadow}`);
+    expect(parseRoutingFile(shadowed('{ target: b, share: 0.1 }'), 'models.yaml').models.support?.shadow).toEqual({
+      target: 'b',
+      share: 0.1,
+      maxConcurrent: 2,
+      perMinute: 60,
+    });
+    expect(() => parseRoutingFile(shadowed('{ target: nobody, share: 0.1 }'), 'models.yaml')).toThrow(
+      /models\.support\.shadow\.target: no target "nobody"/,
+    );
+    expect(() => parseRoutingFile(shadowed('{ target: sorry, share: 0.1 }'), 'models.yaml')).toThrow(
+      /models\.support\.shadow\.target: target "sorry" is a static reply/,
+    );
+    expect(() => parseRoutingFile(shadowed('{ target: b, share: 1.5 }'), 'models.yaml')).toThrow(
+      /models\.support\.shadow\.share: /,
+    );
+  });
+
   it('routing file - an openai-compatible target takes only the http or sdk transport', () => {
     const pinned = (transport: string) => VALID.replace('timeoutMs: 5000', `timeoutMs: 5000, transport: ${transport}`);
     expect(parseRoutingFile(pinned('sdk'), 'models.yaml').targets.b).toMatchObject({ transport: 'sdk' });

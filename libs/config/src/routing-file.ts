@@ -144,6 +144,20 @@ const ModelSchema = z
       .object({ default: z.number().int().positive().optional(), max: z.number().int().positive().optional() })
       .strict()
       .optional(),
+    /**
+     * Shadow traffic: a `share` of conversation turns is also sent to the candidate `target`, whose reply is stored
+     * for comparison and never streamed. Its own budget: at most `maxConcurrent` shadow calls at once and
+     * `perMinute` started per minute (per inference replica); turns over it are not shadowed.
+     */
+    shadow: z
+      .object({
+        target: z.string(),
+        share: z.number().gt(0).max(1),
+        maxConcurrent: z.number().int().positive().max(1_000).default(2),
+        perMinute: z.number().int().positive().max(100_000).default(60),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((m) => !m.maxTokens?.default || !m.maxTokens.max || m.maxTokens.default <= m.maxTokens.max, {
@@ -153,6 +167,10 @@ const ModelSchema = z
   .refine((m) => m.kind === 'chat' || m.maxTokens === undefined, {
     path: ['maxTokens'],
     message: 'an embedding model generates no tokens; remove maxTokens',
+  })
+  .refine((m) => m.kind === 'chat' || m.shadow === undefined, {
+    path: ['shadow'],
+    message: 'only a chat model can have shadow traffic',
   });
 
 /** A routing file: targets by name, and model aliases whose splits and fallbacks name only existing targets. */
@@ -171,6 +189,15 @@ const RoutingFileSchema = z
         ]),
         ...model.fallbacks.map((t, i): [string, (string | number)[]] => [t, ['models', alias, 'fallbacks', i]]),
       ];
+      const shadow = model.shadow?.target;
+      if (shadow !== undefined) {
+        const path = ['models', alias, 'shadow', 'target'];
+        if (!Object.hasOwn(file.targets, shadow))
+          ctx.addIssue({ code: 'custom', path, message: `no target "${shadow}"` });
+        else if (file.targets[shadow]!.provider === 'static') {
+          ctx.addIssue({ code: 'custom', path, message: `target "${shadow}" is a static reply: nothing to compare` });
+        }
+      }
       for (const [name, path] of refs) {
         if (!Object.hasOwn(file.targets, name)) ctx.addIssue({ code: 'custom', path, message: `no target "${name}"` });
         else if (model.kind === 'embedding' && file.targets[name]!.provider === 'static') {

@@ -3,6 +3,7 @@
  * the experiment report of a model alias, per arm. Defined once here for the gateway, OpenAPI and clients.
  */
 import { z } from 'zod';
+import { FinishReasonSchema, IdSchema, UsageSchema } from './messages.js';
 import { FeedbackRecordSchema } from './records.js';
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -95,3 +96,27 @@ export const ExperimentReportSchema = z.object({
   comparisons: z.array(ComparisonSchema),
 });
 export type ExperimentReport = z.infer<typeof ExperimentReportSchema>;
+
+/**
+ * A shadow target's reply to a conversation turn (bucket `parley_shadow`, key `<conversationId>.<turnId>`):
+ * the same input sent to the alias's `shadow.target`, stored for comparison, never streamed or shown in
+ * the history. `error` is its code when the shadow call failed.
+ */
+export const ShadowReplySchema = z.object({
+  turnId: IdSchema,
+  conversationId: IdSchema,
+  model: z.string(),
+  /** The arm the real turn was assigned. */
+  arm: z.string(),
+  /** The shadow target and its upstream model. */
+  target: z.string(),
+  upstreamModel: z.string(),
+  text: z.string(),
+  finishReason: FinishReasonSchema.optional(),
+  usage: UsageSchema.optional(),
+  costUsd: z.number().nonnegative().optional(),
+  firstTokenMs: z.number().nonnegative().optional(),
+  error: z.string().optional(),
+  createdAt: z.string(),
+});
+export type ShadowReply = z.infer<typeof ShadowReplySchema>;

@@ -214,6 +214,7 @@ export {
   FeedbackQuerySchema,
   FeedbackViewSchema,
   ProportionSchema,
+  ShadowReplySchema,
 } from './experiments.js';
 export type {
   ArmReport,
@@ -224,4 +225,5 @@ export type {
   FeedbackQuery,
   FeedbackView,
   Proportion,
+  ShadowReply,
 } from './experiments.js';

@@ -213,6 +213,8 @@ export const Buckets = {
   index: 'parley_index',
   /** `project.<id>` → project; `key.<id>` → API key (digests of its secrets only). */
   accounts: 'parley_accounts',
+  /** `<conversationId>.<turnId>` → the shadow target's reply to that turn, for comparison (never shown). */
+  shadow: 'parley_shadow',
 } as const;
 
 /** NATS header names used between services. */

@@ -23,13 +23,13 @@ export interface ErasureReceipt {
 
 /**
  * The record goes first, so nothing new is accepted or stored for the conversation; running turns are
- * cancelled; then history, frames, turn, feedback, idempotency and index records are purged.
+ * cancelled; then history, frames, turn, feedback, shadow, idempotency and index records are purged.
  */
 export async function eraseConversation(
   { nc, jetstream, history }: { nc: NatsConnection; jetstream: JetStreamHandles; history: HistoryStore },
   conversationId: string,
 ): Promise<ErasureReceipt> {
-  const { jsm, conversations, turns, idempotency, feedback } = jetstream;
+  const { jsm, conversations, turns, idempotency, feedback, shadow } = jetstream;
   const messages = await history.list(conversationId);
   const entry = await conversations.get(conversationId);
   const record =
@@ -48,6 +48,8 @@ export async function eraseConversation(
       ratings += 1;
     }
   }
+  // Shadow replies answer the conversation's messages: they go with it.
+  for await (const key of await shadow.keys(`${conversationId}.>`)) await shadow.purge(key);
   let idempotencyKeys = 0;
   for await (const key of await idempotency.keys(`${conversationId}.>`)) {
     await idempotency.purge(key);

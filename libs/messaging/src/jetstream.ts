@@ -25,6 +25,8 @@ import { isDeepStrictEqual } from 'node:util';
 export const FRAMES_MAX_AGE_MS = 15 * 60_000;
 /** Turn and idempotency records live this long. */
 export const RECORDS_TTL_MS = 24 * 60 * 60_000;
+/** How long shadow replies are kept for comparison: 30 days. */
+export const SHADOW_TTL_MS = 30 * 24 * 60 * 60_000;
 /** Window in which a repeated message id is recognised as a duplicate (idempotent appends). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 /**
@@ -46,6 +48,8 @@ export interface JetStreamHandles {
   turns: KV;
   idempotency: KV;
   feedback: KV;
+  /** Shadow replies, `<conversationId>.<turnId>`; kept SHADOW_TTL_MS. */
+  shadow: KV;
   index: KV;
   accounts: KV;
 }
@@ -164,7 +168,8 @@ async function setUp(
   const feedback = await bucket(Buckets.feedback);
   const index = await bucket(Buckets.index);
   const accounts = await bucket(Buckets.accounts);
-  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index, accounts };
+  const shadow = await bucket(Buckets.shadow, SHADOW_TTL_MS);
+  return { js: jetstream(nc), jsm, conversations, turns, idempotency, feedback, index, accounts, shadow };
 }
 
 /** The stream that holds a key-value bucket. */

@@ -1,16 +1,28 @@
 // GenerationService against a real nats-server and llm-sim over real HTTP: the chunks a generation writes,
 // how it ends when cancelled, timed out or refused upstream, and when it falls back to another target.
-import { ParleyError, TurnStreams, newId, type Chunk, type GenerateRequest, type TurnLimits } from '@parley/contracts';
+import {
+  ParleyError,
+  ShadowReplySchema,
+  TurnStreams,
+  newId,
+  type Chunk,
+  type GenerateRequest,
+  type ShadowReply,
+  type TurnLimits,
+} from '@parley/contracts';
 import {
   SequenceReader,
   cancelTurn,
   connectNats,
+  decode,
+  ensureJetStream,
   subscriptionSource,
+  type JetStreamHandles,
   type NatsHandle,
   type ReadTimeouts,
 } from '@parley/messaging';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
-import { createLogger, createMetricsRegistry } from '@parley/tracing';
+import { createLogger, createMetricsRegistry, type Registry } from '@parley/tracing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OpenAICompatibleProvider } from '../providers/openai-compatible.provider.js';
 import { useLlmSim } from '../providers/provider.test-kit.js';
@@ -19,6 +31,7 @@ import { Router, type ModelRoute, type Target } from '../routing/router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from '../routing/target-guard.js';
 import { GenerationMetrics } from './generation.metrics.js';
 import { GenerationService } from './generation.service.js';
+import { ShadowBudget, Shadows, type ShadowRoute } from '../shadow/shadow.js';
 
 const log = createLogger({ service: 'inference-test', level: 'silent' });
 const LIMITS: TurnLimits = { firstTokenTimeoutMs: 5_000, interTokenTimeoutMs: 5_000, turnTimeoutMs: 10_000 };
@@ -35,10 +48,13 @@ const CANNED = 'Sorry, we are busy right now.';
 const sim = useLlmSim();
 let server: NatsServerHandle;
 let nats: NatsHandle;
+let jetstream: JetStreamHandles;
+let registry: Registry;
 
 beforeAll(async () => {
   server = await startNatsServer();
   nats = await connectNats({ url: server.url, name: 'inference-test', log });
+  jetstream = await ensureJetStream(nats.nc);
 });
 beforeEach(async () => {
   await sim.client.configure({ fault: null, replyText: null, tokens: 3, interTokenMs: 1 });
@@ -66,7 +82,34 @@ const cannedTarget = (): Target => ({
 
 function service(route: Omit<ModelRoute, 'maxTokens' | 'kind'>): GenerationService {
   const router = new Router(new Map([['m', { kind: 'chat', ...route, maxTokens: { default: 64, max: 256 } }]]));
-  return new GenerationService(nats, router, log, new GenerationMetrics(createMetricsRegistry('inference')));
+  registry = createMetricsRegistry('inference');
+  const shadows = new Shadows({ jetstream, log, metrics: registry });
+  return new GenerationService(nats, router, log, new GenerationMetrics(registry), shadows);
+}
+
+/** A shadow route to `target` for every turn, within `limits`. */
+function shadowTo(target: Target, limits = { maxConcurrent: 4, perMinute: 60 }): ShadowRoute {
+  return { target, share: 1, budget: new ShadowBudget(limits) };
+}
+
+/** The stored shadow reply of a turn, once there is one. */
+async function shadowReply(conversationId: string, turnId: string): Promise<ShadowReply> {
+  let reply: ShadowReply | undefined;
+  await vi.waitFor(
+    async () => {
+      const entry = await jetstream.shadow.get(`${conversationId}.${turnId}`);
+      expect(entry?.operation).toBe('PUT');
+      reply = decode(ShadowReplySchema, entry!.value, 'shadow reply');
+    },
+    { timeout: 5_000 },
+  );
+  return reply!;
+}
+
+async function shadowCalls(outcome: string): Promise<number> {
+  const metric = await registry.getSingleMetricAsString('parley_shadow_calls_total');
+  const line = metric.split('\n').find((l) => l.includes(`outcome="${outcome}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
@@ -222,5 +265,65 @@ describe('generation service', () => {
     expect((await all(chunks)).at(-1)).toMatchObject({ type: 'end', finishReason: 'cancelled' });
     // The refused turn's reader hears nothing and ends with its own first-item timeout.
     await expect(all(none)).rejects.toMatchObject({ code: 'no_inference' });
+  });
+
+  it('shadow - a shadowed turn streams only the real reply; the candidate reply is stored beside it', async () => {
+    await sim.client.configure({ replyText: 'the same words' });
+    const conversationId = newId('conversation');
+    const generate = request({ conversationId });
+    const chunks = chunksOf(generate.turnId);
+    const route = { split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [], shadow: shadowTo(cannedTarget()) };
+    await service(route).start(generate);
+    const read = await all(chunks);
+    expect(textOf(read)).toBe('the same words');
+    expect(textOf(read)).not.toContain(CANNED);
+    const reply = await shadowReply(conversationId, generate.turnId);
+    expect(reply).toMatchObject({ arm: 'a', target: 'canned', model: 'm', text: CANNED, finishReason: 'stop' });
+    expect(reply.error).toBeUndefined();
+    expect(await shadowCalls('stored')).toBe(1);
+  });
+
+  it('shadow - a failing candidate neither delays nor fails the real turn; its failure is stored and counted', async () => {
+    const dead: Target = {
+      name: 'dead',
+      upstreamModel: 'dead-model',
+      provider: new OpenAICompatibleProvider({
+        name: 'dead',
+        baseUrl: 'http://127.0.0.1:1/v1',
+        requestTimeoutMs: 1_000,
+      }),
+    };
+    const conversationId = newId('conversation');
+    const generate = request({ conversationId });
+    const chunks = chunksOf(generate.turnId);
+    const route = { split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [], shadow: shadowTo(dead) };
+    await service(route).start(generate);
+    const read = await all(chunks);
+    expect(read.at(-1)).toMatchObject({ type: 'end', finishReason: 'stop', target: 'a' });
+    const reply = await shadowReply(conversationId, generate.turnId);
+    expect(reply).toMatchObject({ target: 'dead', text: '', error: 'upstream_error' });
+    await vi.waitFor(async () => expect(await shadowCalls('failed')).toBe(1), { timeout: 5_000 });
+  });
+
+  it('shadow - calls over the budget are not made, and stateless turns are never shadowed', async () => {
+    await sim.client.configure({ tokens: 50, interTokenMs: 10 });
+    const shadow = shadowTo(simTarget('cand'), { maxConcurrent: 1, perMinute: 60 });
+    const generation = service({ split: [{ target: simTarget('a'), weight: 1 }], fallbacks: [], shadow });
+    const first = request({ conversationId: newId('conversation') });
+    const second = request({ conversationId: newId('conversation') });
+    const stateless = request();
+    const readers = [first, second, stateless].map((r) => all(chunksOf(r.turnId)));
+    for (const r of [first, second, stateless]) await generation.start(r);
+    await Promise.all(readers);
+    await shadowReply(first.conversationId!, first.turnId);
+    expect(await shadowCalls('over_budget')).toBe(1);
+    expect(await jetstream.shadow.get(`${second.conversationId!}.${second.turnId}`)).toBeNull();
+    // Two real generations and one shadow call reached the upstream; the stateless turn had none.
+    expect((await sim.client.requests()).map((r) => r.body?.model).sort()).toEqual([
+      'sim-model',
+      'sim-model',
+      'sim-model',
+      'sim-model',
+    ]);
   });
 });

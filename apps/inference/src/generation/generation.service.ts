@@ -25,6 +25,7 @@ import { droppedParams, fittingTargets } from '../routing/target-params.js';
 import { Generation, type Reservation } from './generation.js';
 import { GenerationMetrics } from './generation.metrics.js';
 import { Tokens } from '../tokens.js';
+import { Shadows } from '../shadow/shadow.js';
 
 /**
  * A slot on the first target that has one free, in routing order; else a place in the first queue with
@@ -55,6 +56,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(Tokens.router) private readonly router: Router,
     @Inject(Tokens.log) private readonly log: Logger,
     @Inject(GenerationMetrics) private readonly metrics: GenerationMetrics,
+    @Inject(Shadows) private readonly shadows: Shadows,
   ) {}
 
   ping(): PingReply {
@@ -99,6 +101,8 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
     const generation = new Generation(request, targets, chunks, { log: this.log, metrics: this.metrics, parent });
     const reserved = await reserveSlot(targets, generation.signal);
     this.active.track(request.turnId, generation, () => this.run(request, generation, reserved));
+    // Only once the real turn is on its way; whatever the shadow does stays out of it.
+    this.shadows.consider(request, this.router.shadowOf(request.model), arm);
     const target = targets[reserved.index]!;
     const dropped = droppedParams(target, request.params);
     return {
@@ -111,6 +115,7 @@ export class GenerationService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Waits up to `graceMs` for running generations, then ends the rest with a retryable error. */
   drain(graceMs: number): Promise<void> {
+    this.shadows.drain();
     return this.active.drain(graceMs, (generation) =>
       generation.abort(new ParleyError('shutting_down', 'inference replica shut down').toInfo()),
     );

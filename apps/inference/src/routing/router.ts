@@ -9,6 +9,7 @@ import {
 import type { TargetPrice } from '@parley/config';
 import type { ChatProvider } from '../providers/provider.js';
 import { pinnedEntry } from './arms.js';
+import type { ShadowRoute } from '../shadow/shadow.js';
 import type { TargetGuard, TargetState } from './target-guard.js';
 
 /** Somewhere a generation can run: a provider and the model it asks for, behind its guard. */
@@ -33,6 +34,8 @@ export interface ModelRoute {
   fallbacks: Target[];
   /** Completion tokens when a request names none, and the most it may ask for. */
   maxTokens: { default: number; max: number };
+  /** The candidate a share of its turns is also sent to (shadow/shadow.ts). */
+  shadow?: ShadowRoute;
 }
 
 /**
@@ -67,6 +70,11 @@ export class Router {
     const rest = [...route.split.map((s) => s.target).filter((t) => t !== primary), ...route.fallbacks];
     // Other split targets are fallbacks too, before the configured ones; each target is tried once.
     return [primary, ...rest.filter((t, i) => t !== primary && rest.indexOf(t) === i)];
+  }
+
+  /** The alias's shadow, if it has one. */
+  shadowOf(alias: string): ShadowRoute | undefined {
+    return this.routes.get(alias)?.shadow;
   }
 
   /** Every distinct target's resilience state (breaker, in flight, queued). */

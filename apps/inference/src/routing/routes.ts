@@ -19,6 +19,7 @@ import { createProvider, type ProviderContext, type TargetSpec } from '../provid
 import type { ModelRoute, Router, Target } from './router.js';
 import { DEFAULT_GUARD, TargetGuard, type GuardOptions } from './target-guard.js';
 import { dropParamsOf } from './target-params.js';
+import { ShadowBudget, type ShadowLimits } from '../shadow/shadow.js';
 
 /** A validated routing: every target it names exists and has its key. */
 export interface Routing {
@@ -88,6 +89,7 @@ function withKey(name: string, config: TargetConfig): TargetSpec {
  */
 export class RouteBuilder {
   private readonly guards = new Map<string, TargetGuard>();
+  private readonly budgets = new Map<string, ShadowBudget>();
 
   constructor(private readonly context: ProviderContext) {}
 
@@ -101,9 +103,25 @@ export class RouteBuilder {
           split: model.split.map((s) => ({ target: targets.get(s.target)!, weight: s.weight })),
           fallbacks: model.fallbacks.map((name) => targets.get(name)!),
           maxTokens: maxTokensOf(model, routing.maxTokens),
+          ...(model.shadow && {
+            shadow: {
+              target: targets.get(model.shadow.target)!,
+              share: model.shadow.share,
+              budget: this.budgetFor(alias, model.shadow),
+            },
+          }),
         },
       ]),
     );
+  }
+
+  /** The alias's shadow budget, kept across reloads while its limits stay (its running calls stay counted). */
+  private budgetFor(alias: string, { maxConcurrent, perMinute }: ShadowLimits): ShadowBudget {
+    const existing = this.budgets.get(alias);
+    if (existing?.limits.maxConcurrent === maxConcurrent && existing.limits.perMinute === perMinute) return existing;
+    const budget = new ShadowBudget({ maxConcurrent, perMinute });
+    this.budgets.set(alias, budget);
+    return budget;
   }
 
   private target(spec: TargetSpec): Target {
