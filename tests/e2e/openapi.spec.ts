@@ -30,6 +30,8 @@ const ROUTES = [
   'DELETE /v1/admin/keys/{id}',
   'POST /v1/admin/keys/{id}/rotate',
   'GET /v1/admin/usage',
+  'GET /v1/admin/feedback',
+  'GET /v1/admin/experiments/{alias}',
   'POST /v1/chat/completions',
   'POST /v1/embeddings',
   'POST /v1/conversations',
@@ -41,6 +43,7 @@ const ROUTES = [
   'GET /v1/conversations/{id}/turns/{turnId}/events',
   'POST /v1/conversations/{id}/turns/{turnId}/cancel',
   'POST /v1/conversations/{id}/turns/{turnId}/feedback',
+  'GET /v1/conversations/{id}/feedback',
 ];
 
 describe('openapi', () => {
@@ -121,6 +124,8 @@ describe('openapi', () => {
       ['DELETE /v1/admin/keys/{id}', 'revokeKey', undefined, '200', 'ApiKey'],
       ['POST /v1/admin/keys/{id}/rotate', 'rotateKey', 'RotateKeyRequest', '200', 'ApiKeyCreated'],
       ['GET /v1/admin/usage', 'getUsage', undefined, '200', 'UsageReport'],
+      ['GET /v1/admin/feedback', 'listFeedback', undefined, '200', 'FeedbackList'],
+      ['GET /v1/admin/experiments/{alias}', 'getExperiment', undefined, '200', 'ExperimentReport'],
     ];
     for (const [route, operationId, body, status, answer] of expected) {
       const [method, path] = route.split(' ') as [string, string];

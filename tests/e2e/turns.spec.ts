@@ -241,8 +241,13 @@ describe('feedback', () => {
     expect(stored?.json()).toMatchObject({ conversationId: id, rating: 'down', reason: 'wrong order number' });
     expect((await stack.fetch(path, { method: 'POST', json: { rating: 'meh' } })).status).toBe(400);
     const metrics = await (await stack.fetch('/metrics', { key: null })).text();
-    expect(metrics).toMatch(/parley_feedback_total\{model="sim-model",rating="up",service="gateway"\} 1\b/);
-    expect(metrics).toMatch(/parley_feedback_total\{model="sim-model",rating="down",service="gateway"\} 1\b/);
+    const labels = 'model="sim-model",arm="default",target="default"';
+    expect(metrics).toMatch(new RegExp(`parley_feedback_total\\{${labels},rating="up",service="gateway"\\} 1\\b`));
+    expect(metrics).toMatch(new RegExp(`parley_feedback_total\\{${labels},rating="down",service="gateway"\\} 1\\b`));
+    // The change from up to down moved the count: the up is retracted.
+    expect(metrics).toMatch(
+      new RegExp(`parley_feedback_retracted_total\\{${labels},rating="up",service="gateway"\\} 1\\b`),
+    );
     const other = await newConversation();
     const foreign = await stack.fetch(`/v1/conversations/${other}/turns/${turnId}/feedback`, {
       method: 'POST',
