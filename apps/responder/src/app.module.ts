@@ -7,6 +7,7 @@ import { RetentionService } from './retention/retention.service.js';
 import { Tokens } from './tokens.js';
 import { TurnsController } from './turns/turns.controller.js';
 import { TurnsService } from './turns/turns.service.js';
+import { Sentiment } from './sentiment/sentiment.js';
 
 @Module({})
 export class AppModule {
@@ -28,6 +29,7 @@ export class AppModule {
         { provide: Tokens.metrics, useValue: metrics },
         { provide: Tokens.history, useValue: new HistoryStore(jetstream.js, jetstream.jsm) },
         { provide: Guardrails, useValue: new Guardrails(policies, new GuardrailEvents(metrics, log)) },
+        { provide: Sentiment, useValue: new Sentiment(config, { log, metrics }) },
       ],
     };
   }

@@ -24,6 +24,8 @@ export const Defaults = {
   CONTEXT_WINDOW_TOKENS: 8_192,
   RESERVED_OUTPUT_TOKENS: 1_024,
   RETENTION_SWEEP_MS: 60 * 60_000,
+  /** The most a sentiment classification may take before its turn's usage record goes without it. */
+  SENTIMENT_TIMEOUT_MS: 1_000,
   UPSTREAM_BASE_URL: 'http://127.0.0.1:8000/v1',
   UPSTREAM_MODEL: 'sim-model',
   VISITOR_TOKEN_TTL_S: 7 * 24 * 3600,
@@ -211,6 +213,11 @@ export const responderEnvSchema = z
     PARLEY_RETENTION_SWEEP_MS: positiveInt(Defaults.RETENTION_SWEEP_MS),
     /** The guardrails file (YAML, docs/guardrails.md); without it, the built-in default policy. */
     PARLEY_GUARDRAILS_FILE: z.string().optional(),
+    /** A text-classification endpoint (Hugging Face) rating each user message's sentiment; unset: none. */
+    PARLEY_SENTIMENT_URL: httpUrl().optional(),
+    /** Its token, if it needs one. */
+    PARLEY_SENTIMENT_API_KEY: z.string().optional(),
+    PARLEY_SENTIMENT_TIMEOUT_MS: positiveInt(Defaults.SENTIMENT_TIMEOUT_MS),
   })
   .refine((c) => c.PARLEY_RESERVED_OUTPUT_TOKENS < c.PARLEY_CONTEXT_WINDOW_TOKENS, {
     path: ['PARLEY_RESERVED_OUTPUT_TOKENS'],

@@ -167,6 +167,8 @@ export const UsageRecordSchema = z.object({
   replyChars: z.number().int().nonnegative().optional(),
   /** Of a failed turn: its error code. */
   errorCode: z.string().optional(),
+  /** The user message's sentiment label from the configured classifier (lower case), when it answered in time. */
+  sentiment: z.string().max(64).optional(),
 });
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
 

@@ -70,6 +70,8 @@ export const ArmReportSchema = z.object({
   }),
   /** US dollars by the targets' price tables. */
   costUsd: z.object({ total: z.number().nonnegative(), perTurn: z.number().nullable() }),
+  /** User messages by sentiment label (PARLEY_SENTIMENT_URL; empty without it). */
+  sentiment: z.record(z.string(), z.number().int().nonnegative()),
 });
 export type ArmReport = z.infer<typeof ArmReportSchema>;
 

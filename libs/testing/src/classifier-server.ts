@@ -1,7 +1,8 @@
 /**
  * A classifier server for tests, over real HTTP: `POST /moderations` answers OpenAI's moderation shape,
  * `POST /hf` a Hugging Face text-classification answer. A message containing `FLAG` is flagged, `SLOW` is
- * answered after `slowMs`, `FAIL` gets a 500.
+ * answered after `slowMs`, `FAIL` gets a 500. `POST /sentiment` answers a Hugging Face sentiment classification:
+ * `NEGATIVE` for a message containing `angry`, `POSITIVE` otherwise.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +28,17 @@ export async function startClassifierServer({ slowMs = 5_000 } = {}): Promise<Cl
       const answer = () => {
         if (text.includes('FAIL')) return res.writeHead(500).end('{"error":"down"}');
         res.writeHead(200, { 'content-type': 'application/json' });
-        if (req.url === '/hf') {
+        if (req.url === '/sentiment') {
+          const negative = text.includes('angry');
+          res.end(
+            JSON.stringify([
+              [
+                { label: negative ? 'NEGATIVE' : 'POSITIVE', score: 0.9 },
+                { label: negative ? 'POSITIVE' : 'NEGATIVE', score: 0.1 },
+              ],
+            ]),
+          );
+        } else if (req.url === '/hf') {
           res.end(JSON.stringify([[{ label: flagged ? 'INJECTION' : 'SAFE', score: 0.99 }]]));
         } else {
           res.end(JSON.stringify({ id: 'modr-1', model: 'sim', results: [{ flagged, categories: {} }] }));

@@ -74,6 +74,7 @@ export function armReport(
   const firstTokens: number[] = [];
   const replyChars: number[] = [];
   const servedBy: Record<string, number> = {};
+  const sentiment: Record<string, number> = {};
   for (const record of records) {
     const rating = ratings.get(record.turnId)?.rating;
     if (rating === 'up') up += 1;
@@ -85,6 +86,7 @@ export function armReport(
       if (record.target !== undefined && record.arm !== undefined && record.target !== record.arm) fallbacks += 1;
     }
     if (record.target !== undefined) servedBy[record.target] = (servedBy[record.target] ?? 0) + 1;
+    if (record.sentiment !== undefined) sentiment[record.sentiment] = (sentiment[record.sentiment] ?? 0) + 1;
     if (record.firstTokenMs !== undefined) firstTokens.push(record.firstTokenMs);
     if (record.replyChars !== undefined) replyChars.push(record.replyChars);
     prompt += record.usage.prompt_tokens;
@@ -111,6 +113,7 @@ export function armReport(
     },
     tokens: { prompt, completion, perTurn: share(prompt + completion, turns) },
     costUsd: { total: cost, perTurn: share(cost, turns) },
+    sentiment,
   };
 }
 

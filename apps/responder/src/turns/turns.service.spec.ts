@@ -35,6 +35,7 @@ import { createLogger, createMetricsRegistry } from '@parley/tracing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GuardrailEvents, Guardrails } from '../guardrails/guardrails.js';
 import { GuardrailPolicies } from '../guardrails/policies.js';
+import { Sentiment } from '../sentiment/sentiment.js';
 import { TurnsService } from './turns.service.js';
 
 const log = createLogger({ service: 'responder-test', level: 'silent' });
@@ -75,7 +76,8 @@ function service(): TurnsService {
     new GuardrailPolicies({ file: undefined, classifier: undefined }),
     new GuardrailEvents(metrics, log),
   );
-  return new TurnsService(config, nats, jetstream, history, log, metrics, guardrails);
+  const sentiment = new Sentiment(config, { log, metrics });
+  return new TurnsService(config, nats, jetstream, history, log, metrics, guardrails, sentiment);
 }
 
 /**

@@ -54,6 +54,7 @@ import { Guardrails, type GuardRelease, type OutputGuard } from '../guardrails/g
 import { PER_MESSAGE_OVERHEAD_TOKENS, tokenCounterFor } from '../context/token-counter.js';
 import { Tokens } from '../tokens.js';
 import { ArmMetrics, pinArm, qualityFields } from '../arms/arms.js';
+import { Sentiment } from '../sentiment/sentiment.js';
 
 type Generation = OpenedStream<unknown, Chunk>;
 type Frames = StreamWriter<typeof FrameSchema>;
@@ -114,6 +115,7 @@ export class TurnsService {
     @Inject(Tokens.log) private readonly log: Logger,
     @Inject(Tokens.metrics) metrics: Registry,
     @Inject(Guardrails) private readonly guardrails: Guardrails,
+    @Inject(Sentiment) private readonly sentiment: Sentiment,
   ) {
     this.index = new ConversationIndex(jetstream.index);
     this.historyWrite = latencyHistogram(metrics, {
@@ -190,12 +192,14 @@ export class TurnsService {
       js: this.jetstream.js,
     });
     const started = performance.now();
+    // Beside the generation: only the usage record, written after the reply, waits for it (bounded).
+    const sentiment = this.sentiment.classify(turn);
     this.activeTurns.inc();
     this.active.track(turn.turnId, generation, () =>
       this.relay(turn, generation, frames, prior, span, guard)
         .then((result) => {
           if (result.end) this.guardrails.moderateOutput(turn, input.policy, result.text, span);
-          return this.recordUsage(turn, messages, result);
+          return this.recordUsage(turn, messages, result, sentiment);
         })
         .finally(() => {
           this.activeTurns.dec();
@@ -366,7 +370,12 @@ export class TurnsService {
    * and what tells the gateway holding the turn's reservation to settle it. Without the upstream's figures (a
    * failed or cancelled turn), the input and the text are counted, pessimistically.
    */
-  private async recordUsage(turn: TurnStart, messages: ModelMessage[], result: TurnResult): Promise<void> {
+  private async recordUsage(
+    turn: TurnStart,
+    messages: ModelMessage[],
+    result: TurnResult,
+    sentiment: Promise<string | undefined>,
+  ): Promise<void> {
     const { end, text } = result;
     const outcome = !end ? 'error' : end.finishReason === 'cancelled' ? 'cancelled' : 'done';
     const figures = { served: { arm: turn.arm, target: end?.target, upstreamModel: end?.upstreamModel } };
@@ -384,6 +393,7 @@ export class TurnsService {
       this.arms,
     );
     if (!turn.account) return;
+    const label = await sentiment;
     let usage = end?.usage;
     const estimated = !usage;
     if (!usage) {
@@ -404,6 +414,7 @@ export class TurnsService {
       outcome,
       at: new Date().toISOString(),
       ...quality,
+      ...(label !== undefined && { sentiment: label }),
     };
     await this.jetstream.js
       .publish(usageSubject(turn.account.project), encode(record), { msgID: `${turn.turnId}.usage`, ...STORED_PUBLISH })
