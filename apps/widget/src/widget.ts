@@ -6,6 +6,7 @@
 import type { DeltaEvent, DoneEvent, ErrorEvent, HistoryMessage } from '@parley/contracts';
 import { Api, ApiError } from './api.js';
 import { strings, type Strings } from './i18n.js';
+import { uuid } from './ids.js';
 import { renderMarkdown } from './render.js';
 import { readEvents } from './sse.js';
 import { Store } from './store.js';
@@ -238,7 +239,7 @@ export class Widget {
         this.store.update({ conversationId });
       }
       this.active.conversationId = conversationId;
-      const res = await this.api.send(conversationId, text, crypto.randomUUID(), controller.signal);
+      const res = await this.api.send(conversationId, text, uuid(), controller.signal);
       const turnId = res.headers.get('X-Parley-Turn-Id') ?? '';
       this.active.turnId = turnId;
       this.store.update({ pending: { turnId } });
